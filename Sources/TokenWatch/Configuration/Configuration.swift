@@ -1,0 +1,83 @@
+import Foundation
+
+/// Everything a TokenWatch command needs to know, resolved once from flags, the environment,
+/// a config file and defaults (in that order of precedence). One immutable value, passed in.
+public struct Configuration: Sendable {
+    /// SQLite database path (`TOKENWATCH_DB`).
+    public var databasePath: String
+    /// Where reports go (`TOKENWATCH_REPORTS_DIR`).
+    public var reportsDirectory: String
+    /// Graph API base URL without version (`TOKENWATCH_GRAPH_URL`).
+    public var graphURL: String
+    /// Graph version path prefix, e.g. `v25.0` (`TOKENWATCH_GRAPH_VERSION`).
+    public var graphVersion: String
+    public var appID: String?
+    public var appSecret: Secret?
+    /// 32-byte key for tokens at rest; defaults to the database path + `.key`.
+    public var keyFile: String
+    /// Extra CA bundle for private Graph or SMTP endpoints (`TOKENWATCH_CA_FILE`).
+    public var caFile: String?
+    /// `smtp://host:port`, `smtps://host:port` or `file:///dir`.
+    public var smtpURL: String?
+    public var smtpUser: String?
+    public var smtpPassword: Secret?
+    public var mailFrom: String?
+    /// Renewal link with `{page_id}` substituted.
+    public var renewURL: String?
+    public var requiredScopes: [String]
+    /// Graph requests in flight at once.
+    public var concurrency: Int
+    /// Tokens per batch request (Graph allows at most 50).
+    public var batchSize: Int
+    /// Seconds for one Graph or SMTP exchange.
+    public var httpTimeout: Double
+    /// Seconds for a whole check; pages not reached count as unchecked.
+    public var runTimeout: Double
+    public var metricsFile: String?
+    public var templatesDirectory: String?
+    public var expiryWarningDays: Int
+    public var massInvalidPercent: Double
+    public var massInvalidMin: Int
+    /// Attempts before a digest is marked failed (`TOKENWATCH_MAIL_MAX_ATTEMPTS`).
+    public var mailMaxAttempts: Int
+    /// Opt-in reminders for pages still invalid this many days after the first alert.
+    public var remindAfterDays: Int?
+    /// Prune report pairs older than this many days (never the latest); nil keeps everything.
+    public var keepReportsDays: Int?
+
+    /// The built-in defaults of SPEC.md.
+    public init(databasePath: String = "./tokenwatch.sqlite3") {
+        self.databasePath = databasePath
+        self.reportsDirectory = "./reports"
+        self.graphURL = "https://graph.facebook.com"
+        self.graphVersion = "v25.0"
+        self.appID = nil
+        self.appSecret = nil
+        self.keyFile = databasePath + ".key"
+        self.caFile = nil
+        self.smtpURL = nil
+        self.smtpUser = nil
+        self.smtpPassword = nil
+        self.mailFrom = nil
+        self.renewURL = nil
+        self.requiredScopes = ["pages_messaging", "pages_manage_metadata"]
+        self.concurrency = 8
+        self.batchSize = 50
+        self.httpTimeout = 30
+        self.runTimeout = 900
+        self.metricsFile = nil
+        self.templatesDirectory = nil
+        self.expiryWarningDays = 14
+        self.massInvalidPercent = 50
+        self.massInvalidMin = 20
+        self.mailMaxAttempts = 10
+        self.remindAfterDays = nil
+        self.keepReportsDays = nil
+    }
+
+    /// The app token `APPID|SECRET` for `debug_token`, or nil when either part is missing.
+    public var appToken: Secret? {
+        guard let appID, !appID.isEmpty, let appSecret, !appSecret.isEmpty else { return nil }
+        return Secret("\(appID)|\(appSecret.reveal)")
+    }
+}

@@ -1,0 +1,2 @@
+import TokenWatch
+@main struct Bench { static func main() async {} }

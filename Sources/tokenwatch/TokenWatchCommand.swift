@@ -1,0 +1,3 @@
+import ArgumentParser
+import TokenWatch
+@main struct TokenWatchCommand: AsyncParsableCommand {}
