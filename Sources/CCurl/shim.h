@@ -61,4 +61,24 @@ static inline CURLcode tw_msg_result(const CURLMsg *message) {
     return message->data.result;
 }
 
+/* Added for the multi event loop (Sources/TokenWatch/HTTP/CurlEventLoop.swift). */
+
+/* CURL_GLOBAL_DEFAULT is a macro expression; keep its value on the C side. */
+static inline CURLcode tw_global_init(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static inline CURLcode tw_easy_setopt_share(CURL *handle, CURLSH *share) {
+    return curl_easy_setopt(handle, CURLOPT_SHARE, share);
+}
+
+/* curl_share_setopt is variadic too. */
+static inline CURLSHcode tw_share_setopt_long(CURLSH *share, CURLSHoption option, long value) {
+    return curl_share_setopt(share, option, value);
+}
+
+/* Plain #defines of type long, so both sides agree on the values. */
+static inline long tw_pipe_multiplex(void) { return CURLPIPE_MULTIPLEX; }
+static inline long tw_error_size(void) { return CURL_ERROR_SIZE; }
+
 #endif

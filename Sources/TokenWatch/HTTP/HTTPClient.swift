@@ -14,16 +14,20 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// Seconds for the whole exchange.
     public var timeoutSeconds: Double
+    /// Seconds to establish the connection (TCP and TLS); nil lets the client choose (never
+    /// more than `timeoutSeconds`).
+    public var connectTimeoutSeconds: Double?
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
-        body: [UInt8]? = nil, timeoutSeconds: Double = 30
+        body: [UInt8]? = nil, timeoutSeconds: Double = 30, connectTimeoutSeconds: Double? = nil
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutSeconds = timeoutSeconds
+        self.connectTimeoutSeconds = connectTimeoutSeconds
     }
 }
 

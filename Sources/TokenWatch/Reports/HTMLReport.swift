@@ -40,7 +40,7 @@ public enum HTMLReport {
         var context: [String: Any] = [
             "title": title,
             "tokenWatchVersion": version,
-            "generatedAt": time(now, seconds: true),
+            "generatedAt": time(now, header: true),
             "expiryWarningDays": days,
             "hasRun": input.run != nil,
             "regenerated": input.run == nil,
@@ -63,9 +63,10 @@ public enum HTMLReport {
         ["key": key, "label": label, "count": value, "isZero": value == 0]
     }
 
-    /// A time as `{iso, text}`: `iso` for `<time datetime>`, `text` for people.
-    private static func time(_ date: Date, seconds: Bool = false) -> [String: Any] {
-        ["iso": ReportTime.iso(date), "text": ReportTime.display(date, seconds: seconds)]
+    /// A time as `{iso, text}`: `iso` for `<time datetime>`, `text` for people. The header's
+    /// times carry seconds and "UTC"; the table's are shorter, its caption saying they are UTC.
+    private static func time(_ date: Date, header: Bool = false) -> [String: Any] {
+        ["iso": ReportTime.iso(date), "text": ReportTime.display(date, seconds: header, zone: header)]
     }
 
     /// Sets `key` to a time, or leaves it out for nil and for a time that never comes.
@@ -76,8 +77,8 @@ public enum HTMLReport {
 
     private static func runContext(_ run: ReportRunInfo) -> [String: Any] {
         [
-            "startedAt": time(run.startedAt, seconds: true),
-            "endedAt": time(run.endedAt, seconds: true),
+            "startedAt": time(run.startedAt, header: true),
+            "endedAt": time(run.endedAt, header: true),
             "duration": ReportTime.duration(run.endedAt.timeIntervalSince(run.startedAt)),
             "outcome": run.outcome,
             "exitCode": Int(run.exitCode),

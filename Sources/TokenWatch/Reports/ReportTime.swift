@@ -35,12 +35,13 @@ enum ReportTime {
         return "\(pad(p.year, 4))-\(pad(p.month, 2))-\(pad(p.day, 2))T\(pad(p.hour, 2)):\(pad(p.minute, 2)):\(pad(p.second, 2))Z"
     }
 
-    /// `2026-11-29 04:29 UTC` (with `:10` seconds when asked); empty for nil or never.
-    static func display(_ date: Date?, seconds: Bool = false) -> String {
+    /// `2026-11-29 04:29 UTC` (with `:10` seconds when asked, without ` UTC` where the page
+    /// already says all times are UTC); empty for nil or never.
+    static func display(_ date: Date?, seconds: Bool = false, zone: Bool = true) -> String {
         guard let date, !isNever(date) else { return "" }
         let p = parts(date)
         let time = "\(pad(p.hour, 2)):\(pad(p.minute, 2))" + (seconds ? ":\(pad(p.second, 2))" : "")
-        return "\(pad(p.year, 4))-\(pad(p.month, 2))-\(pad(p.day, 2)) \(time) UTC"
+        return "\(pad(p.year, 4))-\(pad(p.month, 2))-\(pad(p.day, 2)) \(time)" + (zone ? " UTC" : "")
     }
 
     /// `20261129T042910Z`, the stamp in report file names.
