@@ -13,6 +13,13 @@ struct CSVReportTests {
         }
     }
 
+    @Test("hostile values match their golden file")
+    func hostileGolden() throws {
+        if let difference = try Golden.compare(CSVReport.render(ReportFixtures.hostileInput), to: "report-hostile.csv") {
+            Issue.record(Comment(rawValue: difference))
+        }
+    }
+
     @Test("header row, CRLF line ends, no byte-order mark")
     func shape() {
         let csv = CSVReport.render(ReportFixtures.input)

@@ -19,6 +19,14 @@ struct HTMLReportTests {
         }
     }
 
+    @Test("hostile values match their golden file (validated like the main one)")
+    func hostileGolden() throws {
+        let html = try Self.render(ReportFixtures.hostileInput)
+        if let difference = try Golden.compare(html, to: "report-hostile.html") {
+            Issue.record(Comment(rawValue: difference))
+        }
+    }
+
     @Test("a self-contained document: doctype, language, charset, no scripts or external assets")
     func selfContained() throws {
         let html = try Self.render(ReportFixtures.input)

@@ -63,7 +63,7 @@ enum CSVReader {
                     CSVRecord(
                         line: recordLine,
                         fields: fields.map { String(decoding: $0, as: UTF8.self) },
-                        notUTF8Lines: badLines.filter { (recordLine...lastLine).contains($0) }.sorted()))
+                        notUTF8Lines: badLines.isEmpty ? [] : (recordLine...lastLine).filter(badLines.contains)))
             }
             fields = []
             fieldWasQuotedInRecord = false

@@ -16,6 +16,14 @@ public struct ReportFiles: Sendable, Equatable {
     public var csv: String
     public var latestHTML: String
     public var latestCSV: String
+
+    public init(stem: String, html: String, csv: String, latestHTML: String, latestCSV: String) {
+        self.stem = stem
+        self.html = html
+        self.csv = csv
+        self.latestHTML = latestHTML
+        self.latestCSV = latestCSV
+    }
 }
 
 /// A report could not be written or pruned. The CLI maps it to exit 73; the run's status
