@@ -9,6 +9,7 @@ final class LoopbackHTTPServer: Sendable {
     /// What the server received.
     struct Request: Sendable {
         var method: String
+        /// The path as sent (FlyingFox's own `path` drops a trailing slash).
         var path: String
         /// The query string as sent (percent-encoded), without "?".
         var query: String
@@ -67,7 +68,7 @@ final class LoopbackHTTPServer: Sendable {
             handler: ClosureHTTPHandler { request in
                 let seen = Request(
                     method: request.method.rawValue,
-                    path: request.path,
+                    path: request.target.path(percentEncoded: true),
                     query: request.target.query(percentEncoded: true),
                     headers: Dictionary(
                         request.headers.map { ($0.key.rawValue.lowercased(), $0.value) }, uniquingKeysWith: { $1 }),
