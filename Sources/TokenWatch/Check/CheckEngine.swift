@@ -46,6 +46,8 @@ public struct CheckOutcome: Sendable {
     /// Pages the run did not reach (rate limit, deadline).
     public var unchecked = 0
     public var newlyInvalid: [String] = []
+    /// Of those, the pages that were valid before the run: the mass-invalidation guard's wave.
+    public var invalidFromValid = 0
     public var becameValid: [String] = []
     /// Pages whose status changed in this run.
     public var changedPageIDs: Set<String> = []
@@ -328,6 +330,8 @@ public struct CheckEngine: Sendable {
             let commit = try await database.commit(
                 results, requiredScopes: rules.requiredScopes, runID: runID, actor: options.actor, now: now())
             outcome.newlyInvalid += commit.newlyInvalid
+            let wasValid = Set(results.filter { $0.target.status == .valid }.map(\.target.pageID))
+            outcome.invalidFromValid += commit.newlyInvalid.count { wasValid.contains($0) }
             outcome.becameValid += commit.becameValid
             outcome.changedPageIDs.formUnion(commit.newlyInvalid)
             outcome.changedPageIDs.formUnion(commit.becameValid)

@@ -25,6 +25,11 @@ public struct AppDatabase: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
         configuration.label = "tokenwatch"
+        configuration.prepareDatabase { db in
+            // In WAL mode NORMAL is still atomic and consistent after a crash or a kill; it
+            // skips the fsync per commit (one batch = one commit), which FULL would cost.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             let database = AppDatabase(writer: pool, path: path)
