@@ -111,7 +111,7 @@ struct AdminCommandsTests {
             """)
         let result = try await tw("pages", "import", path)
         #expect(result.status == 65, "\(result.all)")
-        #expect(result.stderr.contains("tw.env:3"))
+        #expect(result.stderr.contains("line 3"))
         #expect(result.stderr.contains("line 4"))
         #expect(result.stderr.contains("line 5"))
         assertNoSecret(result)
