@@ -51,7 +51,7 @@ public struct CheckRun: Sendable {
             do {
                 lock = try RunLock.acquire(databasePath: configuration.databasePath)
             } catch {
-                let message = "another check holds the lock: \(error)"
+                let message = "\(error)"
                 logger.warning("\(message)")
                 return CheckRunResult(status: .partial, summary: message, problems: [message])
             }

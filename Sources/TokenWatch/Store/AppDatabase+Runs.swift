@@ -106,3 +106,10 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// SQLite's `PRAGMA integrity_check`: "ok" for a sound database.
+    public func integrityCheck() async throws(StoreError) -> String {
+        try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}
