@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""A real SMTP server (aiosmtpd) for TokenWatch's tests.
+
+    smtp_sink.py DIR [--refuse-rcpt N] [--refuse-data N] [--auth USER:PASSWORD]
+                     [--exit-on-stdin-eof]
+
+Listens on 127.0.0.1, on a port the kernel picks, and prints that port alone on the first
+line of stdout. Every accepted message becomes two files in DIR, numbered from 1:
+  NNNN.eml   the DATA bytes exactly as received (dot-stuffing undone, CRLF kept)
+  NNNN.json  {"mail_from", "rcpt_tos", "helo", "auth_user", "mail_options"}
+The .json is written last and atomically: once it exists, both files are complete.
+
+Refusals, for "refuse then accept" tests: the next N RCPT (or DATA) commands are answered
+"451 4.3.0 ..." — N from the arguments, plus whatever a DIR/control.json
+{"refuse_rcpt": N, "refuse_data": N} adds (read and deleted before each RCPT and DATA).
+
+--auth turns on AUTH PLAIN/LOGIN over the clear connection with one valid login.
+--exit-on-stdin-eof makes it stop when stdin closes, so it never outlives the test process.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Sink:
+    def __init__(self, directory, refuse_rcpt, refuse_data):
+        self.directory = directory
+        self.refuse = {"rcpt": refuse_rcpt, "data": refuse_data}
+        self.count = 0
+
+    def _read_control(self):
+        path = os.path.join(self.directory, "control.json")
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                control = json.load(handle)
+            os.remove(path)
+        except (FileNotFoundError, ValueError):
+            return
+        self.refuse["rcpt"] += int(control.get("refuse_rcpt", 0))
+        self.refuse["data"] += int(control.get("refuse_data", 0))
+
+    def _refusing(self, what):
+        self._read_control()
+        if self.refuse[what] > 0:
+            self.refuse[what] -= 1
+            return True
+        return False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self._refusing("rcpt"):
+            return "451 4.3.0 Recipient temporarily refused by the test sink"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self._refusing("data"):
+            return "451 4.3.0 Message temporarily refused by the test sink"
+        self.count += 1
+        stem = os.path.join(self.directory, "%04d" % self.count)
+        with open(stem + ".eml", "wb") as handle:
+            handle.write(envelope.original_content or b"")
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_options": list(envelope.mail_options),
+            "helo": session.host_name,
+            "auth_user": session.auth_data.login.decode("utf-8", "replace")
+            if isinstance(session.auth_data, LoginPassword)
+            else None,
+        }
+        with open(stem + ".json.tmp", "w", encoding="utf-8") as handle:
+            json.dump(meta, handle)
+        os.replace(stem + ".json.tmp", stem + ".json")
+        return "250 2.0.0 OK: queued as %04d" % self.count
+
+
+def make_authenticator(login):
+    user, _, password = login.partition(":")
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode("utf-8", "replace") == user
+            and auth_data.password.decode("utf-8", "replace") == password
+        )
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    return authenticate
+
+
+async def main():
+    parser = argparse.ArgumentParser(description="SMTP sink for TokenWatch tests")
+    parser.add_argument("directory")
+    parser.add_argument("--refuse-rcpt", type=int, default=0)
+    parser.add_argument("--refuse-data", type=int, default=0)
+    parser.add_argument("--auth", default=None, metavar="USER:PASSWORD")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.directory, exist_ok=True)
+
+    sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data)
+    options = {"decode_data": False, "hostname": "sink.test"}
+    if args.auth is not None:
+        options.update(
+            authenticator=make_authenticator(args.auth),
+            auth_require_tls=False,
+            auth_exclude_mechanism=["CRAM-MD5"],
+        )
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(sink, **options), host="127.0.0.1", port=0)
+    port = server.sockets[0].getsockname()[1]
+    sys.stdout.write("%d\n" % port)
+    sys.stdout.flush()
+
+    stop = loop.create_future()
+
+    def finish(*_):
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, finish)
+    if args.exit_on_stdin_eof:
+
+        def on_stdin():
+            if not os.read(sys.stdin.fileno(), 4096):
+                loop.remove_reader(sys.stdin.fileno())
+                finish()
+
+        loop.add_reader(sys.stdin.fileno(), on_stdin)
+
+    await stop
+    server.close()
+    await server.wait_closed()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
