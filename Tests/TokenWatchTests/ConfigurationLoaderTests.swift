@@ -146,7 +146,10 @@ import Testing
                 == "\(path):3: unknown setting TOKENWATCH_CONCURENCY (did you mean TOKENWATCH_CONCURRENCY?)")
         // A missing prefix is a typo too.
         let short = error { _ = try load(file: "REPORTS_DIR=/r\n", in: dir) }
-        #expect(short == .unknownKey(key: "REPORTS_DIR", source: .file(path: path, line: 1), suggestion: "TOKENWATCH_REPORTS_DIR"))
+        #expect(
+            short
+                == .unknownKey(
+                    key: "REPORTS_DIR", source: .file(path: path, line: 1), suggestion: "TOKENWATCH_REPORTS_DIR"))
     }
 
     @Test func anUnknownKeyThatMightBeASecretIsNotShown() throws {
@@ -173,7 +176,11 @@ import Testing
             fromEnv?.description
                 == "TOKENWATCH_HTTP_TIMEOUT from the environment: 'soon' is not a number of seconds greater than 0")
         let fromFlag = error { _ = try load(flags: ["TOKENWATCH_BATCH_SIZE": "51"], in: dir) }
-        #expect(fromFlag == .invalidValue(key: "TOKENWATCH_BATCH_SIZE", source: .flag, reason: "51 is out of range: must be between 1 and 50"))
+        #expect(
+            fromFlag
+                == .invalidValue(
+                    key: "TOKENWATCH_BATCH_SIZE", source: .flag, reason: "51 is out of range: must be between 1 and 50")
+        )
         #expect(fromFlag?.description.hasPrefix("TOKENWATCH_BATCH_SIZE from the command line: ") == true)
     }
 
@@ -184,7 +191,8 @@ import Testing
         ("TOKENWATCH_MASS_INVALID_PERCENT", "-1"), ("TOKENWATCH_MASS_INVALID_MIN", "-1"),
         ("TOKENWATCH_EXPIRY_WARNING_DAYS", "two weeks"), ("TOKENWATCH_MAIL_MAX_ATTEMPTS", "0"),
         ("TOKENWATCH_REMIND_AFTER_DAYS", "0"), ("TOKENWATCH_KEEP_REPORTS_DAYS", "x"),
-        ("TOKENWATCH_GRAPH_VERSION", "25.0"), ("TOKENWATCH_GRAPH_VERSION", "v25"), ("TOKENWATCH_GRAPH_VERSION", "v25.0/"),
+        ("TOKENWATCH_GRAPH_VERSION", "25.0"), ("TOKENWATCH_GRAPH_VERSION", "v25"),
+        ("TOKENWATCH_GRAPH_VERSION", "v25.0/"),
         ("TOKENWATCH_GRAPH_URL", "graph.facebook.com"), ("TOKENWATCH_GRAPH_URL", "ftp://graph.facebook.com"),
         ("TOKENWATCH_GRAPH_URL", "https://"), ("TOKENWATCH_GRAPH_URL", "https://u:p@graph.facebook.com"),
         ("TOKENWATCH_SMTP_URL", "mail.example.com:25"), ("TOKENWATCH_SMTP_URL", "http://mail.example.com"),
@@ -235,7 +243,9 @@ import Testing
     }
 
     @Test func unknownFlagKeyIsAnError() {
-        let failure = error { _ = try ConfigurationLoader.load(flags: ["TOKENWATCH_DATABASE": "x"], environment: [:], configFile: nil) }
+        let failure = error {
+            _ = try ConfigurationLoader.load(flags: ["TOKENWATCH_DATABASE": "x"], environment: [:], configFile: nil)
+        }
         #expect(failure == .unknownKey(key: "TOKENWATCH_DATABASE", source: .flag, suggestion: nil))
     }
 
@@ -243,8 +253,10 @@ import Testing
         let failure = error {
             _ = try ConfigurationLoader.load(flags: [:], environment: [:], configFile: "/nonexistent/tokenwatch.env")
         }
-        #expect(failure == .cannotReadConfigFile(path: "/nonexistent/tokenwatch.env", reason: "No such file or directory"))
-        #expect(failure?.description == "cannot read config file /nonexistent/tokenwatch.env: No such file or directory")
+        #expect(
+            failure == .cannotReadConfigFile(path: "/nonexistent/tokenwatch.env", reason: "No such file or directory"))
+        #expect(
+            failure?.description == "cannot read config file /nonexistent/tokenwatch.env: No such file or directory")
     }
 
     // MARK: - Secrets
@@ -261,7 +273,8 @@ import Testing
         #expect(c.smtpPassword?.reveal == "pa ss\n")  // only one newline is trimmed
         #expect(c.appToken?.reveal == "42|s3cr3t-app")
         let crlf = try dir.write("crlf", "windows\r\n")
-        #expect(try load(env: ["TOKENWATCH_APP_SECRET_FILE": crlf], in: dir).configuration.appSecret?.reveal == "windows")
+        #expect(
+            try load(env: ["TOKENWATCH_APP_SECRET_FILE": crlf], in: dir).configuration.appSecret?.reveal == "windows")
     }
 
     @Test func theHighestLevelSettingEitherSpellingWins() throws {
@@ -269,8 +282,10 @@ import Testing
         let secretFile = try dir.write("app_secret", "from-file\n")
         // A direct flag beats an environment _FILE.
         #expect(
-            try load(flags: ["TOKENWATCH_APP_SECRET": "from-flag"], env: ["TOKENWATCH_APP_SECRET_FILE": secretFile], in: dir)
-                .configuration.appSecret?.reveal == "from-flag")
+            try load(
+                flags: ["TOKENWATCH_APP_SECRET": "from-flag"], env: ["TOKENWATCH_APP_SECRET_FILE": secretFile], in: dir
+            )
+            .configuration.appSecret?.reveal == "from-flag")
         // An environment _FILE beats a direct value in the config file.
         let loaded = try load(
             env: ["TOKENWATCH_APP_SECRET_FILE": secretFile], file: "TOKENWATCH_APP_SECRET=from-config\n", in: dir)
@@ -283,11 +298,13 @@ import Testing
         let secretFile = try dir.write("pw", "file-password\n")
         let failure = error {
             _ = try load(
-                env: ["TOKENWATCH_SMTP_PASSWORD": "direct-password", "TOKENWATCH_SMTP_PASSWORD_FILE": secretFile], in: dir)
+                env: ["TOKENWATCH_SMTP_PASSWORD": "direct-password", "TOKENWATCH_SMTP_PASSWORD_FILE": secretFile],
+                in: dir)
         }
         #expect(
             failure
-                == .conflictingSecret(key: "TOKENWATCH_SMTP_PASSWORD", fileKey: "TOKENWATCH_SMTP_PASSWORD_FILE", source: .environment))
+                == .conflictingSecret(
+                    key: "TOKENWATCH_SMTP_PASSWORD", fileKey: "TOKENWATCH_SMTP_PASSWORD_FILE", source: .environment))
         #expect(failure?.description.contains("direct-password") == false)
         #expect(failure?.description.contains("file-password") == false)
     }
@@ -302,7 +319,10 @@ import Testing
                     reason: "No such file or directory"))
         let empty = try dir.write("empty", "\n")
         let emptyFailure = error { _ = try load(flags: ["TOKENWATCH_APP_SECRET_FILE": empty], in: dir) }
-        #expect(emptyFailure?.description == "TOKENWATCH_APP_SECRET_FILE from the command line: cannot read secret file \(empty): the file is empty")
+        #expect(
+            emptyFailure?.description
+                == "TOKENWATCH_APP_SECRET_FILE from the command line: cannot read secret file \(empty): the file is empty"
+        )
         let directory = error { _ = try load(env: ["TOKENWATCH_SMTP_PASSWORD_FILE": dir.path], in: dir) }
         #expect(directory?.description.contains("not a regular file") == true)
     }
@@ -312,15 +332,22 @@ import Testing
         let secret = "EAAGm0PX4ZCpsBAsuperSecretValue"
         let secretFile = try dir.write("secret", secret + "\n")
         var failures: [ConfigurationError?] = []
-        failures.append(error { _ = try load(env: ["TOKENWATCH_APP_SECRET": secret, "TOKENWATCH_APP_SECRET_FILE": secretFile], in: dir) })
-        failures.append(error { _ = try load(file: "TOKENWATCH_APP_SECRET=\"\(secret)\n", in: dir) })  // unterminated quote
+        failures.append(
+            error {
+                _ = try load(env: ["TOKENWATCH_APP_SECRET": secret, "TOKENWATCH_APP_SECRET_FILE": secretFile], in: dir)
+            })
+        // An unterminated quote, text after a quote, no '=', a bare secret, a secret as a key.
+        failures.append(error { _ = try load(file: "TOKENWATCH_APP_SECRET=\"\(secret)\n", in: dir) })
         failures.append(error { _ = try load(file: "TOKENWATCH_APP_SECRET=\"\(secret)\" trailing\n", in: dir) })
-        failures.append(error { _ = try load(file: "TOKENWATCH_APP_SECRET \(secret)\n", in: dir) })  // no '='
+        failures.append(error { _ = try load(file: "TOKENWATCH_APP_SECRET \(secret)\n", in: dir) })
         failures.append(error { _ = try load(file: "\(secret)\n", in: dir) })
         failures.append(error { _ = try load(file: "\(secret)=\n", in: dir) })
-        failures.append(error { _ = try load(env: ["TOKENWATCH_APP_ID": secret], in: dir) })  // pasted into the wrong key
-        failures.append(error { _ = try load(env: ["TOKENWATCH_SMTP_URL": "smtp://user:\(secret)@mail.example.com"], in: dir) })
-        failures.append(error { _ = try load(env: ["TOKENWATCH_GRAPH_URL": "https://x:\(secret)@graph.facebook.com"], in: dir) })
+        // Pasted into the wrong setting, or carried in a URL.
+        failures.append(error { _ = try load(env: ["TOKENWATCH_APP_ID": secret], in: dir) })
+        failures.append(
+            error { _ = try load(env: ["TOKENWATCH_SMTP_URL": "smtp://user:\(secret)@mail.example.com"], in: dir) })
+        failures.append(
+            error { _ = try load(env: ["TOKENWATCH_GRAPH_URL": "https://x:\(secret)@graph.facebook.com"], in: dir) })
         failures.append(error { _ = try load(env: ["TOKENWATCH_RENEW_URL": "renew/\(secret)"], in: dir) })
         #expect(failures.allSatisfy { $0 != nil })
         for failure in failures {
@@ -349,10 +376,17 @@ import Testing
         for key in ConfigurationLoader.knownKeys {
             #expect(!key.summary.isEmpty && !key.summary.contains("\n"), "\(key.name)")
         }
-        #expect(ConfigurationLoader.knownKeys.filter(\.isSecret).map(\.name).sorted() == [
-            "TOKENWATCH_APP_SECRET", "TOKENWATCH_APP_SECRET_FILE", "TOKENWATCH_SMTP_PASSWORD",
-            "TOKENWATCH_SMTP_PASSWORD_FILE",
-        ])
+        #expect(
+            ConfigurationLoader.knownKeys.filter(\.isSecret).map(\.name).sorted() == [
+                "TOKENWATCH_APP_SECRET", "TOKENWATCH_APP_SECRET_FILE", "TOKENWATCH_SMTP_PASSWORD",
+                "TOKENWATCH_SMTP_PASSWORD_FILE",
+            ])
+    }
+
+    @Test func environmentHelpHasOneLinePerKey() {
+        let lines = ConfigurationLoader.environmentHelp.split(separator: "\n")
+        #expect(lines.count == ConfigurationLoader.knownKeys.count)
+        #expect(lines.first == "  TOKENWATCH_DB (--db)  SQLite database path [default: ./tokenwatch.sqlite3]")
     }
 
     @Test func suggestionsOnlyForNearMisses() {

@@ -94,7 +94,8 @@ import Testing
         let secret = Secret("EAAG-very-secret-token")
         for format in LogFormat.allCases {
             let capture = OpsConsoleCapture()
-            let logger = ConsoleLogging.makeLogger(format: format, level: .info, output: capture.output(isTerminal: false))
+            let logger = ConsoleLogging.makeLogger(
+                format: format, level: .info, output: capture.output(isTerminal: false))
             logger.info(
                 "token \(secret) rejected",
                 metadata: [
@@ -132,7 +133,8 @@ import Testing
 
     @Test func makeLoggerHonoursFormatAndLevel() throws {
         let capture = OpsConsoleCapture()
-        let logger = ConsoleLogging.makeLogger(format: .json, level: .warning, output: capture.output(isTerminal: false))
+        let logger = ConsoleLogging.makeLogger(
+            format: .json, level: .warning, output: capture.output(isTerminal: false))
         logger.info("hidden")
         logger.warning("shown")
         #expect(capture.lines.count == 1)

@@ -55,15 +55,26 @@ import Testing
     }
 
     @Test func refusesWhatSystemdWouldReadSurprisingly() {
-        #expect(failure("A=1\nJUST_A_WORD\n") == .syntax(path: "t.env", line: 2, reason: "expected KEY=VALUE, found no '=' on this line"))
-        #expect(failure("A=1\nJUST_A_WORD") == .syntax(path: "t.env", line: 2, reason: "expected KEY=VALUE, found no '=' on this line"))
+        #expect(
+            failure("A=1\nJUST_A_WORD\n")
+                == .syntax(path: "t.env", line: 2, reason: "expected KEY=VALUE, found no '=' on this line"))
+        #expect(
+            failure("A=1\nJUST_A_WORD")
+                == .syntax(path: "t.env", line: 2, reason: "expected KEY=VALUE, found no '=' on this line"))
         #expect(
             failure("A=\"x\" # comment\n")
-                == .syntax(path: "t.env", line: 1, reason: "unexpected text after the closing quote (comments must be on their own line)"))
-        #expect(failure("\n\nA='never closed\nB=2\n") == .syntax(path: "t.env", line: 3, reason: "the quote opened on this line is never closed"))
-        #expect(failure("1A=x\n")?.description == "t.env:1: the name before '=' is not a valid variable name (letters, digits and _)")
+                == .syntax(
+                    path: "t.env", line: 1,
+                    reason: "unexpected text after the closing quote (comments must be on their own line)"))
+        #expect(
+            failure("\n\nA='never closed\nB=2\n")
+                == .syntax(path: "t.env", line: 3, reason: "the quote opened on this line is never closed"))
+        #expect(
+            failure("1A=x\n")?.description
+                == "t.env:1: the name before '=' is not a valid variable name (letters, digits and _)")
         #expect(failure("A B=x\n") != nil)
-        #expect(failure("# a comment \\\nA=1\n")?.description.hasPrefix("t.env:1: a comment ending in a backslash") == true)
+        #expect(
+            failure("# a comment \\\nA=1\n")?.description.hasPrefix("t.env:1: a comment ending in a backslash") == true)
         #expect(failure("A=1\u{0}\n") == .syntax(path: "t.env", line: 1, reason: "the file contains a NUL byte"))
         let latin1: [UInt8] = Array("A=caf".utf8) + [0xE9, 0x0A]
         #expect(throws: ConfigurationError.syntax(path: "t.env", line: 1, reason: "the file is not valid UTF-8")) {

@@ -117,7 +117,11 @@ import Testing
 
     @Test func parsesTheLastSuccessFromAnExposition() {
         #expect(MetricsWriter.lastSuccessTimestamp(in: "tokenwatch_last_success_timestamp_seconds 17\n") == 17)
-        #expect(MetricsWriter.lastSuccessTimestamp(in: "# HELP tokenwatch_last_success_timestamp_seconds x\ntokenwatch_last_success_timestamp_seconds{} 1.7e9 123\n") == 1.7e9)
+        #expect(
+            MetricsWriter.lastSuccessTimestamp(
+                in:
+                    "# HELP tokenwatch_last_success_timestamp_seconds x\ntokenwatch_last_success_timestamp_seconds{} 1.7e9 123\n"
+            ) == 1.7e9)
         #expect(MetricsWriter.lastSuccessTimestamp(in: "tokenwatch_last_success_timestamp_seconds_x 17\n") == nil)
         #expect(MetricsWriter.lastSuccessTimestamp(in: "tokenwatch_last_success_timestamp_seconds NaN\n") == nil)
         #expect(MetricsWriter.lastSuccessTimestamp(in: "garbage") == nil)
@@ -133,7 +137,10 @@ import Testing
 
     @Test func anUnwritableDirectoryIsReported() {
         let writer = MetricsWriter(path: "/nonexistent-dir/tokenwatch.prom")
-        #expect(throws: MetricsError.cannotWrite(path: "/nonexistent-dir/tokenwatch.prom", reason: "No such file or directory")) {
+        #expect(
+            throws: MetricsError.cannotWrite(
+                path: "/nonexistent-dir/tokenwatch.prom", reason: "No such file or directory")
+        ) {
             try writer.write(Self.sample)
         }
     }

@@ -28,7 +28,8 @@ import Testing
         let clear = "\r\u{1B}[K"
         #expect(
             capture.text
-                == clear + "checked 1200/5000 pages · 300/s · ETA 13 s" + clear + "checked 1230/5000 pages · 299/s · ETA 13 s"
+                == clear + "checked 1200/5000 pages · 300/s · ETA 13 s" + clear
+                + "checked 1230/5000 pages · 299/s · ETA 13 s"
                 + clear)
     }
 
@@ -64,7 +65,8 @@ import Testing
         output.writeLine("summary")
         let clear = "\r\u{1B}[K"
         #expect(
-            capture.text == clear + "checked 1/2 pages" + clear + "a warning\n" + "checked 1/2 pages" + clear + "summary\n")
+            capture.text == clear + "checked 1/2 pages" + clear + "a warning\n" + "checked 1/2 pages" + clear
+                + "summary\n")
     }
 
     @Test func isSafeFromConcurrentTasks() async {

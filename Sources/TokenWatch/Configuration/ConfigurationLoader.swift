@@ -27,6 +27,18 @@ public enum ConfigurationLoader {
         .massInvalidMin, .mailMaxAttempts, .remindAfterDays, .keepReportsDays,
     ]
 
+    /// The settings as a `--help` section: one line per key with its flag and default, e.g.
+    /// `  TOKENWATCH_DB (--db)  SQLite database path [default: ./tokenwatch.sqlite3]`.
+    public static var environmentHelp: String {
+        knownKeys.map { key in
+            var line = "  " + key.name
+            if let flag = key.flag { line += " (\(flag))" }
+            line += "  " + key.summary
+            if let value = key.defaultValue { line += " [default: \(value)]" }
+            return line
+        }.joined(separator: "\n")
+    }
+
     /// Secret files larger than this are refused (a secret is a line, not a document).
     static let secretFileLimit = 64 * 1024
     /// Config files larger than this are refused.
@@ -210,7 +222,9 @@ private struct Resolver {
         raw(key)?.value
     }
 
-    private mutating func integer(_ key: ConfigurationKey, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+    private mutating func integer(_ key: ConfigurationKey, in range: ClosedRange<Int>) throws(ConfigurationError)
+        -> Int?
+    {
         guard let (value, source) = raw(key) else { return nil }
         let text = value.trimmingCharacters(in: .whitespaces)
         guard let number = Int(text) else {
@@ -255,7 +269,9 @@ private struct Resolver {
 
     // MARK: - Secrets
 
-    private mutating func secret(_ key: ConfigurationKey, file fileKey: ConfigurationKey) throws(ConfigurationError) -> Secret? {
+    private mutating func secret(_ key: ConfigurationKey, file fileKey: ConfigurationKey) throws(ConfigurationError)
+        -> Secret?
+    {
         for level in 0..<3 {
             let direct = layers.value(key.name, at: level)
             let viaFile = layers.value(fileKey.name, at: level)
@@ -284,7 +300,8 @@ private struct Resolver {
                     text.removeLast()
                 }
                 guard !text.isEmpty else {
-                    throw .cannotReadSecretFile(key: fileKey.name, path: path, source: source, reason: "the file is empty")
+                    throw .cannotReadSecretFile(
+                        key: fileKey.name, path: path, source: source, reason: "the file is empty")
                 }
                 return Secret(text)
             }
@@ -312,7 +329,8 @@ private struct Resolver {
             scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
         else {
             throw .invalidValue(
-                key: key, source: source, reason: "not an http or https URL with a host, like https://graph.facebook.com")
+                key: key, source: source,
+                reason: "not an http or https URL with a host, like https://graph.facebook.com")
         }
         guard url.user == nil, url.password == nil else {
             throw .invalidValue(key: key, source: source, reason: "the URL must not contain a user or password")
@@ -351,10 +369,12 @@ private struct Resolver {
                 throw .invalidValue(
                     key: key, source: source,
                     reason:
-                        "the URL must not contain a user or password; use TOKENWATCH_SMTP_USER and TOKENWATCH_SMTP_PASSWORD_FILE")
+                        "the URL must not contain a user or password; use TOKENWATCH_SMTP_USER and TOKENWATCH_SMTP_PASSWORD_FILE"
+                )
             }
             guard let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/" else {
-                throw .invalidValue(key: key, source: source, reason: "an \(scheme) URL needs a host and no path; \(expected)")
+                throw .invalidValue(
+                    key: key, source: source, reason: "an \(scheme) URL needs a host and no path; \(expected)")
             }
         case "file":
             guard !url.path.isEmpty, (url.host ?? "").isEmpty || url.host == "localhost" else {

@@ -30,7 +30,8 @@ struct EnvironmentFile: Sendable, Equatable {
     /// Parses the file's bytes. `path` is only used in messages.
     static func parse(_ bytes: [UInt8], path: String) throws(ConfigurationError) -> EnvironmentFile {
         if bytes.contains(0) {
-            throw .syntax(path: path, line: lineOf(offset: bytes.firstIndex(of: 0) ?? 0, in: bytes),
+            throw .syntax(
+                path: path, line: lineOf(offset: bytes.firstIndex(of: 0) ?? 0, in: bytes),
                 reason: "the file contains a NUL byte")
         }
         if String(validating: bytes, as: UTF8.self) == nil {
@@ -158,7 +159,9 @@ struct EnvironmentFile: Sendable, Equatable {
                     if commentEndsInBackslash {
                         throw .syntax(
                             path: path, line: line,
-                            reason: "a comment ending in a backslash is read differently by systemd versions; remove the backslash")
+                            reason:
+                                "a comment ending in a backslash is read differently by systemd versions; remove the backslash"
+                        )
                     }
                     state = .preKey
                 } else {

@@ -23,7 +23,8 @@ enum LogLine {
         case .stringConvertible(let convertible): convertible.description
         case .array(let items): "[" + items.map(flatten).joined(separator: ", ") + "]"
         case .dictionary(let entries):
-            "[" + entries.sorted { $0.key < $1.key }.map { "\($0.key): \(flatten($0.value))" }
+            "["
+                + entries.sorted { $0.key < $1.key }.map { "\($0.key): \(flatten($0.value))" }
                 .joined(separator: ", ") + "]"
         }
     }
@@ -93,7 +94,8 @@ enum LogLine {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+            case _
+            where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

@@ -45,9 +45,9 @@ public struct MetricsWriter: Sendable {
         }
         let fromFallback = fallback.map(Self.wholeSeconds)
         switch (previous, fromFallback) {
-        case let (p?, f?): return max(p, f)
-        case let (p?, nil): return p
-        case let (nil, f?): return f
+        case (let p?, let f?): return max(p, f)
+        case (let p?, nil): return p
+        case (nil, let f?): return f
         case (nil, nil): return nil
         }
     }
@@ -77,7 +77,8 @@ public struct MetricsWriter: Sendable {
         sample("tokenwatch_pages_expiring", Double(metrics.expiring))
         family("tokenwatch_graph_requests", "HTTP requests to the Graph API in the last check run, by outcome.")
         for outcome in RunMetrics.GraphOutcome.allCases {
-            sample("tokenwatch_graph_requests", ("outcome", outcome.rawValue), Double(metrics.graphRequests[outcome] ?? 0))
+            sample(
+                "tokenwatch_graph_requests", ("outcome", outcome.rawValue), Double(metrics.graphRequests[outcome] ?? 0))
         }
         family("tokenwatch_mail_digests", "Owner digests by outcome after the last check run.")
         for outcome in RunMetrics.DigestOutcome.allCases {

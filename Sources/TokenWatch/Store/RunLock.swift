@@ -34,7 +34,14 @@ public final class RunLock: Sendable {
     /// Takes the lock for `databasePath`, or throws `.held` at once when another run has it.
     public static func acquire(databasePath: String, now: Date = Date()) throws(RunLockError) -> RunLock {
         let path = lockPath(forDatabase: databasePath)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var writable = true
+        if fd < 0 && errno == EACCES {
+            // A lock file left by another user (root ran a check by hand): flock works on a
+            // read-only descriptor too; only the holder record cannot be written.
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            writable = false
+        }
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: lastError()) }
 
         var result: Int32
@@ -49,6 +56,7 @@ public final class RunLock: Sendable {
             throw .cannotLock(path: path, reason: String(cString: strerror(code)))
         }
 
+        guard writable else { return RunLock(path: path, descriptor: fd) }
         // Informational only; a failure here does not matter for the lock itself.
         let content = "pid=\(getpid())\nsince=\(Int64(now.timeIntervalSince1970))\n"
         _ = ftruncate(fd, 0)
