@@ -90,6 +90,7 @@ let package = Package(
                 "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Support/smtp_sink.py"],
             swiftSettings: strict
         ),
     ]

@@ -5,9 +5,12 @@
 set -euo pipefail
 
 packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 ca-certificates pkg-config)
+test_packages=(prometheus)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
+# promtool (Debian's prometheus package) validates the metrics file in the tests.
+if [ "${1:-}" = "--test" ]; then packages+=("${test_packages[@]}"); fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -15,7 +18,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq "${missing[@]}"
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if [ "${1:-}" = "--test" ]; then

@@ -54,8 +54,11 @@ struct CheckCommand: AsyncParsableCommand {
                 print(DryRunOutput.table(outcome.verdicts))
             }
             for problem in result.problems where result.status != .ok { writeError("tokenwatch: \(problem)") }
-            if let files = result.reportFiles, !global.quiet { print("report: \(files.html)") }
-            print(result.summary)
+            // Quiet and fine prints nothing, so cron (which mails any output) stays silent.
+            if !global.quiet || result.status != .ok {
+                if let files = result.reportFiles { print("report: \(files.html)") }
+                print(result.summary)
+            }
             return result.status
         }
     }

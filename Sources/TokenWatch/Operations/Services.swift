@@ -47,7 +47,9 @@ public struct Services: Sendable {
         case .file(let directory):
             return FileTransport(directory: directory)
         case .smtp, .smtps:
-            throw CommandFailure(.configuration, "SMTP_PENDING")
+            return try SMTPTransport(
+                url: url, username: configuration.smtpUser, password: configuration.smtpPassword,
+                timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loop: loop)
         }
     }
 }
