@@ -175,3 +175,13 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// The most recent send error recorded in the outbox, for reports and tests.
+    public func lastOutboxError() async throws(StoreError) -> String? {
+        try await read { db in
+            try String.fetchOne(
+                db, sql: "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT 1")
+        }
+    }
+}

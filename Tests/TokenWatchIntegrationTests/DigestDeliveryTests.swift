@@ -1,0 +1,157 @@
+import Foundation
+import GraphSimulator
+import Testing
+
+@testable import TokenWatch
+
+/// Owner digests delivered over real SMTP (aiosmtpd on loopback), from the outbox a real
+/// check filled: contents per Owner, unicode and hostile names, refusal then acceptance
+/// exactly once, and no secret anywhere in a message.
+@Suite("Digest delivery over SMTP", .serialized)
+struct DigestDeliveryTests {
+    static let smtpPassword = "smtp-pass-9c8b7a"
+
+    func harness(_ sink: SMTPTestServer, login: Bool = false) async throws -> PipelineHarness {
+        try await PipelineHarness { configuration in
+            configuration.smtpURL = sink.url
+            if login {
+                configuration.smtpUser = "mailer"
+                configuration.smtpPassword = Secret(Self.smtpPassword)
+            }
+        }
+    }
+
+    /// Parses a message with Python's `email` package (policy default) into its decoded parts.
+    static func parse(_ data: [UInt8]) async throws -> [String: String] {
+        let script = """
+            import email, email.policy, json, sys
+            m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)
+            out = {"subject": str(m["subject"]), "to": str(m["to"]), "from": str(m["from"]),
+                   "message_id": str(m["message-id"]), "headers": "\\n".join(m.keys()),
+                   "defects": str(len(m.defects))}
+            for part in m.walk():
+                if part.get_content_maintype() == "text":
+                    out[part.get_content_type()] = part.get_content()
+            print(json.dumps(out))
+            """
+        let output: Data = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = ["python3", "-c", script]
+                let input = Pipe()
+                let out = Pipe()
+                process.standardInput = input
+                process.standardOutput = out
+                do { try process.run() } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                input.fileHandleForWriting.write(Data(data))
+                try? input.fileHandleForWriting.close()
+                let result = out.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: result)
+            }
+        }
+        return (try JSONSerialization.jsonObject(with: output) as? [String: String]) ?? [:]
+    }
+
+    @Test func oneDigestPerOwnerWithEveryPageAndNamesDecodedRight() async throws {
+        let sink = try await SMTPTestServer.start()
+        let harness = try await harness(sink)
+        let database = harness.workspace.database
+        _ = try await database.addOwners(company: "Café Ünïcode 🚀", emails: ["shared@owners.example", "cafe@owners.example"], now: Date())
+        _ = try await database.addOwners(company: "Evil\r\nBcc: victim@evil.example", emails: ["shared@owners.example"], now: Date())
+        _ = try await database.upsertPages(
+            [
+                PageUpsert(company: "Café Ünïcode 🚀", pageID: "1001", pageName: "Crêperie 🥞 עמוד",
+                           token: Secret(GraphSimulator.token(.passwordChanged, page: "1001")), source: "t"),
+                PageUpsert(company: "Café Ünïcode 🚀", pageID: "1002", pageName: "Still fine",
+                           token: Secret(GraphSimulator.token(.valid, page: "1002")), source: "t"),
+                PageUpsert(company: "Evil\r\nBcc: victim@evil.example", pageID: "2001", pageName: "<script>alert(1)</script>",
+                           token: Secret(GraphSimulator.token(.loggedOut, page: "2001")), source: "t"),
+            ], cipher: harness.workspace.cipher, actor: "t", now: Date())
+        let result = try await harness.check()
+        await harness.stop()
+        #expect(result.status == .ok, "\(result.summary) \(result.problems)")
+        #expect(result.dispatch?.sent == 2)
+        let received = try sink.receivedMessages()
+        await sink.stop()
+        #expect(received.count == 2)
+        let byRecipient = Dictionary(uniqueKeysWithValues: received.map { ($0.recipients.joined(), $0) })
+        let shared = try #require(byRecipient["shared@owners.example"])
+        let cafe = try #require(byRecipient["cafe@owners.example"])
+        #expect(shared.heloName == "platform.example")
+
+        let sharedParsed = try await Self.parse(shared.data)
+        #expect(sharedParsed["defects"] == "0")
+        #expect(sharedParsed["subject"]?.contains("2") == true)
+        let text = sharedParsed["text/plain"] ?? ""
+        let html = sharedParsed["text/html"] ?? ""
+        #expect(text.contains("Crêperie 🥞 עמוד"))
+        #expect(text.contains("Café Ünïcode 🚀"))
+        #expect(text.contains("<script>alert(1)</script>"))
+        #expect(!html.contains("<script>alert(1)</script>"))
+        #expect(html.contains("&lt;script&gt;"))
+        #expect(html.contains("https://dashboard.example/renew?page=1001"))
+        #expect(!(sharedParsed["headers"] ?? "").lowercased().contains("bcc"))
+        #expect(!text.contains("Still fine"))
+
+        let cafeParsed = try await Self.parse(cafe.data)
+        #expect(cafeParsed["text/plain"]?.contains("Crêperie 🥞 עמוד") == true)
+        #expect(cafeParsed["text/plain"]?.contains("alert") == false)
+        for message in received {
+            let raw = String(decoding: message.data, as: UTF8.self)
+            #expect(!raw.contains("simtok_"))
+            #expect(!raw.contains(PipelineHarness.appSecret))
+        }
+    }
+
+    @Test func aRefusedDigestStaysPendingAndIsSentExactlyOnceLater() async throws {
+        let sink = try await SMTPTestServer.start(refuseDATA: 1, login: (user: "mailer", password: Self.smtpPassword))
+        let harness = try await harness(sink, login: true)
+        try await harness.seed([("3001", .passwordChanged), ("3002", .revoked)], owners: ["owner@acme.example"])
+        let first = try await harness.check()
+        #expect(first.status == .partial)
+        #expect(first.dispatch?.failed == 1)
+        #expect(try sink.receivedMessages().isEmpty)
+        let page = try #require(try await harness.page("3001"))
+        #expect(page.status == .invalid)
+        #expect(try await harness.workspace.database.outboxCounts().pending == 2)
+
+        // The next attempt is due after the backoff: a notify a few minutes later sends it.
+        let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
+        let later = Notify(
+            workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger,
+            now: { Date().addingTimeInterval(600) })
+        let sent = try await later.run(releaseHeld: false, dropHeld: false, actor: "cron")
+        #expect(sent.status == .ok, "\(sent.summary)")
+        let again = try await later.run(releaseHeld: false, dropHeld: false, actor: "cron")
+        #expect(again.summary.contains("0 sent"))
+        let rerun = try await harness.check()
+        await harness.stop()
+        #expect(rerun.dispatch?.sent == 0)
+        let received = try sink.receivedMessages()
+        await sink.stop()
+        #expect(received.count == 1)
+        #expect(received.first?.authUser == "mailer")
+        let raw = String(decoding: received.first?.data ?? [], as: UTF8.self)
+        #expect(!raw.contains(Self.smtpPassword))
+        #expect(!sent.summary.contains(Self.smtpPassword))
+    }
+
+    @Test func aWrongPasswordIsReportedWithoutThePassword() async throws {
+        let sink = try await SMTPTestServer.start(login: (user: "mailer", password: "the-right-one"))
+        let harness = try await harness(sink, login: true)
+        try await harness.seed([("4001", .passwordChanged)])
+        let result = try await harness.check()
+        await harness.stop()
+        await sink.stop()
+        #expect(result.status == .partial)
+        let lastError = try await harness.workspace.database.lastOutboxError()
+        #expect(lastError != nil)
+        #expect(lastError?.contains(Self.smtpPassword) == false)
+        #expect(!result.problems.joined().contains(Self.smtpPassword))
+    }
+}
