@@ -25,7 +25,22 @@ enum DebugTokenAnswers {
     /// The answer for `behaviour`, inspected as the token of `pageID`. `failNow` is true while
     /// a flaky token still has failures to serve.
     static func answer(
-        for behaviour: TokenBehaviour, pageID: String, failNow: Bool, context c: AnswerContext
+        for behaviour: TokenBehaviour, pageID: String, failNow: Bool, context: AnswerContext
+    ) -> ItemAnswer {
+        answer(for: behaviour, profilePage: profilePage(for: behaviour, pageID: pageID), failNow: failNow, context: context)
+    }
+
+    /// The Page ID that appears in the answer (as `profile_id` and in `target_ids`) for a token
+    /// of `pageID`: the answer mentions no other Page ID, which lets `ItemTemplates` build it
+    /// once around a placeholder.
+    static func profilePage(for behaviour: TokenBehaviour, pageID: String) -> String {
+        if case .otherPage = behaviour { return otherPageID(pageID) }
+        return pageID
+    }
+
+    /// The answer for `behaviour`, with `pageID` already as `profilePage(for:pageID:)` gives it.
+    static func answer(
+        for behaviour: TokenBehaviour, profilePage pageID: String, failNow: Bool, context c: AnswerContext
     ) -> ItemAnswer {
         switch behaviour {
         case .valid:
@@ -69,8 +84,7 @@ enum DebugTokenAnswers {
                 status: 400, body: envelope(message: cannotParseMessage, code: 190, traceID: c.traceID),
                 invalidTokenMessage: cannotParseMessage)
         case .otherPage:
-            let other = otherPageID(pageID)
-            return ok(page(c, pageID: other))
+            return ok(page(c, pageID: pageID))
         case .otherApp:
             var foreign = c
             foreign.appID = otherAppID

@@ -45,6 +45,7 @@ enum FlyingFoxSetup {
             address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0),
             // Long enough for any latency fault a test sets; a client times out first.
             timeout: 300,
+            pool: NoDelaySocketPool(base: HTTPServer.defaultPool()),
             logger: flyingFoxLogger)
     }
 }

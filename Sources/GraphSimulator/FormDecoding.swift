@@ -1,47 +1,71 @@
 /// Decodes `application/x-www-form-urlencoded` text: query strings, POST bodies and the query
 /// part of a batch item's `relative_url`.
 ///
-/// Hand-written rather than `URLComponents`: Foundation on Linux gives up on a whole query when
-/// one character is not URL-safe (a raw `|` in an app token), and it leaves `+` as `+`, which
-/// form encoding means as a space.
+/// Hand-written, in one pass over the UTF-8 bytes: Foundation on Linux gives up on a whole
+/// query when one character is not URL-safe (a raw `|` in an app token), leaves `+` as `+`,
+/// and its string searching and percent-decoding go through UTF-16 bridging — measured at 40 %
+/// of the simulator's time for a 50-item batch.
 enum FormDecoding {
     /// The parameters of `text`; when a name repeats, the last value wins (as Graph does).
-    static func parameters(_ text: some StringProtocol) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            result[name] = value
+    /// A malformed escape is kept as it is.
+    static func parameters(_ text: String) -> [String: String] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var result: [String: String] = [:]
+            var name: String?
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(bytes.count)
+            var index = 0
+            while index <= bytes.count {
+                if index == bytes.count || bytes[index] == UInt8(ascii: "&") {
+                    if let name {
+                        result[name] = String(decoding: buffer, as: UTF8.self)
+                    } else if !buffer.isEmpty {
+                        result[String(decoding: buffer, as: UTF8.self)] = ""
+                    }
+                    name = nil
+                    buffer.removeAll(keepingCapacity: true)
+                    index += 1
+                } else if name == nil, bytes[index] == UInt8(ascii: "=") {
+                    name = String(decoding: buffer, as: UTF8.self)
+                    buffer.removeAll(keepingCapacity: true)
+                    index += 1
+                } else {
+                    index = decodeByte(at: index, of: bytes, into: &buffer)
+                }
+            }
+            return result
         }
-        return result
     }
 
     /// Percent-decodes `text` and turns `+` into a space. A malformed escape is kept as it is.
-    static func decode(_ text: some StringProtocol) -> String {
-        let utf8 = Array(text.utf8)
-        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
-            return String(text)
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count)
-        var index = 0
-        while index < utf8.count {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-                index += 1
-            } else if byte == UInt8(ascii: "%"), index + 2 < utf8.count,
-                let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
-            {
-                bytes.append(high << 4 | low)
-                index += 3
-            } else {
-                bytes.append(byte)
-                index += 1
+    static func decode(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(bytes.count)
+            var index = 0
+            while index < bytes.count {
+                index = decodeByte(at: index, of: bytes, into: &buffer)
             }
+            return String(decoding: buffer, as: UTF8.self)
         }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the byte (or escape) at `index` decoded; returns the index after it.
+    private static func decodeByte(at index: Int, of bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) -> Int {
+        let byte = bytes[index]
+        if byte == UInt8(ascii: "+") {
+            buffer.append(UInt8(ascii: " "))
+        } else if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+            let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+        {
+            buffer.append(high << 4 | low)
+            return index + 3
+        } else {
+            buffer.append(byte)
+        }
+        return index + 1
     }
 
     /// Percent-encodes `text` for a query string value (RFC 3986 unreserved characters kept).

@@ -143,7 +143,7 @@ public final class GraphSimulator: Sendable {
     }
 
     /// A token named by the convention: `simtok_<behaviour>_<page>` plus `_<suffix>` when one
-    /// is given. Nil for `.scopes`, which has no name.
+    /// is given. `.scopes`, which has no name, gives a `valid` token: register it instead.
     public static func token(_ behaviour: TokenBehaviour, page: String, suffix: String = "") -> String {
         let name = behaviour.conventionName ?? "valid"
         return suffix.isEmpty ? "simtok_\(name)_\(page)" : "simtok_\(name)_\(page)_\(suffix)"
@@ -212,6 +212,7 @@ public enum GraphSimulatorError: Error, Sendable, Equatable, CustomStringConvert
     /// The listening socket could not be set up.
     case notListening(String)
 
+    /// What went wrong, for logs and test failures.
     public var description: String {
         switch self {
         case .alreadyStarted: "GraphSimulator is already running"

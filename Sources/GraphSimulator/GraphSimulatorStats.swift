@@ -1,5 +1,8 @@
 /// What the simulator has seen since it started or since `GraphSimulator.resetStats()`.
 public struct GraphSimulatorStats: Sendable, Equatable {
+    /// All counters at zero.
+    public init() {}
+
     /// Every HTTP request received, whatever became of it (dropped connections included).
     public internal(set) var httpRequests = 0
     /// Batch requests (`POST /{version}/`) that got as far as their items being answered.

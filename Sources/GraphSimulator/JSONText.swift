@@ -33,6 +33,13 @@ enum JSONText {
         out.append("\"")
     }
 
+    /// `value` escaped for the inside of a JSON string literal, without quotes.
+    static func escaped(_ value: String) -> String {
+        guard needsEscaping(value) else { return value }
+        let quoted = quoted(value)
+        return String(quoted.dropFirst().dropLast())
+    }
+
     /// An array of JSON string literals.
     static func stringArray(_ values: [String]) -> String {
         var out = "["

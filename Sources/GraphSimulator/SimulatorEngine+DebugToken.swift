@@ -48,11 +48,13 @@ extension SimulatorEngine {
 
         let includeHeaders = params["include_headers"] != "false"
         let context = context(plan)
+        var templates = ItemTemplates(context: context, includeHeaders: includeHeaders, headersJSON: itemHeadersJSON)
         var out = "["
         out.reserveCapacity(slots.count * 1_100 + 2)
         for (index, slot) in slots.enumerated() {
             if index > 0 { out.append(",") }
-            let answer: ItemAnswer
+            let malformed = plan.malformedEvery.map { (index + 1) % $0 == 0 } ?? false
+            var answer: ItemAnswer
             switch slot {
             case .null, .debug:
                 out.append("null")
@@ -60,26 +62,16 @@ extension SimulatorEngine {
             case .answered(let given):
                 answer = given
             case .resolved(let behaviour, let pageID, let failNow):
+                guard malformed else {
+                    templates.append(behaviour, pageID: pageID, failNow: failNow, to: &out)
+                    continue
+                }
                 answer = DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context)
             }
-            var body = answer.body
-            if let every = plan.malformedEvery, (index + 1) % every == 0 {
-                body = String(decoding: body.utf8.prefix(body.utf8.count / 2), as: UTF8.self)
+            if malformed {
+                answer.body = String(decoding: answer.body.utf8.prefix(answer.body.utf8.count / 2), as: UTF8.self)
             }
-            out.append(#"{"code":\#(answer.status)"#)
-            if includeHeaders {
-                out.append(#","headers":["#)
-                out.append(itemHeadersJSON)
-                if let message = answer.invalidTokenMessage {
-                    out.append(#",{"name":"WWW-Authenticate","value":"#)
-                    JSONText.appendQuoted(Self.wwwAuthenticate(message), to: &out)
-                    out.append("}")
-                }
-                out.append("]")
-            }
-            out.append(#","body":"#)
-            JSONText.appendQuoted(body, to: &out)
-            out.append("}")
+            ItemTemplates.appendItem(answer, includeHeaders: includeHeaders, headersJSON: itemHeadersJSON, to: &out)
         }
         out.append("]")
         return SimulatedResponse(status: 200, body: out)
@@ -119,9 +111,9 @@ extension SimulatorEngine {
                         message: "(#100) The parameter relative_url is required", code: 100, traceID: plan.traceID),
                     invalidTokenMessage: nil))
         }
-        let pieces = relativeURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = Self.route(String(pieces[0])).path
-        let params = pieces.count > 1 ? FormDecoding.parameters(pieces[1]) : [:]
+        let question = relativeURL.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = Self.route(String(relativeURL[..<(question ?? relativeURL.endIndex)])).path
+        let params = question.map { FormDecoding.parameters(String(relativeURL[relativeURL.index(after: $0)...])) } ?? [:]
         guard path == "debug_token", (request.method ?? "GET").uppercased() == "GET" else {
             return .answered(
                 ItemAnswer(

@@ -166,15 +166,15 @@ enum TokenNamingConvention {
     /// is digits. Nil when `token` does not follow the convention.
     static func parse(_ token: String) -> (behaviour: TokenBehaviour, pageID: String)? {
         guard token.hasPrefix(prefix) else { return nil }
-        let parts = token.utf8.dropFirst(prefix.utf8.count)
-            .split(separator: UInt8(ascii: "_"), maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2,
-            let name = String(parts[0]),
-            let behaviour = TokenBehaviour(conventionName: name),
-            !parts[1].isEmpty,
-            parts[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-            let pageID = String(parts[1])
+        let rest = token.utf8.dropFirst(prefix.utf8.count)
+        guard let nameEnd = rest.firstIndex(of: UInt8(ascii: "_")) else { return nil }
+        let idStart = token.utf8.index(after: nameEnd)
+        let idEnd = token.utf8[idStart...].firstIndex(of: UInt8(ascii: "_")) ?? token.endIndex
+        let pageID = token[idStart..<idEnd]
+        guard !pageID.isEmpty,
+            pageID.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let behaviour = TokenBehaviour(conventionName: token[rest.startIndex..<nameEnd])
         else { return nil }
-        return (behaviour, pageID)
+        return (behaviour, String(pageID))
     }
 }

@@ -157,7 +157,7 @@ struct GraphSimulatorTests {
     static let page = "104000000000001"
 
     @Test func validTokenAnswerHasTheDocumentedShapeAndHeaders() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             #expect(graph.port > 0)
             #expect(graph.baseURL == "http://127.0.0.1:\(graph.port)")
             let answer = try await SimHTTP.debugToken(graph, GraphSimulator.token(.valid, page: Self.page, suffix: "x7"))
@@ -191,7 +191,7 @@ struct GraphSimulatorTests {
 
     /// Every named behaviour, in one batch, against what GRAPH_API.md says it looks like.
     @Test func everyNamedBehaviourAnswersAsDocumented() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let behaviours = TokenBehaviour.named
             let tokens = behaviours.map { GraphSimulator.token($0, page: Self.page, suffix: "t") }
             let answer = try await SimHTTP.batch(graph, tokens)
@@ -330,7 +330,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func batchAnswersFiftyItemsInRequestOrder() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let pages = (0..<50).map { String(104_000_000_000_100 + $0) }
             let tokens = pages.map { GraphSimulator.token(.valid, page: $0, suffix: "b") }
             let answer = try await SimHTTP.batch(graph, tokens)
@@ -354,7 +354,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func includeHeadersFalseLeavesItemHeadersOut() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let tokens = [GraphSimulator.token(.valid, page: Self.page), GraphSimulator.token(.revoked, page: Self.page)]
             let without = try await SimHTTP.batch(graph, tokens, includeHeaders: false).items()
             #expect(without.count == 2)
@@ -368,7 +368,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func registrationWinsOverTheNameAndUnknownTokensAreGarbage() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let named = GraphSimulator.token(.valid, page: Self.page, suffix: "r")
             graph.register(token: named, as: .loggedOut, page: Self.page)
             graph.register(token: "EAAB-registered", as: .valid, page: "104000000000777")
@@ -386,7 +386,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func anyVersionIsAcceptedAndTheServedOneIsReported() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let token = GraphSimulator.token(.valid, page: Self.page)
             for version in ["v19.0", "v99.9", "v3"] {
                 let answer = try await SimHTTP.debugToken(graph, token, version: version)
@@ -399,7 +399,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func singleDebugTokenAnswersItemErrorsWithTheirStatus() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let permission = try await SimHTTP.debugToken(graph, GraphSimulator.token(.permissionError, page: Self.page))
             #expect(permission.status == 403)
             #expect(try permission.error()["code"] as? Int == 200)
@@ -414,7 +414,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func flakyTokenFailsTransientlyThenAnswersValid() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let token = GraphSimulator.token(.flaky(failures: 2), page: Self.page, suffix: "f")
             for attempt in 1...2 {
                 let item = try #require(try await SimHTTP.batch(graph, [token]).items().first ?? nil)
@@ -431,7 +431,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func appTokenAndProofAreCheckedLikeGraph() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let tokens = [GraphSimulator.token(.valid, page: Self.page)]
 
             let missing = try await SimHTTP.batch(graph, tokens, accessToken: nil, proof: nil)
@@ -474,7 +474,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func appTokenMayComeInTheAuthorizationHeader() async throws {
-        try await SimHTTP.withSimulator(requireAppSecretProof: false) { graph in
+        try await SimHTTP.withSimulator(requireAppSecretProof: false) { graph async throws in
             let token = GraphSimulator.token(.valid, page: Self.page)
             let answer = try await SimHTTP.get(
                 "\(graph.baseURL)/v25.0/debug_token?input_token=\(token)",
@@ -485,7 +485,7 @@ struct GraphSimulatorTests {
     }
 
     @Test func moreThanFiftyItemsAreRefusedWhole() async throws {
-        try await SimHTTP.withSimulator { graph in
+        try await SimHTTP.withSimulator { graph async throws in
             let tokens = (0..<51).map { GraphSimulator.token(.valid, page: String(104_000_000_000_000 + $0)) }
             let answer = try await SimHTTP.batch(graph, tokens)
             #expect(answer.status == 400)
