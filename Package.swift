@@ -47,11 +47,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `tokenwatch demo`: sample data, the simulator in-process, the real check pipeline.
+        .target(
+            name: "TokenWatchDemo",
+            dependencies: [
+                "TokenWatch",
+                "GraphSimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "tokenwatch",
             dependencies: [
                 "TokenWatch",
-                "GraphSimulator",
+                "TokenWatchDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,6 +72,7 @@ let package = Package(
             dependencies: [
                 "TokenWatch",
                 "GraphSimulator",
+                "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -76,6 +87,7 @@ let package = Package(
             dependencies: [
                 "TokenWatch",
                 "GraphSimulator",
+                "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

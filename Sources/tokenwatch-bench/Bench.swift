@@ -1,30 +1,33 @@
 import Foundation
 
-/// `tokenwatch-bench SUBCOMMAND [options]`: measurements of TokenWatch's machinery.
-/// Subcommands: `engine` (the libcurl event loop against a local delaying server).
+/// Benchmarks that print figures (never assert on time):
+/// `tokenwatch-bench check …` (the whole check against the simulator) and
+/// `tokenwatch-bench engine …` (the libcurl event loop against a local delaying server).
 @main
 struct Bench {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let code: Int32
-        switch arguments.first {
-        case "engine":
-            code = await EngineBench.run(arguments: Array(arguments.dropFirst()))
-        default:
-            FileHandle.standardError.write(Data(Self.usage.utf8))
-            code = arguments.first.map { ["-h", "--help", "help"].contains($0) } == true ? 0 : 64
+        do {
+            switch arguments.first {
+            case "check":
+                try await CheckBenchmark.run(Array(arguments.dropFirst()))
+            case "engine":
+                exit(await EngineBench.run(arguments: Array(arguments.dropFirst())))
+            default:
+                print(Self.usage)
+                exit(arguments.first.map { ["-h", "--help", "help"].contains($0) } == true ? 0 : 64)
+            }
+        } catch {
+            print("benchmark failed: \(error)")
+            exit(1)
         }
-        exit(code)
     }
 
     static let usage = """
-        usage: tokenwatch-bench <subcommand> [options]
-
-        subcommands:
-          engine [--requests N] [--delay-ms MS] [--rounds R]
-                 N concurrent requests (default 200) through CurlHTTPClient against a loopback
-                 server that answers each after MS milliseconds (default 50), R rounds (default 2:
-                 the first opens connections, later ones reuse them).
-
+        usage: tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]
+               tokenwatch-bench engine [--requests N] [--delay-ms MS] [--rounds R]
+                 engine: N concurrent requests (default 200) through CurlHTTPClient against a
+                 loopback server that answers each after MS milliseconds (default 50), R rounds
+                 (default 2: the first opens connections, later ones reuse them).
         """
 }

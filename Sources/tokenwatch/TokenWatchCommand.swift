@@ -1,3 +1,23 @@
 import ArgumentParser
 import TokenWatch
-@main struct TokenWatchCommand: AsyncParsableCommand {}
+
+@main
+struct TokenWatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenwatch",
+        abstract: "Watches the Facebook Page access tokens behind Messenger bots.",
+        discussion: """
+            Checks every stored Page token against the Graph API, records each page's status and log,
+            writes timestamped HTML and CSV reports, and emails each company's Owners when pages become
+            invalid. Run `tokenwatch demo` to see it work on sample data.
+
+            Exit codes:
+            \(ExitStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            """,
+        version: TokenWatchVersion.current,
+        subcommands: [
+            InitCommand.self, PagesCommand.self, OwnersCommand.self, CheckCommand.self, ReportCommand.self,
+            NotifyCommand.self, TemplatesCommand.self, DemoCommand.self,
+        ]
+    )
+}

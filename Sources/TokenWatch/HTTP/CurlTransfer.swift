@@ -161,7 +161,7 @@ final class CurlTransfer: @unchecked Sendable {
             var value = 0
             if tw_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &value) == CURLE_OK { responseCode = value }
         }
-        let detail = String(cString: errorBuffer).trimmingSpaces
+        let detail = String(cString: errorBuffer).trimmingSpaces()
         return CurlTransferResult(
             code: code, reason: Self.reason(code), detail: detail, responseCode: responseCode,
             headerLines: headerLines, body: body, exceededLimit: exceededLimit)
@@ -269,15 +269,6 @@ struct CurlSetupError: Error, Sendable, CustomStringConvertible {
     var option: String
     var reason: String
     var description: String { "libcurl refused \(option): \(reason)" }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
-    }
 }
 
 // The C callbacks: non-capturing, their context is the transfer, passed unretained because

@@ -1,0 +1,188 @@
+import Foundation
+
+extension SimulatorEngine {
+    /// Graph's batch size limit.
+    static let maxBatchSize = 50
+
+    /// One request of a batch, as sent.
+    private struct BatchRequestItem: Decodable {
+        var method: String?
+        var relativeURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case method
+            case relativeURL = "relative_url"
+        }
+    }
+
+    /// One slot of a batch answer, before and after the lock.
+    private enum Slot {
+        case debug(token: String, named: (behaviour: TokenBehaviour, pageID: String)?)
+        case resolved(behaviour: TokenBehaviour, pageID: String, failNow: Bool)
+        case answered(ItemAnswer)
+        case null
+    }
+
+    /// `POST /{version}/` with `batch=`.
+    func batch(params: [String: String], authorization: String?, plan: RequestPlan) -> SimulatedResponse {
+        if let error = appCredentialError(params: params, authorization: authorization, plan: plan) {
+            return error
+        }
+        guard let batchText = params["batch"] else {
+            return topLevelError(400, message: "(#100) The parameter batch is required", code: 100, plan: plan)
+        }
+        guard let requests = try? JSONDecoder().decode([BatchRequestItem].self, from: Data(batchText.utf8)) else {
+            return topLevelError(400, message: "(#100) param batch must be a JSON array of requests", code: 100, plan: plan)
+        }
+        guard requests.count <= Self.maxBatchSize else {
+            // Wording and type as recorded by facepy's and koala's fixtures; they record no
+            // code, and 100 (invalid parameter) is what Graph uses for a malformed request.
+            return topLevelError(
+                400, message: "Too many requests in batch message. Maximum batch size is 50",
+                type: "GraphBatchException", code: 100, plan: plan)
+        }
+        guard admit(calls: requests.count, plan: plan) else { return rateLimited(plan) }
+
+        var slots = requests.map { slot(for: $0, plan: plan) }
+        resolve(&slots, plan: plan, isBatch: true)
+
+        let includeHeaders = params["include_headers"] != "false"
+        let context = context(plan)
+        var out = "["
+        out.reserveCapacity(slots.count * 1_100 + 2)
+        for (index, slot) in slots.enumerated() {
+            if index > 0 { out.append(",") }
+            let answer: ItemAnswer
+            switch slot {
+            case .null, .debug:
+                out.append("null")
+                continue
+            case .answered(let given):
+                answer = given
+            case .resolved(let behaviour, let pageID, let failNow):
+                answer = DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context)
+            }
+            var body = answer.body
+            if let every = plan.malformedEvery, (index + 1) % every == 0 {
+                body = String(decoding: body.utf8.prefix(body.utf8.count / 2), as: UTF8.self)
+            }
+            out.append(#"{"code":\#(answer.status)"#)
+            if includeHeaders {
+                out.append(#","headers":["#)
+                out.append(itemHeadersJSON)
+                if let message = answer.invalidTokenMessage {
+                    out.append(#",{"name":"WWW-Authenticate","value":"#)
+                    JSONText.appendQuoted(Self.wwwAuthenticate(message), to: &out)
+                    out.append("}")
+                }
+                out.append("]")
+            }
+            out.append(#","body":"#)
+            JSONText.appendQuoted(body, to: &out)
+            out.append("}")
+        }
+        out.append("]")
+        return SimulatedResponse(status: 200, body: out)
+    }
+
+    /// `GET /{version}/debug_token?input_token=…`.
+    func debugToken(params: [String: String], authorization: String?, plan: RequestPlan) -> SimulatedResponse {
+        if let error = appCredentialError(params: params, authorization: authorization, plan: plan) {
+            return error
+        }
+        guard let input = params["input_token"], !input.isEmpty else {
+            return topLevelError(400, message: "(#100) The parameter input_token is required", code: 100, plan: plan)
+        }
+        guard admit(calls: 1, plan: plan) else { return rateLimited(plan) }
+        var slots = [Slot.debug(token: input, named: TokenNamingConvention.parse(input))]
+        var single = plan
+        single.nullEvery = nil
+        resolve(&slots, plan: single, isBatch: false)
+        guard case .resolved(let behaviour, let pageID, let failNow) = slots[0] else {
+            return SimulatedResponse(status: 500, body: "")
+        }
+        let answer = DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context(plan))
+        var response = SimulatedResponse(status: answer.status, body: answer.body)
+        if let message = answer.invalidTokenMessage {
+            response.headers.append(("WWW-Authenticate", Self.wwwAuthenticate(message)))
+        }
+        return response
+    }
+
+    /// What one batch request asks for; anything but `debug_token` is answered with an error.
+    private func slot(for request: BatchRequestItem, plan: RequestPlan) -> Slot {
+        guard let relativeURL = request.relativeURL else {
+            return .answered(
+                ItemAnswer(
+                    status: 400,
+                    body: DebugTokenAnswers.envelope(
+                        message: "(#100) The parameter relative_url is required", code: 100, traceID: plan.traceID),
+                    invalidTokenMessage: nil))
+        }
+        let pieces = relativeURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = Self.route(String(pieces[0])).path
+        let params = pieces.count > 1 ? FormDecoding.parameters(pieces[1]) : [:]
+        guard path == "debug_token", (request.method ?? "GET").uppercased() == "GET" else {
+            return .answered(
+                ItemAnswer(
+                    status: 400,
+                    body: DebugTokenAnswers.envelope(
+                        message: "Unknown path components: /\(path)", code: 2500, traceID: plan.traceID),
+                    invalidTokenMessage: nil))
+        }
+        if let itemToken = params["access_token"], itemToken != appToken {
+            let message = "Invalid OAuth access token signature."
+            return .answered(
+                ItemAnswer(
+                    status: 400, body: DebugTokenAnswers.envelope(message: message, code: 190, traceID: plan.traceID),
+                    invalidTokenMessage: message))
+        }
+        guard let input = params["input_token"], !input.isEmpty else {
+            return .answered(
+                ItemAnswer(
+                    status: 400,
+                    body: DebugTokenAnswers.envelope(
+                        message: "(#100) The parameter input_token is required", code: 100, traceID: plan.traceID),
+                    invalidTokenMessage: nil))
+        }
+        return .debug(token: input, named: TokenNamingConvention.parse(input))
+    }
+
+    /// Looks the tokens up, counts them and consumes flaky failures — all under one lock.
+    private func resolve(_ slots: inout [Slot], plan: RequestPlan, isBatch: Bool) {
+        state.withLock { state in
+            if isBatch {
+                state.stats.batchRequests += 1
+                state.stats.batchSizes[slots.count, default: 0] += 1
+            }
+            for index in slots.indices {
+                if let every = plan.nullEvery, (index + 1) % every == 0 {
+                    if case .debug(let token, _) = slots[index] {
+                        state.stats.debugCountByToken[token, default: 0] += 1
+                    }
+                    slots[index] = .null
+                    continue
+                }
+                guard case .debug(let token, let named) = slots[index] else { continue }
+                state.stats.debugCountByToken[token, default: 0] += 1
+                state.stats.debugTokenItems += 1
+                let behaviour: TokenBehaviour
+                let pageID: String
+                if let registered = state.registry[token] {
+                    (behaviour, pageID) = (registered.behaviour, registered.pageID)
+                } else if let named {
+                    (behaviour, pageID) = (named.behaviour, named.pageID)
+                } else {
+                    (behaviour, pageID) = (.garbage, "")
+                }
+                var failNow = false
+                if case .flaky(let failures) = behaviour {
+                    let attempts = state.flakyAttempts[token, default: 0]
+                    state.flakyAttempts[token] = attempts + 1
+                    failNow = attempts < failures
+                }
+                slots[index] = .resolved(behaviour: behaviour, pageID: pageID, failNow: failNow)
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import FlyingFox
+import Foundation
+
+/// FlyingFox's entry into the engine.
+struct SimulatorHTTPHandler: HTTPHandler {
+    let engine: SimulatorEngine
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        await engine.handle(request)
+    }
+}
+
+extension SimulatorEngine {
+    /// Answers one HTTP request: faults first, then the endpoint.
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let method = request.method.rawValue
+        let route = Self.route(request.target.path())
+        let plan = begin(pathKey: "\(method) /\(route.path)")
+        var params = FormDecoding.parameters(request.target.query())
+        if method == "POST", let body = try? await request.bodyData, !body.isEmpty {
+            params.merge(FormDecoding.parameters(String(decoding: body, as: UTF8.self))) { _, body in body }
+        }
+        if plan.latencyMilliseconds > 0 {
+            // Task.sleep suspends; other requests go on meanwhile. Cancellation only shortens it.
+            try? await Task.sleep(for: .milliseconds(plan.latencyMilliseconds))
+        }
+        let response = answer(
+            method: method, path: route.path, params: params,
+            authorization: request.headers[.authorization], plan: plan)
+        end(response)
+        return httpResponse(response, plan: plan)
+    }
+
+    /// Splits `/v25.0/me/accounts` into the version (any `vNN` or `vNN.N`, or none) and the
+    /// rest without surrounding slashes (`me/accounts`; `""` for the batch endpoint).
+    static func route(_ rawPath: String) -> (version: String?, path: String) {
+        var parts = rawPath.split(separator: "/", omittingEmptySubsequences: true)
+        var version: String?
+        if let first = parts.first, isVersion(first) {
+            version = String(first)
+            parts.removeFirst()
+        }
+        return (version, parts.joined(separator: "/"))
+    }
+
+    static func isVersion(_ part: Substring) -> Bool {
+        guard part.first == "v" else { return false }
+        let numbers = part.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+        return (1...2).contains(numbers.count)
+            && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
+    private func answer(
+        method: String, path: String, params: [String: String], authorization: String?, plan: RequestPlan
+    ) -> SimulatedResponse {
+        switch plan.failure {
+        case .drop?:
+            return SimulatedResponse(status: 0, body: "", drop: true)
+        case .htmlOutage?:
+            return SimulatedResponse(
+                status: 503, body: Self.outagePage, contentType: "text/html; charset=\"utf-8\"", rejected: true)
+        case .outage?:
+            return SimulatedResponse(
+                status: 500,
+                body: DebugTokenAnswers.envelope(
+                    message: "An unknown error occurred", code: 1, isTransient: true, traceID: plan.traceID),
+                rejected: true)
+        case .transientUnauthorized?:
+            return SimulatedResponse(
+                status: 401,
+                body: DebugTokenAnswers.envelope(
+                    message: DebugTokenAnswers.message(forCode: 2, subcode: nil), code: 2, isTransient: true,
+                    traceID: plan.traceID),
+                rejected: true)
+        case nil:
+            break
+        }
+        switch (method, path) {
+        case ("POST", ""):
+            return batch(params: params, authorization: authorization, plan: plan)
+        case ("GET", "debug_token"), ("POST", "debug_token"):
+            return debugToken(params: params, authorization: authorization, plan: plan)
+        case ("GET", "me/accounts"):
+            return accounts(params: params, authorization: authorization, plan: plan)
+        default:
+            return topLevelError(
+                400, message: "Unknown path components: /\(path)", code: 2500, plan: plan)
+        }
+    }
+
+    /// A whole-request error answer.
+    func topLevelError(
+        _ status: Int, message: String, type: String = "OAuthException", code: Int, isTransient: Bool? = nil,
+        invalidToken: Bool = false, plan: RequestPlan
+    ) -> SimulatedResponse {
+        var response = SimulatedResponse(
+            status: status,
+            body: DebugTokenAnswers.envelope(
+                message: message, type: type, code: code, isTransient: isTransient, traceID: plan.traceID),
+            rejected: true)
+        if invalidToken {
+            response.headers.append(("WWW-Authenticate", Self.wwwAuthenticate(message)))
+        }
+        return response
+    }
+
+    /// The refusal of a request that went over the rate limit.
+    func rateLimited(_ plan: RequestPlan) -> SimulatedResponse {
+        var response = topLevelError(
+            403, message: "(#4) Application request limit reached", code: 4, isTransient: true, plan: plan)
+        response.rateLimited = true
+        return response
+    }
+
+    /// The token of `Authorization: OAuth <t>` or `Bearer <t>`.
+    static func bearer(_ authorization: String?) -> String? {
+        guard let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, ["oauth", "bearer"].contains(parts[0].lowercased()) else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    static func wwwAuthenticate(_ message: String) -> String {
+        #"OAuth "Facebook Platform" "invalid_token" ""# + message.replacingOccurrences(of: "\"", with: "'") + "\""
+    }
+
+    /// Checks the app token and `appsecret_proof` as Graph does; nil when they pass.
+    func appCredentialError(params: [String: String], authorization: String?, plan: RequestPlan) -> SimulatedResponse? {
+        guard let token = params["access_token"] ?? Self.bearer(authorization), !token.isEmpty else {
+            return topLevelError(
+                400,
+                message: "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+                code: 100, plan: plan)
+        }
+        guard token == appToken else {
+            let message = token.contains("|") ? "Invalid OAuth access token signature." : DebugTokenAnswers.cannotParseMessage
+            return topLevelError(400, message: message, code: 190, invalidToken: true, plan: plan)
+        }
+        return proofError(params: params, expected: appTokenProof, plan: plan)
+    }
+
+    /// Checks `appsecret_proof` against `expected`; nil when it passes.
+    func proofError(params: [String: String], expected: String, plan: RequestPlan) -> SimulatedResponse? {
+        if let proof = params["appsecret_proof"] {
+            guard proof == expected else {
+                return topLevelError(
+                    400, message: "Invalid appsecret_proof provided in the API argument", type: "GraphMethodException",
+                    code: 100, plan: plan)
+            }
+        } else if plan.requireAppSecretProof {
+            return topLevelError(
+                400, message: "API calls from the server require an appsecret_proof argument",
+                type: "GraphMethodException", code: 100, plan: plan)
+        }
+        return nil
+    }
+
+    /// Turns an answer into FlyingFox's response, with the headers every Graph answer has.
+    func httpResponse(_ response: SimulatedResponse, plan: RequestPlan) -> HTTPResponse {
+        if response.drop {
+            return HTTPResponse(webSocket: DropConnectionHandler())
+        }
+        var headers = HTTPHeaders()
+        headers[HTTPHeader("Content-Type")] = response.contentType
+        headers[HTTPHeader("facebook-api-version")] = servedVersion
+        headers[HTTPHeader("x-fb-trace-id")] = plan.traceID
+        headers[HTTPHeader("Cache-Control")] = "private, no-cache, no-store, must-revalidate"
+        let appUsage: String
+        if response.rateLimited {
+            appUsage = Self.usage(104, time: 12, cpu: 9)
+        } else if let usage = plan.usage {
+            switch usage.header {
+            case .app:
+                appUsage = Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
+            case .page:
+                appUsage = Self.usage(3, time: 1, cpu: 1)
+                headers[HTTPHeader("X-Page-Usage")] = Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
+            case .businessUseCase:
+                appUsage = Self.usage(3, time: 1, cpu: 1)
+                let regain = usage.percent >= 100 ? 12 : 0
+                headers[HTTPHeader("X-Business-Use-Case-Usage")] =
+                    #"{"\#(appID)":[{"type":"pages","call_count":\#(usage.percent),"total_cputime":\#(usage.percent / 4),"total_time":\#(usage.percent / 3),"estimated_time_to_regain_access":\#(regain)}]}"#
+            }
+        } else {
+            appUsage = Self.usage(3, time: 1, cpu: 1)
+        }
+        headers[HTTPHeader("X-App-Usage")] = appUsage
+        for (name, value) in response.headers {
+            headers.addValue(value, for: HTTPHeader(name))
+        }
+        var body = Data(response.body.utf8)
+        if plan.truncate {
+            body = body.prefix(body.count / 2)
+        }
+        return HTTPResponse(
+            statusCode: HTTPStatusCode(response.status, phrase: Self.phrase(response.status)), headers: headers,
+            body: body)
+    }
+
+    static func usage(_ calls: Int, time: Int, cpu: Int) -> String {
+        #"{"call_count":\#(calls),"total_time":\#(time),"total_cputime":\#(cpu)}"#
+    }
+
+    static func phrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status \(status)"
+        }
+    }
+
+    static let outagePage = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>Facebook | Error</title></head>
+        <body><h1>Sorry, something went wrong.</h1>
+        <p>We're working on it and we'll get it fixed as soon as we can.</p></body></html>
+
+        """
+}

@@ -1,0 +1,472 @@
+import Foundation
+
+/// A resolved configuration together with what the CLI should tell the operator about it.
+public struct LoadedConfiguration: Sendable {
+    /// The configuration to run with.
+    public var configuration: Configuration
+    /// Ignored settings that are probably mistakes (unknown `TOKENWATCH_*` variables, `export`).
+    public var warnings: [ConfigurationWarning]
+    /// Where each setting that was not left at its default came from, by key name.
+    public var sources: [String: ConfigurationSource]
+}
+
+/// Builds the one `Configuration` from command-line flags, the environment, an optional config
+/// file and SPEC.md's defaults — in that order of precedence — and validates every value.
+///
+/// Flags and file use the environment names as keys (the CLI turns `--db X` into
+/// `["TOKENWATCH_DB": "X"]`). An empty value counts as not set at that level. Secrets can also
+/// come from `TOKENWATCH_APP_SECRET_FILE` / `TOKENWATCH_SMTP_PASSWORD_FILE`; the highest level
+/// that sets either spelling wins, and both at one level is an error.
+public enum ConfigurationLoader {
+    /// Every setting, in the order `--help` and the README list them.
+    public static let knownKeys: [ConfigurationKey] = [
+        .database, .reportsDirectory, .graphURL, .graphVersion, .appID, .appSecret, .appSecretFile,
+        .keyFile, .caFile, .smtpURL, .smtpUser, .smtpPassword, .smtpPasswordFile, .mailFrom,
+        .renewURL, .requiredScopes, .concurrency, .batchSize, .httpTimeout, .runTimeout,
+        .metricsFile, .templatesDirectory, .expiryWarningDays, .massInvalidPercent,
+        .massInvalidMin, .mailMaxAttempts, .remindAfterDays, .keepReportsDays,
+    ]
+
+    /// The settings as a `--help` section: one line per key with its flag and default, e.g.
+    /// `  TOKENWATCH_DB (--db)  SQLite database path [default: ./tokenwatch.sqlite3]`.
+    public static var environmentHelp: String {
+        knownKeys.map { key in
+            var line = "  " + key.name
+            if let flag = key.flag { line += " (\(flag))" }
+            line += "  " + key.summary
+            if let value = key.defaultValue { line += " [default: \(value)]" }
+            return line
+        }.joined(separator: "\n")
+    }
+
+    /// Secret files larger than this are refused (a secret is a line, not a document).
+    static let secretFileLimit = 64 * 1024
+    /// Config files larger than this are refused.
+    static let configFileLimit = 1024 * 1024
+
+    /// Resolves and validates the configuration.
+    /// - Parameters:
+    ///   - flags: values from the command line, keyed by environment name.
+    ///   - environment: the process environment; only `TOKENWATCH_*` names are looked at.
+    ///   - configFile: path of a `KEY=VALUE` file (`--config`), or nil.
+    public static func load(
+        flags: [String: String], environment: [String: String], configFile: String?
+    ) throws(ConfigurationError) -> Configuration {
+        try resolve(flags: flags, environment: environment, configFile: configFile).configuration
+    }
+
+    /// Like `load`, and also returns the warnings and where each value came from.
+    public static func resolve(
+        flags: [String: String], environment: [String: String], configFile: String?
+    ) throws(ConfigurationError) -> LoadedConfiguration {
+        var layers = Layers()
+        var warnings: [ConfigurationWarning] = []
+
+        for key in flags.keys.sorted() where !isKnown(key) {
+            throw .unknownKey(key: key, source: .flag, suggestion: suggestion(for: key))
+        }
+        layers.flags = flags
+
+        for (name, value) in environment where name.hasPrefix("TOKENWATCH_") {
+            if isKnown(name) {
+                layers.environment[name] = value
+            } else {
+                warnings.append(.unknownEnvironmentVariable(name: name, suggestion: suggestion(for: name)))
+            }
+        }
+        warnings.sort { $0.description < $1.description }
+
+        if let configFile {
+            let bytes: [UInt8]
+            do {
+                bytes = try readFile(configFile, limit: configFileLimit)
+            } catch {
+                throw .cannotReadConfigFile(path: configFile, reason: error.reason)
+            }
+            let parsed = try EnvironmentFile.parse(bytes, path: configFile)
+            for entry in parsed.entries {
+                guard isKnown(entry.key) else {
+                    let hint = suggestion(for: entry.key)
+                    let shown = entry.key.uppercased().contains("TOKENWATCH") || hint != nil
+                    throw .unknownKey(
+                        key: shown ? entry.key : nil, source: .file(path: configFile, line: entry.line),
+                        suggestion: hint)
+                }
+                layers.file[entry.key] = (entry.value, entry.line)
+            }
+            layers.filePath = configFile
+            warnings.append(contentsOf: parsed.warnings)
+        }
+
+        var resolver = Resolver(layers: layers)
+        let configuration = try resolver.configuration()
+        return LoadedConfiguration(configuration: configuration, warnings: warnings, sources: resolver.sources)
+    }
+
+    static func isKnown(_ name: String) -> Bool {
+        knownKeys.contains { $0.name == name }
+    }
+
+    /// The known key closest to a misspelt one, when it is close enough to be a typo.
+    static func suggestion(for name: String) -> String? {
+        let upper = name.uppercased()
+        var best: (name: String, distance: Int)? = nil
+        for key in knownKeys {
+            var distance = editDistance(upper, key.name)
+            if !upper.hasPrefix("TOKENWATCH_") {
+                distance = min(distance, editDistance("TOKENWATCH_" + upper, key.name))
+            }
+            if distance < (best?.distance ?? Int.max) { best = (key.name, distance) }
+        }
+        guard let best, best.distance <= max(2, best.name.count / 6) else { return nil }
+        return best.name
+    }
+
+    /// Levenshtein distance over Unicode scalars.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// The three levels a value can come from, highest first.
+private struct Layers {
+    var flags: [String: String] = [:]
+    var environment: [String: String] = [:]
+    var file: [String: (value: String, line: Int)] = [:]
+    var filePath: String? = nil
+
+    /// The value set at one level, nil when absent or empty.
+    func value(_ key: String, at level: Int) -> (value: String, source: ConfigurationSource)? {
+        switch level {
+        case 0:
+            if let v = flags[key], !v.isEmpty { return (v, .flag) }
+        case 1:
+            if let v = environment[key], !v.isEmpty { return (v, .environment) }
+        default:
+            if let entry = file[key], !entry.value.isEmpty, let filePath {
+                return (entry.value, .file(path: filePath, line: entry.line))
+            }
+        }
+        return nil
+    }
+
+    func lookup(_ key: String) -> (value: String, source: ConfigurationSource)? {
+        for level in 0..<3 {
+            if let found = value(key, at: level) { return found }
+        }
+        return nil
+    }
+}
+
+/// Turns the layers into a validated `Configuration`, recording where each value came from.
+private struct Resolver {
+    let layers: Layers
+    var sources: [String: ConfigurationSource] = [:]
+
+    init(layers: Layers) { self.layers = layers }
+
+    mutating func configuration() throws(ConfigurationError) -> Configuration {
+        var c = Configuration(databasePath: string(.database) ?? "./tokenwatch.sqlite3")
+        c.keyFile = string(.keyFile) ?? c.databasePath + ".key"
+        if let v = string(.reportsDirectory) { c.reportsDirectory = v }
+        if let v = try graphURL() { c.graphURL = v }
+        if let v = try graphVersion() { c.graphVersion = v }
+        c.appID = try appID()
+        c.appSecret = try secret(.appSecret, file: .appSecretFile)
+        c.caFile = string(.caFile)
+        c.smtpURL = try smtpURL()
+        c.smtpUser = string(.smtpUser)
+        c.smtpPassword = try secret(.smtpPassword, file: .smtpPasswordFile)
+        c.mailFrom = try mailFrom()
+        c.renewURL = try renewURL()
+        if let v = try requiredScopes() { c.requiredScopes = v }
+        if let v = try integer(.concurrency, in: 1...256) { c.concurrency = v }
+        if let v = try integer(.batchSize, in: 1...50) { c.batchSize = v }
+        if let v = try seconds(.httpTimeout) { c.httpTimeout = v }
+        if let v = try seconds(.runTimeout) { c.runTimeout = v }
+        c.metricsFile = string(.metricsFile)
+        c.templatesDirectory = string(.templatesDirectory)
+        if let v = try integer(.expiryWarningDays, in: 0...Int(Int32.max)) { c.expiryWarningDays = v }
+        if let v = try percent(.massInvalidPercent) { c.massInvalidPercent = v }
+        if let v = try integer(.massInvalidMin, in: 0...Int(Int32.max)) { c.massInvalidMin = v }
+        if let v = try integer(.mailMaxAttempts, in: 1...Int(Int32.max)) { c.mailMaxAttempts = v }
+        c.remindAfterDays = try integer(.remindAfterDays, in: 1...Int(Int32.max))
+        c.keepReportsDays = try integer(.keepReportsDays, in: 1...Int(Int32.max))
+        return c
+    }
+
+    // MARK: - Lookups
+
+    private mutating func raw(_ key: ConfigurationKey) -> (value: String, source: ConfigurationSource)? {
+        guard let found = layers.lookup(key.name) else { return nil }
+        sources[key.name] = found.source
+        return found
+    }
+
+    /// A free-form value such as a path: taken as given.
+    private mutating func string(_ key: ConfigurationKey) -> String? {
+        raw(key)?.value
+    }
+
+    private mutating func integer(_ key: ConfigurationKey, in range: ClosedRange<Int>) throws(ConfigurationError)
+        -> Int?
+    {
+        guard let (value, source) = raw(key) else { return nil }
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard let number = Int(text) else {
+            throw .invalidValue(key: key.name, source: source, reason: "\(quoted(value)) is not a whole number")
+        }
+        guard range.contains(number) else {
+            let bounds =
+                range.upperBound >= Int(Int32.max)
+                ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+            throw .invalidValue(key: key.name, source: source, reason: "\(number) is out of range: must be \(bounds)")
+        }
+        return number
+    }
+
+    private mutating func seconds(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
+        guard let (value, source) = raw(key) else { return nil }
+        guard let number = Self.decimal(value), number > 0 else {
+            throw .invalidValue(
+                key: key.name, source: source,
+                reason: "\(quoted(value)) is not a number of seconds greater than 0")
+        }
+        return number
+    }
+
+    private mutating func percent(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
+        guard let (value, source) = raw(key) else { return nil }
+        guard let number = Self.decimal(value), (0...100).contains(number) else {
+            throw .invalidValue(
+                key: key.name, source: source, reason: "\(quoted(value)) is not a percentage from 0 to 100")
+        }
+        return number
+    }
+
+    /// A plain decimal number (no `inf`, `nan` or hexadecimal).
+    private static func decimal(_ value: String) -> Double? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "+") }),
+            let number = Double(text), number.isFinite
+        else { return nil }
+        return number
+    }
+
+    // MARK: - Secrets
+
+    private mutating func secret(_ key: ConfigurationKey, file fileKey: ConfigurationKey) throws(ConfigurationError)
+        -> Secret?
+    {
+        for level in 0..<3 {
+            let direct = layers.value(key.name, at: level)
+            let viaFile = layers.value(fileKey.name, at: level)
+            if let direct, viaFile != nil {
+                throw .conflictingSecret(key: key.name, fileKey: fileKey.name, source: direct.source)
+            }
+            if let direct {
+                sources[key.name] = direct.source
+                return Secret(direct.value)
+            }
+            if let (path, source) = viaFile {
+                sources[fileKey.name] = source
+                let bytes: [UInt8]
+                do {
+                    bytes = try readFile(path, limit: ConfigurationLoader.secretFileLimit)
+                } catch {
+                    throw .cannotReadSecretFile(key: fileKey.name, path: path, source: source, reason: error.reason)
+                }
+                guard var text = String(validating: bytes, as: UTF8.self) else {
+                    throw .cannotReadSecretFile(
+                        key: fileKey.name, path: path, source: source, reason: "the file is not valid UTF-8")
+                }
+                if text.hasSuffix("\r\n") {
+                    text.removeLast(1)  // "\r\n" is one Character
+                } else if text.hasSuffix("\n") {
+                    text.removeLast()
+                }
+                guard !text.isEmpty else {
+                    throw .cannotReadSecretFile(
+                        key: fileKey.name, path: path, source: source, reason: "the file is empty")
+                }
+                return Secret(text)
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Validated strings
+
+    private mutating func appID() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.appID) else { return nil }
+        let text = value.trimmingCharacters(in: .whitespaces)
+        // Not echoed: a secret pasted into the wrong setting must not end up in a log.
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw .invalidValue(key: ConfigurationKey.appID.name, source: source, reason: "an app ID is all digits")
+        }
+        return text
+    }
+
+    private mutating func graphURL() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.graphURL) else { return nil }
+        let key = ConfigurationKey.graphURL.name
+        // URLs are never echoed: they could carry credentials.
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else {
+            throw .invalidValue(
+                key: key, source: source,
+                reason: "not an http or https URL with a host, like https://graph.facebook.com")
+        }
+        guard url.user == nil, url.password == nil else {
+            throw .invalidValue(key: key, source: source, reason: "the URL must not contain a user or password")
+        }
+        guard url.query == nil, url.fragment == nil else {
+            throw .invalidValue(key: key, source: source, reason: "the URL must not have a query or fragment")
+        }
+        var normalized = value.trimmingCharacters(in: .whitespaces)
+        while normalized.hasSuffix("/") { normalized.removeLast() }
+        return normalized
+    }
+
+    private mutating func graphVersion() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.graphVersion) else { return nil }
+        let parts = value.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+        guard value.first == "v", parts.count == 2,
+            parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+        else {
+            throw .invalidValue(
+                key: ConfigurationKey.graphVersion.name, source: source,
+                reason: "\(quoted(value)) is not a Graph API version like v25.0")
+        }
+        return value
+    }
+
+    private mutating func smtpURL() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.smtpURL) else { return nil }
+        let key = ConfigurationKey.smtpURL.name
+        let expected = "expected smtp://host:port, smtps://host:port or file:///directory"
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased() else {
+            throw .invalidValue(key: key, source: source, reason: "not a URL; \(expected)")
+        }
+        switch scheme {
+        case "smtp", "smtps":
+            guard url.user == nil, url.password == nil else {
+                throw .invalidValue(
+                    key: key, source: source,
+                    reason:
+                        "the URL must not contain a user or password; use TOKENWATCH_SMTP_USER and TOKENWATCH_SMTP_PASSWORD_FILE"
+                )
+            }
+            guard let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/" else {
+                throw .invalidValue(
+                    key: key, source: source, reason: "an \(scheme) URL needs a host and no path; \(expected)")
+            }
+        case "file":
+            guard !url.path.isEmpty, (url.host ?? "").isEmpty || url.host == "localhost" else {
+                throw .invalidValue(key: key, source: source, reason: "a file URL needs a directory path; \(expected)")
+            }
+        default:
+            throw .invalidValue(key: key, source: source, reason: "unsupported scheme; \(expected)")
+        }
+        return value
+    }
+
+    private mutating func renewURL() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.renewURL) else { return nil }
+        let probe = value.replacingOccurrences(of: "{page_id}", with: "0")
+        guard let url = URLComponents(string: probe), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else {
+            throw .invalidValue(
+                key: ConfigurationKey.renewURL.name, source: source,
+                reason: "not an http or https URL with a host, like https://example.com/renew?page={page_id}")
+        }
+        return value
+    }
+
+    private mutating func mailFrom() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.mailFrom) else { return nil }
+        guard value.contains("@"), !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw .invalidValue(
+                key: ConfigurationKey.mailFrom.name, source: source,
+                reason: "\(quoted(value)) is not an email address")
+        }
+        return value
+    }
+
+    private mutating func requiredScopes() throws(ConfigurationError) -> [String]? {
+        guard let (value, source) = raw(.requiredScopes) else { return nil }
+        let key = ConfigurationKey.requiredScopes.name
+        var scopes: [String] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let scope = item.trimmingCharacters(in: .whitespaces)
+            guard !scope.isEmpty else {
+                throw .invalidValue(
+                    key: key, source: source,
+                    reason: "the list has an empty permission name (a doubled or trailing comma?)")
+            }
+            guard scope.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                throw .invalidValue(
+                    key: key, source: source,
+                    reason: "\(quoted(scope)) is not a permission name like pages_messaging")
+            }
+            if !scopes.contains(scope) { scopes.append(scope) }
+        }
+        return scopes
+    }
+
+    /// A non-secret value as it may appear in a message: quoted, control characters escaped,
+    /// at most 64 characters.
+    private func quoted(_ value: String) -> String {
+        var shown = ""
+        for scalar in value.unicodeScalars.prefix(64) {
+            shown += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return "'" + shown + (value.unicodeScalars.count > 64 ? "…'" : "'")
+    }
+}
+
+/// Why a small file could not be read, in words (`No such file or directory`, `is a directory`).
+struct FileReadError: Error {
+    var reason: String
+}
+
+/// Reads a whole small regular file.
+func readFile(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
+    guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileReadError(reason: "not a regular file") }
+    guard Int(info.st_size) <= limit else { throw FileReadError(reason: "larger than \(limit) bytes") }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw FileReadError(reason: String(cString: strerror(errno)))
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[..<n])
+        guard bytes.count <= limit else { throw FileReadError(reason: "larger than \(limit) bytes") }
+    }
+    return bytes
+}

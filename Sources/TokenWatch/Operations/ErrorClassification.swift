@@ -1,0 +1,53 @@
+/// Maps any error that ends a command to the exit code of SPEC.md and one line for the
+/// operator. Every description here is free of secrets by construction of its error type.
+public enum ErrorClassification {
+    public static func classify(_ error: any Error) -> (status: ExitStatus, message: String) {
+        switch error {
+        case let error as StoreError:
+            return (error.isConfiguration ? .configuration : .failure, error.description)
+        case let error as TemplateError:
+            switch error {
+            case .alreadyExists, .cannotWrite: return (.cannotWrite, error.description)
+            default: return (.configuration, error.description)
+            }
+        case let error as InputRejected:
+            return (.dataError, error.description)
+        case let error as PageImportProblems:
+            return (.dataError, "nothing was imported:\n" + error.description)
+        case let error as ReportError:
+            return (.cannotWrite, error.description)
+        case let error as RunLockError:
+            return (.partial, error.description)
+        case let error as MetricsError:
+            return (.cannotWrite, error.description)
+        case let error as UpsertConflict:
+            return (.dataError, "nothing was imported:\n" + error.description)
+        case let error as CheckError:
+            switch error {
+            case .credentialsRejected: return (.configuration, error.description)
+            case .store(let store): return classify(store)
+            }
+        case let error as ConfigurationError:
+            return (.configuration, error.description)
+        case let error as MailError:
+            return (.failure, error.description)
+        case let error as CommandFailure:
+            return (error.status, error.message)
+        default:
+            return (.failure, String(describing: error))
+        }
+    }
+}
+
+/// A command-level failure with its exit code and words (e.g. "another run holds the lock").
+public struct CommandFailure: Error, Sendable, CustomStringConvertible {
+    public var status: ExitStatus
+    public var message: String
+
+    public init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+}

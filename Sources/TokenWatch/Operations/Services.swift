@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+
+/// Builds the clients of the outside world from the configuration: the Graph API over
+/// libcurl and the mail transport. Missing or malformed settings are configuration errors
+/// (exit 78) that name the setting, found before any network call.
+public struct Services: Sendable {
+    public let configuration: Configuration
+    let logger: Logger
+    let loop: CurlEventLoop
+
+    public init(configuration: Configuration, logger: Logger, loop: CurlEventLoop = .shared) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.loop = loop
+    }
+
+    /// The HTTP client every Graph request goes through.
+    public func httpClient() -> CurlHTTPClient {
+        CurlHTTPClient(loop: loop, caFile: configuration.caFile)
+    }
+
+    /// The Graph API client; needs TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET.
+    public func graph() throws -> any GraphAPI {
+        var missing: [String] = []
+        if (configuration.appID ?? "").isEmpty { missing.append("TOKENWATCH_APP_ID") }
+        if configuration.appSecret?.isEmpty ?? true { missing.append("TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)") }
+        guard missing.isEmpty, let appToken = configuration.appToken, let appSecret = configuration.appSecret else {
+            throw CommandFailure(.configuration, "the Graph API needs the app credentials: set \(missing.joined(separator: " and "))")
+        }
+        return GraphAPIClient(
+            baseURL: configuration.graphURL, version: configuration.graphVersion, appToken: appToken, appSecret: appSecret,
+            http: httpClient(), timeoutSeconds: configuration.httpTimeout, logger: logger)
+    }
+
+    /// The mail transport of TOKENWATCH_SMTP_URL; needs TOKENWATCH_MAIL_FROM too.
+    public func mailTransport() throws -> any MailTransport {
+        guard let url = configuration.smtpURL, !url.isEmpty else {
+            throw CommandFailure(
+                .configuration,
+                "no mail transport: set TOKENWATCH_SMTP_URL (smtp://host:port, smtps://host:port or file:///dir), or run check with --no-email")
+        }
+        guard let from = configuration.mailFrom, !from.isEmpty else {
+            throw CommandFailure(.configuration, "no sender address: set TOKENWATCH_MAIL_FROM")
+        }
+        switch try MailTransportURL(parsing: url) {
+        case .file(let directory):
+            return FileTransport(directory: directory)
+        case .smtp, .smtps:
+            throw CommandFailure(.configuration, "SMTP_PENDING")
+        }
+    }
+}

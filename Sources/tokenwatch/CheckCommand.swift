@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TokenWatch
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check every watched page's token against the Graph API.",
+        discussion: """
+            Records each page's verdict and every transition in its log, writes the report, and emails each
+            Owner one digest of the pages that newly became invalid. Ends with a one-line summary.
+            Exit 0: every page has a verdict and every digest was sent; 75: completed in part (unchecked pages,
+            pending or held digests, another run holds the lock); 78: configuration error.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("page"), help: "Check only this Page ID (repeatable).") var pages: [String] = []
+    @Flag(name: .customLong("dry-run"), help: "Ask Graph and print the verdicts; write nothing, send nothing.") var dryRun = false
+    @Flag(name: .customLong("no-email"), help: "Leave digests pending (a later `notify` sends them).") var noEmail = false
+    @Option(help: "Batch requests in flight (TOKENWATCH_CONCURRENCY).") var concurrency: Int?
+    @Option(name: .customLong("batch-size"), help: "Tokens per batch request, at most 50.") var batchSize: Int?
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (TOKENWATCH_METRICS_FILE).") var metricsFile: String?
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let batchSize, !(1...50).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 50") }
+    }
+
+    func run() async throws {
+        try await execute {
+            let logger = global.makeLogger()
+            let configuration = try global.loadConfiguration(
+                [
+                    "TOKENWATCH_CONCURRENCY": concurrency.map(String.init), "TOKENWATCH_BATCH_SIZE": batchSize.map(String.init),
+                    "TOKENWATCH_METRICS_FILE": metricsFile,
+                ], logger: logger)
+            // Everything that can be wrong with the setup is found before any network call.
+            let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
+            let services = try Services(configuration: configuration, logger: logger)
+            let graph = try services.graph()
+            let transport = dryRun || noEmail ? nil : try services.mailTransport()
+            let workspace = try await Workspace.open(configuration)
+            let progress = LazyProgress()
+            let result = await CheckRun(
+                workspace: workspace, graph: graph, mailTransport: transport, templates: templates, logger: logger,
+                progress: { done, total in progress.update(done: done, total: total) }
+            ).run(
+                CheckOptions(
+                    pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
+                    batchSize: configuration.batchSize, actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"] ?? "cron"),
+                metricsFile: dryRun ? nil : configuration.metricsFile)
+            progress.finish()
+            if dryRun, let outcome = result.outcome {
+                print(DryRunOutput.table(outcome.verdicts))
+            }
+            for problem in result.problems where result.status != .ok { writeError("tokenwatch: \(problem)") }
+            if let files = result.reportFiles, !global.quiet { print("report: \(files.html)") }
+            print(result.summary)
+            return result.status
+        }
+    }
+}
+
+/// The progress line appears once the run knows its total; the engine reports absolute
+/// counts, the reporter takes increments.
+final class LazyProgress: Sendable {
+    private struct State {
+        var reporter: ProgressReporter?
+        var done = 0
+    }
+    private let state = Mutex(State())
+
+    func update(done: Int, total: Int) {
+        state.withLock { state in
+            let reporter = state.reporter ?? ProgressReporter(total: total)
+            state.reporter = reporter
+            reporter.advance(by: done - state.done)
+            state.done = done
+        }
+    }
+
+    func finish() {
+        state.withLock { $0.reporter?.finish() }
+    }
+}

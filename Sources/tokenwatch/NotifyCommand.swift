@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import TokenWatch
+
+struct NotifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notify", abstract: "Send pending digests; release or drop digests held by the mass-invalidation guard.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .customLong("release-held"), help: "Send the held digests (once, one per Owner).") var releaseHeld = false
+    @Flag(name: .customLong("drop-held"), help: "Discard the held digests (logged on each page).") var dropHeld = false
+
+    func validate() throws {
+        if releaseHeld && dropHeld { throw ValidationError("--release-held and --drop-held exclude each other") }
+    }
+
+    func run() async throws {
+        try await execute {
+            let logger = global.makeLogger()
+            let configuration = try global.loadConfiguration(logger: logger)
+            let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
+            let services = try Services(configuration: configuration, logger: logger)
+            let transport = try services.mailTransport()
+            let workspace = try await Workspace.open(configuration)
+            let result = try await Notify(workspace: workspace, templates: templates, transport: transport, logger: logger)
+                .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
+            print(result.summary)
+            return result.status
+        }
+    }
+}

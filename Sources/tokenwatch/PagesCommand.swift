@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import TokenWatch
+
+struct PagesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pages", abstract: "Import, connect, list, inspect and disconnect Facebook Pages.",
+        subcommands: [Import.self, Connect.self, List.self, Log.self, Disconnect.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upsert pages from CSV (company,page_id,page_name,access_token); all rows or none.",
+            discussion: "Columns may come in any order. Any bad row fails the whole import (exit 65) and every problem is listed with its line.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The CSV file, or - for standard input.") var file: String
+
+        func run() async throws {
+            try await execute {
+                let configuration = try global.loadConfiguration(logger: global.makeLogger())
+                let workspace = try await Workspace.open(configuration)
+                let data: Data
+                if file == "-" {
+                    data = await readStandardInput()
+                } else {
+                    guard let contents = FileManager.default.contents(atPath: file) else {
+                        throw CommandFailure(.dataError, "cannot read \(file)")
+                    }
+                    data = contents
+                }
+                let source = file == "-" ? "stdin" : file
+                let summary = try await workspace.importPages(
+                    csv: data, source: source, actor: Workspace.cliActor(), now: Date())
+                print(
+                    "imported \(source): \(summary.added.count) added, \(summary.reconnected.count) reconnected, \(summary.renewed.count) renewed, \(summary.renamed.count) renamed, \(summary.unchanged.count) unchanged")
+                return .ok
+            }
+        }
+    }
+
+    struct Connect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Connect one page (token on stdin or in a file), or every page a user token grants.",
+            discussion: """
+                Tokens are never taken from the command line, where other users and shell history see them.
+                With --user-token-stdin this is the server side of "Log in with Facebook": every Page the login
+                granted is connected or renewed, and pages of the company that were not granted again are named:
+                Meta invalidates the token of a page deselected in a new login.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The company the page belongs to.") var company: String
+        @Option(name: .customLong("page-id"), help: "The Facebook Page ID.") var pageID: String?
+        @Option(help: "The Page's name.") var name: String?
+        @Option(name: .customLong("token-file"), help: "Read the Page token from this file instead of stdin.") var tokenFile: String?
+        @Flag(name: .customLong("user-token-stdin"), help: "Read a user token from stdin and connect every page it grants.")
+        var userTokenStdin = false
+        @Flag(name: .customLong("disconnect-missing"), help: "With --user-token-stdin: disconnect the company's pages not granted again.")
+        var disconnectMissing = false
+
+        func validate() throws {
+            if userTokenStdin {
+                if pageID != nil || name != nil || tokenFile != nil {
+                    throw ValidationError("--user-token-stdin connects every granted page: leave out --page-id, --name and --token-file")
+                }
+            } else {
+                if pageID == nil || name == nil { throw ValidationError("give --page-id and --name (or --user-token-stdin)") }
+                if disconnectMissing { throw ValidationError("--disconnect-missing goes with --user-token-stdin") }
+            }
+        }
+
+        func run() async throws {
+            try await execute {
+                let logger = global.makeLogger()
+                let configuration = try global.loadConfiguration(logger: logger)
+                let workspace = try await Workspace.open(configuration)
+                let token: Secret
+                if let tokenFile {
+                    guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                        throw CommandFailure(.dataError, "cannot read token file \(tokenFile)")
+                    }
+                    token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                } else {
+                    let data = await readStandardInput()
+                    token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                let actor = Workspace.cliActor()
+                if userTokenStdin {
+                    let services = try Services(configuration: configuration, logger: logger)
+                    let result = try await workspace.connectFromLogin(
+                        company: company, userToken: token, graph: try services.graph(), disconnectMissing: disconnectMissing,
+                        actor: actor, now: Date())
+                    let s = result.summary
+                    print(
+                        "connected from login: \(s.added.count) added, \(s.reconnected.count) reconnected, \(s.renewed.count) renewed, \(s.renamed.count) renamed, \(s.unchanged.count) unchanged")
+                    for page in result.notGranted {
+                        if result.disconnected.contains(page.pageID) {
+                            print("disconnected \(page.pageID) (\(page.name)): not granted again in this login")
+                        } else {
+                            writeError(
+                                "warning: page \(page.pageID) (\(page.name)) of \(company) was not granted again in this login; if it was deselected, Meta has invalidated its token")
+                        }
+                    }
+                    return .ok
+                }
+                let summary = try await workspace.connect(
+                    company: company, pageID: pageID ?? "", name: name ?? "", token: token, actor: actor, now: Date())
+                let what =
+                    !summary.added.isEmpty ? "connected" : !summary.reconnected.isEmpty ? "reconnected"
+                    : !summary.renewed.isEmpty ? "renewed" : !summary.renamed.isEmpty ? "renamed" : "unchanged"
+                print("\(what) page \(pageID ?? "")")
+                return .ok
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pages with their status.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only pages with this status (unknown, valid, invalid, disconnected).") var status: PageStatus?
+        @Option(help: "Only this company's pages.") var company: String?
+        @Option(help: "table, json or csv.") var format: ListFormat = .table
+
+        func run() async throws {
+            try await execute {
+                let configuration = try global.loadConfiguration(logger: global.makeLogger())
+                let workspace = try await Workspace.open(configuration)
+                let pages = try await workspace.database.pages(status: status, company: company)
+                switch format {
+                case .table: print(PageOutput.table(pages))
+                case .json: print(PageOutput.json(pages))
+                case .csv: FileHandle.standardOutput.write(Data(CSVReport.render(ReportInput(generatedAt: Date(), pages: pages)).utf8))
+                }
+                return .ok
+            }
+        }
+    }
+
+    struct Log: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A page's permissions now and every movement on it.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The Facebook Page ID.") var pageID: String
+        @Option(help: "table or json.") var format: LogFormatChoice = .table
+
+        func run() async throws {
+            try await execute {
+                let configuration = try global.loadConfiguration(logger: global.makeLogger())
+                let workspace = try await Workspace.open(configuration)
+                let (page, events) = try await workspace.database.pageLog(pageID: pageID)
+                print(format == .json ? PageOutput.logJSON(page, events: events) : PageOutput.logTable(page, events: events))
+                return .ok
+            }
+        }
+    }
+
+    struct Disconnect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop checking a page and erase its token (reconnecting needs a new one).",
+            discussion: "The Messenger chatbot of a disconnected page loses all incoming traffic.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The Facebook Page ID.") var pageID: String
+        @Option(help: "Why, for the page's log.") var reason: String?
+
+        func run() async throws {
+            try await execute {
+                let configuration = try global.loadConfiguration(logger: global.makeLogger())
+                let workspace = try await Workspace.open(configuration)
+                let changed = try await workspace.database.disconnect(
+                    pageID: pageID, reason: reason, actor: Workspace.cliActor(), now: Date())
+                print(changed ? "disconnected page \(pageID)" : "page \(pageID) was already disconnected")
+                return .ok
+            }
+        }
+    }
+}
+
+extension PageStatus: ExpressibleByArgument {}
+
+enum ListFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+enum LogFormatChoice: String, ExpressibleByArgument, CaseIterable { case table, json }

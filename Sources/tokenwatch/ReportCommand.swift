@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import TokenWatch
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Write the report from stored state, without any network call.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await execute {
+            let logger = global.makeLogger()
+            let configuration = try global.loadConfiguration(logger: logger)
+            let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
+            let workspace = try await Workspace.open(configuration)
+            let files = try await ReportRun(workspace: workspace, templates: templates)
+                .write(outcome: nil, runStartedAt: nil, status: nil, heldWave: false)
+            print("report: \(files.html)")
+            print("        \(files.csv)")
+            return .ok
+        }
+    }
+}

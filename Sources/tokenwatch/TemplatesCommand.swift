@@ -1,0 +1,20 @@
+import ArgumentParser
+import TokenWatch
+
+struct TemplatesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "templates", abstract: "The report and email templates.", subcommands: [Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the built-in templates into DIR, to edit; point TOKENWATCH_TEMPLATES_DIR at it.")
+        @Argument(help: "The directory (created if missing; existing files are not overwritten).") var directory: String
+
+        func run() async throws {
+            try await execute {
+                for path in try TemplateSet.exportBuiltIns(to: directory) { print("wrote \(path)") }
+                return .ok
+            }
+        }
+    }
+}

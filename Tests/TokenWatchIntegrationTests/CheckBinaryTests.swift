@@ -1,0 +1,131 @@
+import Foundation
+import GraphSimulator
+import Testing
+
+@testable import TokenWatch
+
+/// `tokenwatch check` as cron runs it: the built binary against the simulator, for what only
+/// a separate process can show — the run lock, a SIGKILL in the middle of a run, exit codes.
+@Suite("check (binary)", .serialized)
+struct CheckBinaryTests {
+    let harness: PipelineHarness
+    let env: [String: String]
+
+    init() async throws {
+        harness = try await PipelineHarness()
+        env = [
+            "TOKENWATCH_DB": harness.configuration.databasePath,
+            "TOKENWATCH_REPORTS_DIR": harness.configuration.reportsDirectory,
+            "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
+            "TOKENWATCH_APP_ID": PipelineHarness.appID,
+            "TOKENWATCH_APP_SECRET": PipelineHarness.appSecret,
+            "TOKENWATCH_SMTP_URL": harness.configuration.smtpURL ?? "",
+            "TOKENWATCH_MAIL_FROM": "tokenwatch@platform.example",
+        ]
+    }
+
+    func check(_ arguments: [String] = [], extra: [String: String] = [:]) async throws -> TokenWatchBinary.Result {
+        try await TokenWatchBinary.run(["check"] + arguments, environment: env.merging(extra) { $1 })
+    }
+
+    @Test func aCompleteRunExitsZeroWithASummaryAndNoSecrets() async throws {
+        try await harness.seed([("1001", .valid), ("1002", .passwordChanged)])
+        let result = try await check(["--metrics-file", harness.directory.file("m.prom")])
+        await harness.stop()
+        #expect(result.status == 0, "\(result.all)")
+        #expect(result.stdout.contains("checked 2 pages: 1 valid, 1 invalid (1 new), 0 unknown; 0 unchecked"))
+        #expect(!result.all.contains(PipelineHarness.appSecret))
+        #expect(!result.all.contains("simtok_"))
+        #expect(harness.mailFiles.count == 1)
+        #expect(FileManager.default.fileExists(atPath: harness.directory.file("m.prom")))
+    }
+
+    @Test func dryRunPrintsVerdictsAndWritesNothing() async throws {
+        try await harness.seed([("2001", .valid), ("2002", .loggedOut)])
+        let result = try await check(["--dry-run"])
+        await harness.stop()
+        #expect(result.status == 0, "\(result.all)")
+        #expect(result.stdout.contains("Invalid (was Unknown)"))
+        #expect(result.stdout.contains("logged out"))
+        #expect(try await harness.status("2002") == .unknown)
+        #expect(harness.mailFiles.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: harness.configuration.reportsDirectory))
+        #expect(try await harness.workspace.database.lastRun() == nil)
+    }
+
+    @Test func aSecondConcurrentRunExits75AtOnceNamingTheHolder() async throws {
+        try await harness.seed((1...20).map { ("\(3000 + $0)", TokenBehaviour.valid) })
+        harness.simulator.setFault(.latency(milliseconds: 400))
+        async let first = check(["--batch-size", "2", "--concurrency", "1"])
+        // Wait until the first run is talking to Graph, so it holds the lock.
+        for _ in 0..<200 where harness.simulator.stats.httpRequests == 0 {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let second = try await check()
+        let firstResult = try await first
+        await harness.stop()
+        #expect(second.status == 75, "\(second.all)")
+        #expect(second.all.contains("pid "))
+        #expect(firstResult.status == 0, "\(firstResult.all)")
+    }
+
+    @Test func aRunKilledMidwayLeavesAConsistentDatabaseAndTheNextFinishes() async throws {
+        let pages = (1...60).map { ("\(4000 + $0)", $0 % 3 == 0 ? TokenBehaviour.passwordChanged : .valid) }
+        try await harness.seed(pages, owners: ["a@acme.example", "b@acme.example"])
+        harness.simulator.setFault(.latency(milliseconds: 150))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TokenWatchBinary.path)
+        process.arguments = ["check", "--batch-size", "3", "--concurrency", "1", "-q"]
+        process.environment = TokenWatchBinary.environment(env)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once some batches are committed and more are in flight.
+        for _ in 0..<400 where harness.simulator.stats.batchRequests < 5 {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let decidedBefore = try await harness.workspace.database.pages().count { $0.status != .unknown }
+        #expect(decidedBefore > 0 && decidedBefore < 60)
+
+        harness.simulator.clearFaults()
+        let rerun = try await check()
+        await harness.stop()
+        #expect(rerun.status == 0, "\(rerun.all)")
+        let integrity = try await harness.workspace.database.integrityCheck()
+        #expect(integrity == "ok")
+        let all = try await harness.workspace.database.pages()
+        #expect(all.count { $0.status == .invalid } == 20)
+        #expect(all.count { $0.status == .valid } == 40)
+        for page in all where page.status == .invalid {
+            let (_, events) = try await harness.workspace.database.pageLog(pageID: page.pageID)
+            #expect(events.count { $0.kind == .becameInvalid } == 1, "page \(page.pageID)")
+            #expect(events.count { $0.kind == .ownerNotified } == 2, "page \(page.pageID)")
+        }
+        // One outbox row per Owner per newly invalid page, all sent; two digests in all.
+        #expect(try await harness.workspace.database.outboxCounts().sent == 40)
+        #expect(harness.mailFiles.count == 2 || harness.mailFiles.count == 4)
+    }
+
+    @Test func noMailTransportIsAConfigurationErrorUnlessNoEmail() async throws {
+        try await harness.seed([("5001", .valid)])
+        let refused = try await check(extra: ["TOKENWATCH_SMTP_URL": ""])
+        #expect(refused.status == 78)
+        #expect(refused.stderr.contains("TOKENWATCH_SMTP_URL"))
+        let quiet = try await check(["--no-email"], extra: ["TOKENWATCH_SMTP_URL": ""])
+        await harness.stop()
+        #expect(quiet.status == 0, "\(quiet.all)")
+    }
+
+    @Test func anUnwritableReportsDirectoryExits73AndKeepsTheVerdicts() async throws {
+        try await harness.seed([("6001", .passwordChanged)])
+        let blocker = harness.directory.file("not-a-dir")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: blocker))
+        let result = try await check(extra: ["TOKENWATCH_REPORTS_DIR": blocker + "/reports"])
+        await harness.stop()
+        #expect(result.status == 73, "\(result.all)")
+        #expect(try await harness.status("6001") == .invalid)
+    }
+}

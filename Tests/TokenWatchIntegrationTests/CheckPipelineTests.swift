@@ -1,0 +1,233 @@
+import Foundation
+import GraphSimulator
+import Testing
+
+@testable import TokenWatch
+
+/// `check` end to end in-process: the real pipeline (libcurl, verdict rules, SQLite, report,
+/// digests as .eml files) against the Graph simulator on loopback.
+@Suite("Check pipeline against the simulator", .serialized)
+struct CheckPipelineTests {
+    /// Every behaviour the simulator knows, and the status and reason TokenWatch must reach.
+    static let table: [(TokenBehaviour, PageStatus, String?)] = [
+        (.valid, .valid, nil),
+        (.passwordChanged, .invalid, "password_changed"),
+        (.expired, .invalid, "expired"),
+        (.appRemoved, .invalid, "app_removed"),
+        (.checkpoint, .invalid, "security_checkpoint"),
+        (.unconfirmedUser, .invalid, "unconfirmed_account"),
+        (.revoked, .invalid, "revoked"),
+        (.loggedOut, .invalid, "logged_out"),
+        (.roleRemoved, .invalid, "page_role_removed"),
+        (.invalidWithoutSubcode, .invalid, "token_invalid"),
+        (.systemErrorMessage, .invalid, "token_invalid"),
+        (.garbage, .invalid, "token_invalid"),
+        (.garbageAsItemError, .invalid, "token_invalid"),
+        (.otherPage, .invalid, "other_page"),
+        (.otherApp, .invalid, "other_app"),
+        (.userToken, .invalid, "not_a_page_token"),
+        (.missingPermissions, .invalid, "missing_permissions"),
+        (.dataAccessExpiringSoon, .valid, nil),
+        (.dataAccessExpired, .valid, nil),
+        (.expiringSoon, .valid, nil),
+        (.flaky(failures: 2), .valid, nil),
+        (.permissionError, .invalid, "permission_error"),
+    ]
+
+    @Test func everyBehaviourGetsItsVerdictAndOwnersOneDigest() async throws {
+        let harness = try await PipelineHarness()
+        let pages = Self.table.enumerated().map { (String(9_000_000_000 + $0.offset), $0.element.0) }
+        try await harness.seed(pages, owners: ["owner@acme.example", "cto@acme.example"])
+        let result = try await harness.check()
+        await harness.stop()
+        #expect(result.status == .ok, "\(result.summary) \(result.problems)")
+        for (index, expected) in Self.table.enumerated() {
+            let page = try #require(try await harness.page(String(9_000_000_000 + index)))
+            #expect(page.status == expected.1, "\(expected.0)")
+            #expect(page.reason?.code == expected.2, "\(expected.0)")
+        }
+        let invalidCount = Self.table.count { $0.1 == .invalid }
+        #expect(result.outcome?.newlyInvalid.count == invalidCount)
+        // One digest per Owner, each listing every newly invalid page.
+        #expect(harness.mailFiles.count == 2)
+        for file in harness.mailFiles {
+            let message = harness.mail(file)
+            #expect(message.contains("Auto-Submitted: auto-generated"))
+            #expect(!message.contains("simtok_"))
+            #expect(!message.contains(PipelineHarness.appSecret))
+        }
+        let report = try #require(result.reportFiles)
+        let html = try String(contentsOfFile: report.html, encoding: .utf8)
+        let csv = try String(contentsOfFile: report.csv, encoding: .utf8)
+        #expect(!html.contains("simtok_") && !csv.contains("simtok_"))
+        #expect(!html.contains(PipelineHarness.appSecret))
+        #expect(FileManager.default.fileExists(atPath: harness.directory.file("reports/latest.html")))
+        let metrics = try String(contentsOfFile: harness.directory.file("metrics.prom"), encoding: .utf8)
+        #expect(metrics.contains("tokenwatch_pages_newly_invalid \(invalidCount)"))
+        #expect(metrics.contains("tokenwatch_last_run_exit_code 0"))
+    }
+
+    @Test func aSecondRunFindsNothingNewAndSendsNothing() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("1001", .passwordChanged), ("1002", .valid)])
+        let first = try await harness.check()
+        let second = try await harness.check()
+        await harness.stop()
+        #expect(first.outcome?.newlyInvalid == ["1001"])
+        #expect(second.outcome?.newlyInvalid.isEmpty == true)
+        #expect(second.dispatch?.sent == 0)
+        #expect(harness.mailFiles.count == 1)
+        let (_, events) = try await harness.workspace.database.pageLog(pageID: "1001")
+        #expect(events.map(\.kind) == [.connected, .becameInvalid, .ownerNotified])
+    }
+
+    @Test func anOutageChangesNoStatusAndEmailsNobody() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("2001", .valid), ("2002", .valid)])
+        _ = try await harness.check()
+        for fault in [GraphFault.outage, .htmlOutage, .dropConnection, .truncatedBody, .transientUnauthorized] {
+            harness.simulator.clearFaults()
+            harness.simulator.setFault(fault)
+            let result = try await harness.check()
+            #expect(result.status == .partial, "\(fault)")
+            #expect(result.outcome?.unknown == 2, "\(fault)")
+            #expect(try await harness.status("2001") == .valid, "\(fault)")
+        }
+        await harness.stop()
+        #expect(harness.mailFiles.isEmpty)
+        #expect(try await harness.workspace.database.outboxCounts() == OutboxCounts())
+    }
+
+    @Test func nullAndMalformedItemsAreUnknownNotInvalid() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed((1...6).map { ("\(3000 + $0)", TokenBehaviour.valid) })
+        // Null items come back on retry (in a smaller batch, so they answer).
+        harness.simulator.setFault(.nullItems(every: 2))
+        let retried = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
+        #expect(retried.outcome?.invalid == 0)
+        #expect(retried.outcome?.valid == 6)
+        #expect(harness.simulator.stats.batchRequests >= 2)
+        // Items that never answer stay unknown: never invalid, status kept.
+        harness.simulator.setFault(.nullItems(every: 1))
+        let nulls = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
+        #expect(nulls.status == .partial)
+        #expect(nulls.outcome?.unknown == 6)
+        harness.simulator.setFault(.malformedItems(every: 1))
+        let malformed = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
+        await harness.stop()
+        #expect(malformed.outcome?.unknown == 6)
+        #expect(try await harness.workspace.database.pages(status: .valid).count == 6)
+    }
+
+    @Test func aRateLimitStopsSendingAndLeavesTheRestUnchecked() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed((1...20).map { ("\(4000 + $0)", TokenBehaviour.valid) })
+        // Each item counts as a call, as on Graph: two batches of 5 pass, the third is refused.
+        harness.simulator.setFault(.rateLimit(afterCalls: 10))
+        let result = try await harness.check(CheckOptions(concurrency: 1, batchSize: 5))
+        let stats = harness.simulator.stats
+        await harness.stop()
+        #expect(result.status == .partial)
+        #expect(result.outcome?.valid == 10)
+        #expect(result.outcome?.unchecked == 10)
+        #expect(stats.httpRequests == 3)
+        #expect(try await harness.workspace.database.pages(status: .unknown).count == 10)
+    }
+
+    @Test func onlyFailedItemsAreSentAgain() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("5001", .valid), ("5002", .flaky(failures: 1)), ("5003", .valid)])
+        let result = try await harness.check()
+        let stats = harness.simulator.stats
+        await harness.stop()
+        #expect(result.outcome?.valid == 3)
+        #expect(stats.debugCount(for: GraphSimulator.token(.valid, page: "5001", suffix: "t")) == 1)
+        #expect(stats.debugCount(for: GraphSimulator.token(.flaky(failures: 1), page: "5002", suffix: "t")) == 2)
+    }
+
+    @Test func batchesHoldAtMostFiftyAndTheWidthIsBounded() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed((1...230).map { (String(6_000_000 + $0), TokenBehaviour.valid) })
+        harness.simulator.setFault(.latency(milliseconds: 30))
+        let result = try await harness.check(CheckOptions(concurrency: 3, batchSize: 50))
+        let stats = harness.simulator.stats
+        await harness.stop()
+        #expect(result.outcome?.valid == 230)
+        #expect(stats.itemsPerBatch.allSatisfy { $0 <= 50 })
+        #expect(stats.batchRequests == 5)
+        #expect(stats.maxInFlight <= 3)
+        #expect(stats.maxInFlight >= 2)
+    }
+
+    @Test func aRejectedAppSecretIsAConfigurationErrorAndChangesNothing() async throws {
+        let harness = try await PipelineHarness { $0.appSecret = Secret("not-the-secret") }
+        try await harness.seed([("7001", .passwordChanged)])
+        let result = try await harness.check()
+        await harness.stop()
+        #expect(result.status == .configuration)
+        #expect(result.summary.contains("TOKENWATCH_APP_SECRET"))
+        #expect(!result.summary.contains("not-the-secret"))
+        #expect(try await harness.status("7001") == .unknown)
+        #expect(harness.mailFiles.isEmpty)
+    }
+
+    @Test func aMassInvalidationHoldsDigestsUntilReleased() async throws {
+        let harness = try await PipelineHarness()
+        let ids = (1...30).map { String(8_000_000 + $0) }
+        try await harness.seed(ids.map { ($0, TokenBehaviour.valid) }, owners: ["a@acme.example", "b@acme.example"])
+        _ = try await harness.check()
+        for id in ids.prefix(25) {
+            harness.simulator.register(
+                token: GraphSimulator.token(.valid, page: id, suffix: "t"), as: .passwordChanged, page: id)
+        }
+        let wave = try await harness.check()
+        #expect(wave.status == .partial)
+        #expect(wave.summary.contains("MASS INVALIDATION"))
+        #expect(harness.mailFiles.isEmpty)
+        #expect(try await harness.workspace.database.outboxCounts().held == 50)
+        let html = try String(contentsOfFile: try #require(wave.reportFiles).html, encoding: .utf8)
+        #expect(html.contains("Mass invalidation"))
+        // A later run keeps them held and sends nothing.
+        let later = try await harness.check()
+        #expect(later.status == .partial)
+        #expect(harness.mailFiles.isEmpty)
+        await harness.stop()
+        let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
+        let notify = Notify(workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger)
+        let released = try await notify.run(releaseHeld: true, dropHeld: false, actor: "cli:ops")
+        #expect(released.status == .ok, "\(released.summary)")
+        #expect(harness.mailFiles.count == 2)
+        let again = try await notify.run(releaseHeld: false, dropHeld: false, actor: "cli:ops")
+        #expect(again.summary.contains("0 sent"))
+        #expect(harness.mailFiles.count == 2)
+        let (_, events) = try await harness.workspace.database.pageLog(pageID: ids[0])
+        #expect(events.map(\.kind).contains(.notificationHeld))
+        #expect(events.map(\.kind).last == .ownerNotified)
+    }
+
+    @Test func aPageValidAgainBeforeSendingIsDropped() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("9101", .passwordChanged)])
+        _ = try await harness.check(email: false)
+        #expect(try await harness.workspace.database.outboxCounts().pending == 1)
+        harness.simulator.register(token: GraphSimulator.token(.passwordChanged, page: "9101", suffix: "t"), as: .valid, page: "9101")
+        let result = try await harness.check()
+        await harness.stop()
+        #expect(try await harness.status("9101") == .valid)
+        #expect(result.dispatch?.sent == 0)
+        #expect(harness.mailFiles.isEmpty)
+        let (_, events) = try await harness.workspace.database.pageLog(pageID: "9101")
+        #expect(events.map(\.kind).contains(.notificationDropped))
+    }
+
+    @Test func aServedVersionOtherThanConfiguredIsRecorded() async throws {
+        let harness = try await PipelineHarness { $0.graphVersion = "v19.0" }
+        try await harness.seed([("9201", .valid)])
+        let result = try await harness.check()
+        await harness.stop()
+        #expect(result.outcome?.servedVersion == "v25.0")
+        let html = try String(contentsOfFile: try #require(result.reportFiles).html, encoding: .utf8)
+        #expect(html.contains("v25.0"))
+        #expect(try await harness.workspace.database.lastRun()?.servedVersion == "v25.0")
+    }
+}

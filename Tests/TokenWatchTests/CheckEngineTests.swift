@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import TokenWatch
+
+@Suite("Check engine")
+struct CheckEngineTests {
+    let directory: TestDirectory
+    let database: AppDatabase
+    let cipher: TokenCipher
+    let now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    init() async throws {
+        directory = try TestDirectory()
+        database = try AppDatabase.open(path: directory.file("tw.sqlite3"), create: true)
+        try TokenCipher.createKeyFileIfMissing(at: directory.file("k"))
+        cipher = try TokenCipher.load(keyFile: directory.file("k"))
+        _ = try await database.addOwners(company: "Acme", emails: ["one@acme.test", "two@acme.test"], now: now)
+    }
+
+    /// Stores pages whose tokens name their scripted behaviour.
+    func seed(_ tokens: [(String, String)]) async throws {
+        _ = try await database.upsertPages(
+            tokens.map { PageUpsert(company: "Acme", pageID: $0.0, pageName: "Page \($0.0)", token: Secret($0.1), source: "seed") },
+            cipher: cipher, actor: "test", now: now)
+    }
+
+    func engine(_ graph: ScriptedGraph, clock: ImmediateClock = ImmediateClock(), maxAttempts: Int = 3) -> CheckEngine {
+        CheckEngine(
+            database: database, graph: graph,
+            rules: VerdictRules(appID: "1234567890", requiredScopes: ["pages_messaging", "pages_manage_metadata"]),
+            retry: RetryPolicy(maxAttempts: maxAttempts), runTimeout: 900, configuredVersion: "v25.0", clock: clock,
+            now: { [now] in now }, logger: Logger(label: "test"))
+    }
+
+    func run(_ engine: CheckEngine, batchSize: Int = 50, concurrency: Int = 4) async throws -> CheckOutcome {
+        let targets = try await database.checkTargets(pageIDs: nil, cipher: cipher)
+        let runID = try await database.startRun(actor: "cron", configuredVersion: "v25.0", pagesTotal: targets.count, now: now)
+        return try await engine.check(targets, options: CheckOptions(concurrency: concurrency, batchSize: batchSize), runID: runID)
+    }
+
+    static let answerAll: ScriptedGraph.Script = { _, tokens in
+        DebugTokenBatch(outcomes: tokens.map(ScriptedGraph.answer(for:)), servedVersion: "v25.0")
+    }
+
+    @Test func batchesAreBoundedAndEveryPageGetsAVerdict() async throws {
+        try await seed((1...120).map { ("\(1000 + $0)", $0 % 10 == 0 ? "pw:\(1000 + $0)" : "valid:\(1000 + $0)") })
+        let graph = ScriptedGraph(Self.answerAll)
+        let outcome = try await run(engine(graph), batchSize: 50)
+        #expect(graph.sent.map(\.count).sorted() == [20, 50, 50])
+        #expect(outcome.valid == 108)
+        #expect(outcome.invalid == 12)
+        #expect(outcome.newlyInvalid.count == 12)
+        #expect(outcome.unchecked == 0)
+        let counts = try await database.statusCounts()
+        #expect(counts[.valid] == 108)
+        #expect(counts[.invalid] == 12)
+        // One staged outbox row per Owner per newly invalid page.
+        #expect(try await database.outboxCounts().staged == 24)
+    }
+
+    @Test func invalidTwiceInARowIsNewlyInvalidOnce() async throws {
+        try await seed([("2001", "pw:2001")])
+        let first = try await run(engine(ScriptedGraph(Self.answerAll)))
+        let second = try await run(engine(ScriptedGraph(Self.answerAll)))
+        #expect(first.newlyInvalid == ["2001"])
+        #expect(second.newlyInvalid.isEmpty)
+        let (_, events) = try await database.pageLog(pageID: "2001")
+        #expect(events.filter { $0.kind == .becameInvalid }.count == 1)
+        #expect(try await database.outboxCounts().staged == 2)
+    }
+
+    @Test func flakyItemsAreRetriedAndOnlyThemSentAgain() async throws {
+        try await seed([("3001", "valid:3001"), ("3002", "valid:3002")])
+        let clock = ImmediateClock()
+        let graph = ScriptedGraph { call, tokens in
+            DebugTokenBatch(
+                outcomes: tokens.map { token in
+                    call == 1 && token.hasSuffix("3002")
+                        ? .graphError(GraphError(code: 2, message: "temporary", isTransient: true), httpStatus: 401)
+                        : ScriptedGraph.answer(for: token)
+                })
+        }
+        let outcome = try await run(engine(graph, clock: clock))
+        #expect(outcome.valid == 2)
+        #expect(graph.sent == [["valid:3001", "valid:3002"], ["valid:3002"]])
+        #expect(clock.slept.count == 1)
+    }
+
+    @Test func outageTurnsNoPageInvalidAndStagesNoMail() async throws {
+        try await seed([("4001", "valid:4001"), ("4002", "pw:4002")])
+        _ = try await run(engine(ScriptedGraph(Self.answerAll)))
+        let outage = ScriptedGraph { _, _ in throw GraphClientError.transport(.connectionFailed("refused")) }
+        let outcome = try await run(engine(outage, maxAttempts: 3))
+        #expect(outage.sent.count == 3)
+        #expect(outcome.unknown == 2)
+        #expect(outcome.newlyInvalid.isEmpty)
+        let pages = try await database.pages()
+        #expect(pages.map(\.status) == [.valid, .invalid])
+        #expect(pages.allSatisfy { $0.lastCheckError?.contains("refused") == true })
+    }
+
+    @Test func rateLimitStopsSendingAndLeavesTheRestUnchecked() async throws {
+        try await seed((1...10).map { ("\(5000 + $0)", "valid:\(5000 + $0)") })
+        let graph = ScriptedGraph { call, tokens in
+            if call == 1 { return DebugTokenBatch(outcomes: tokens.map(ScriptedGraph.answer(for:))) }
+            throw GraphClientError.rejected(
+                GraphError(code: 4, message: "(#4) Application request limit reached"), httpStatus: 403,
+                usage: GraphUsage(highestPercent: 100), servedVersion: nil)
+        }
+        let outcome = try await run(engine(graph), batchSize: 2, concurrency: 1)
+        #expect(graph.sent.count == 2)
+        #expect(outcome.valid == 2)
+        #expect(outcome.unchecked == 8)
+        #expect(outcome.rateLimited)
+        let pages = try await database.pages(status: .unknown)
+        #expect(pages.count == 8)
+        #expect(pages.allSatisfy { $0.lastCheckError?.hasPrefix("not checked") == true })
+    }
+
+    @Test func highUsageHeaderStopsNewRequests() async throws {
+        try await seed((1...6).map { ("\(6000 + $0)", "valid:\(6000 + $0)") })
+        let graph = ScriptedGraph { _, tokens in
+            DebugTokenBatch(outcomes: tokens.map(ScriptedGraph.answer(for:)), usage: GraphUsage(highestPercent: 95))
+        }
+        let outcome = try await run(engine(graph), batchSize: 2, concurrency: 1)
+        #expect(graph.sent.count == 1)
+        #expect(outcome.valid == 2)
+        #expect(outcome.unchecked == 4)
+    }
+
+    @Test func rejectedAppCredentialsEndTheRunWithoutChanges() async throws {
+        try await seed([("7001", "valid:7001")])
+        let graph = ScriptedGraph { _, _ in
+            throw GraphClientError.rejected(
+                GraphError(code: 190, type: "OAuthException", message: "Invalid OAuth access token signature."),
+                httpStatus: 400, usage: GraphUsage(), servedVersion: "v25.0")
+        }
+        await #expect(throws: CheckError.self) { try await run(engine(graph)) }
+        #expect(try await database.pages().first?.status == .unknown)
+        #expect(try await database.pages().first?.lastCheckError == nil)
+    }
+
+    @Test func dryRunWritesNothing() async throws {
+        try await seed([("8001", "pw:8001")])
+        let targets = try await database.checkTargets(pageIDs: nil, cipher: cipher)
+        let outcome = try await engine(ScriptedGraph(Self.answerAll)).check(targets, options: CheckOptions(dryRun: true), runID: nil)
+        #expect(outcome.verdicts.count == 1)
+        #expect(outcome.newlyInvalid == ["8001"])
+        #expect(try await database.pages().first?.status == .unknown)
+        #expect(try await database.outboxCounts() == OutboxCounts())
+    }
+}

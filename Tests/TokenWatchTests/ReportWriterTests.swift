@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+
+@testable import TokenWatch
+
+@Suite("Report writer")
+struct ReportWriterTests {
+    static let stem = "token-report-20261129T042910Z"
+
+    static func read(_ path: String) throws -> String {
+        String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    }
+
+    @Test("writes the pair and latest.*, creating the directory")
+    func writesPair() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let directory = temp.file("nested/reports")
+        let files = try ReportWriter().write(ReportFixtures.input, templates: try TemplateSet(), to: directory)
+        #expect(files.stem == Self.stem)
+        #expect(files.html == directory + "/\(Self.stem).html")
+        #expect(files.csv == directory + "/\(Self.stem).csv")
+        #expect(try Self.read(files.html) == (try Self.read(files.latestHTML)))
+        #expect(try Self.read(files.csv) == CSVReport.render(ReportFixtures.input))
+        #expect(try Self.read(files.latestCSV) == CSVReport.render(ReportFixtures.input))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(names == ["latest.csv", "latest.html", "\(Self.stem).csv", "\(Self.stem).html"])
+    }
+
+    @Test("three reports in the same second: three pairs, nothing overwritten, latest is the last")
+    func neverOverwrites() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let templates = try TemplateSet()
+        var written: [ReportFiles] = []
+        for number in 1...3 {
+            var input = ReportFixtures.input
+            input.notices = ["write number \(number)"]
+            written.append(try ReportWriter().write(input, templates: templates, to: temp.path))
+        }
+        #expect(written.map(\.stem) == [Self.stem, Self.stem + "-2", Self.stem + "-3"])
+        for (index, files) in written.enumerated() {
+            #expect(try Self.read(files.html).contains("write number \(index + 1)"))
+            #expect(FileManager.default.fileExists(atPath: files.csv))
+        }
+        #expect(try Self.read(temp.file("latest.html")).contains("write number 3"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: temp.path)
+        #expect(names.count == 8)
+        #expect(!names.contains { $0.hasSuffix(".tmp") })
+    }
+
+    @Test("writers racing in the same second each get their own pair")
+    func concurrentWriters() async throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let directory = temp.path
+        let stems = try await withThrowingTaskGroup(of: String.self) { group in
+            for number in 0..<8 {
+                group.addTask {
+                    let html = Array("html \(number)".utf8)
+                    let csv = Array("csv \(number)".utf8)
+                    return try ReportWriter().write(
+                        html: html, csv: csv, generatedAt: ReportFixtures.generatedAt, to: directory
+                    ).stem
+                }
+            }
+            var stems: [String] = []
+            for try await stem in group { stems.append(stem) }
+            return stems
+        }
+        #expect(Set(stems).count == 8)
+        // Each pair holds one writer's two files.
+        for stem in stems {
+            let html = try Self.read(directory + "/\(stem).html")
+            let csv = try Self.read(directory + "/\(stem).csv")
+            #expect(html.dropFirst(5) == csv.dropFirst(4))
+        }
+    }
+
+    @Test("a name taken by someone else is skipped, and their file left alone")
+    func strayFiles() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        try Data("someone else's".utf8).write(to: URL(fileURLWithPath: temp.file("\(Self.stem).csv")))
+        let files = try ReportWriter().write(
+            html: Array("h".utf8), csv: Array("c".utf8), generatedAt: ReportFixtures.generatedAt, to: temp.path)
+        #expect(files.stem == Self.stem + "-2")
+        #expect(try Self.read(temp.file("\(Self.stem).csv")) == "someone else's")
+        #expect(!FileManager.default.fileExists(atPath: temp.file("\(Self.stem).html")))
+    }
+
+    @Test("an unwritable directory is cannotWrite")
+    func unwritable() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let file = temp.file("a-file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        for directory in [file, file + "/reports"] {
+            #expect {
+                try ReportWriter().write(ReportFixtures.input, templates: try TemplateSet(), to: directory)
+            } throws: { error in
+                guard case .cannotWrite(let path, let reason) = error as? ReportError else { return false }
+                return path == file && !reason.isEmpty
+            }
+        }
+    }
+
+    @Test("a read-only directory is cannotWrite (skipped as root, who may write anywhere)")
+    func readOnly() throws {
+        guard getuid() != 0 else { return }
+        let temp = try TemporaryDirectory()
+        defer {
+            _ = chmod(temp.path, 0o755)
+            temp.cleanup()
+        }
+        _ = chmod(temp.path, 0o555)
+        #expect(throws: ReportError.self) {
+            try ReportWriter().write(ReportFixtures.input, templates: try TemplateSet(), to: temp.path)
+        }
+    }
+}
+
+@Suite("Report pruning")
+struct ReportPruneTests {
+    static let now = ReportFixtures.generatedAt
+    static let day: TimeInterval = 86_400
+
+    static func stem(daysAgo: Double, sequence: Int = 1) -> String {
+        ReportFileName.stem(for: now.addingTimeInterval(-daysAgo * day), sequence: sequence)
+    }
+
+    static func touch(_ temp: TemporaryDirectory, _ names: [String]) throws {
+        for name in names {
+            try Data("x".utf8).write(to: URL(fileURLWithPath: temp.file(name)))
+        }
+    }
+
+    @Test("deletes pairs older than the limit, keeps recent ones, latest.* and foreign files")
+    func prunes() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let old = [Self.stem(daysAgo: 40), Self.stem(daysAgo: 40, sequence: 2), Self.stem(daysAgo: 31)]
+        let kept = [Self.stem(daysAgo: 29), Self.stem(daysAgo: 1), Self.stem(daysAgo: 0)]
+        let foreign = [
+            "latest.html", "latest.csv", "notes.txt", "token-report-bad.html", ".token-report-1234.tmp",
+            "token-report-20200101T000000Z-01.html", "token-report-20200101T000000Z.pdf",
+            "token-report-20200101T000000Z-1.csv", "token-report-20201301T000000Z.html",
+            "old-token-report-20200101T000000Z.html",
+        ]
+        try Self.touch(temp, (old + kept).flatMap { [$0 + ".html", $0 + ".csv"] } + foreign)
+        try FileManager.default.createDirectory(
+            atPath: temp.file("token-report-20200101T000000Z.html"), withIntermediateDirectories: false)
+
+        let deleted = try ReportWriter().prune(directory: temp.path, keepDays: 30, now: Self.now)
+        #expect(deleted == old.flatMap { [temp.file($0 + ".html"), temp.file($0 + ".csv")] }.sorted())
+        let remaining = Set(try FileManager.default.contentsOfDirectory(atPath: temp.path))
+        #expect(
+            remaining
+                == Set(kept.flatMap { [$0 + ".html", $0 + ".csv"] } + foreign + ["token-report-20200101T000000Z.html"]))
+    }
+
+    @Test("never deletes the newest pair, however old")
+    func keepsNewest() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let older = Self.stem(daysAgo: 100)
+        let newest = Self.stem(daysAgo: 90, sequence: 3)
+        let sameSecond = Self.stem(daysAgo: 90, sequence: 2)
+        try Self.touch(temp, [older, newest, sameSecond].flatMap { [$0 + ".html", $0 + ".csv"] })
+        let deleted = try ReportWriter().prune(directory: temp.path, keepDays: 0, now: Self.now)
+        #expect(deleted.count == 4)
+        let remaining = Set(try FileManager.default.contentsOfDirectory(atPath: temp.path))
+        #expect(remaining == [newest + ".html", newest + ".csv"])
+    }
+
+    @Test("an empty or missing directory")
+    func emptyDirectory() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        #expect(try ReportWriter().prune(directory: temp.path, keepDays: 30, now: Self.now).isEmpty)
+        #expect(throws: ReportError.self) {
+            try ReportWriter().prune(directory: temp.file("missing"), keepDays: 30, now: Self.now)
+        }
+    }
+
+    @Test("file names round-trip")
+    func names() throws {
+        let name = try #require(ReportFileName("token-report-20261129T042910Z-12.csv"))
+        #expect(name.stem == "token-report-20261129T042910Z-12")
+        #expect(name.date == ReportFixtures.generatedAt)
+        #expect(name.sequence == 12)
+        #expect(name.pathExtension == "csv")
+        #expect(ReportFileName("token-report-20261129T042910Z.html")?.sequence == 1)
+        for bad in [
+            "token-report-20261129T042910Z-1.csv", "token-report-20261129T042910Z-.csv",
+            "token-report-20261129T042910Z-x.csv", "token-report-20261129T042910.csv",
+            "token-report-20261129T042910Z.HTML", "token-report-20261129T042910Z.html.bak",
+            "token-report-20261129T246010Z.html",
+        ] {
+            #expect(ReportFileName(bad) == nil, "\(bad)")
+        }
+    }
+}

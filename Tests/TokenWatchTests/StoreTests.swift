@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+@testable import TokenWatch
+
+@Suite("Store")
+struct StoreTests {
+    let directory: TestDirectory
+    let database: AppDatabase
+    let cipher: TokenCipher
+    let now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    init() async throws {
+        directory = try TestDirectory()
+        database = try AppDatabase.open(path: directory.file("tw.sqlite3"), create: true)
+        try TokenCipher.createKeyFileIfMissing(at: directory.file("tw.sqlite3.key"))
+        cipher = try TokenCipher.load(keyFile: directory.file("tw.sqlite3.key"))
+        try await database.verifyKey(cipher)
+    }
+
+    func upsert(_ id: String, name: String = "Page", token: String, company: String = "Acme") -> PageUpsert {
+        PageUpsert(company: company, pageID: id, pageName: name, token: Secret(token), source: "test line 1")
+    }
+
+    @Test func keyFileIsPrivateAndNeverOverwritten() throws {
+        let path = directory.file("tw.sqlite3.key")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(try TokenCipher.createKeyFileIfMissing(at: path) == false)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(before.count == 32)
+    }
+
+    @Test func reopeningMigratesInPlaceAndKeepsData() async throws {
+        _ = try await database.upsertPages([upsert("1001", token: "EAAtok1")], cipher: cipher, actor: "test", now: now)
+        let again = try AppDatabase.open(path: database.path, create: false)
+        #expect(try again.appliedMigrations() == (try database.appliedMigrations()))
+        #expect(try await again.pages().map(\.pageID) == ["1001"])
+    }
+
+    @Test func missingDatabaseIsNotCreatedWithoutInit() throws {
+        #expect(throws: StoreError.notInitialised(path: directory.file("nope.sqlite3"))) {
+            try AppDatabase.open(path: directory.file("nope.sqlite3"), create: false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("nope.sqlite3")))
+    }
+
+    @Test func wrongKeyIsRefusedBeforeAnythingIsRead() async throws {
+        let other = directory.file("other.key")
+        try TokenCipher.createKeyFileIfMissing(at: other)
+        let wrong = try TokenCipher.load(keyFile: other)
+        await #expect(throws: StoreError.wrongKey(path: other)) { try await database.verifyKey(wrong) }
+    }
+
+    @Test func tokensAreNotStoredInPlainText() async throws {
+        let token = "EAAGsecretPageTokenValue1234567890"
+        _ = try await database.upsertPages([upsert("1001", token: token)], cipher: cipher, actor: "test", now: now)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: database.path))
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: database.path + "-wal"))) ?? Data()
+        #expect(raw.range(of: Data(token.utf8)) == nil)
+        #expect(wal.range(of: Data(token.utf8)) == nil)
+        let targets = try await database.checkTargets(pageIDs: nil, cipher: cipher)
+        #expect(targets.first?.token.reveal == token)
+    }
+
+    @Test func upsertLogsConnectRenewRenameAndSkipsIdenticalRows() async throws {
+        var summary = try await database.upsertPages([upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
+        #expect(summary.added == ["1001"])
+        summary = try await database.upsertPages([upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
+        #expect(summary.unchanged == ["1001"])
+        summary = try await database.upsertPages([upsert("1001", name: "New", token: "t2")], cipher: cipher, actor: "cli:ann", now: now)
+        #expect(summary.renewed == ["1001"])
+        #expect(summary.renamed == ["1001"])
+        let (page, events) = try await database.pageLog(pageID: "1001")
+        #expect(page.pageName == "New")
+        #expect(events.map(\.kind) == [.connected, .renamed, .renewed])
+        #expect(events.allSatisfy { $0.actor == "cli:ann" })
+    }
+
+    @Test func pageOfAnotherCompanyFailsTheWholeUpsert() async throws {
+        _ = try await database.upsertPages([upsert("1001", token: "t1", company: "Acme")], cipher: cipher, actor: "t", now: now)
+        await #expect(throws: UpsertConflict.self) {
+            try await database.upsertPages(
+                [upsert("2002", token: "t2", company: "Beta"), upsert("1001", token: "t3", company: "Beta")],
+                cipher: cipher, actor: "t", now: now)
+        }
+        #expect(try await database.pages().map(\.pageID) == ["1001"])
+    }
+
+    @Test func disconnectErasesTheTokenAndStopsChecking() async throws {
+        _ = try await database.upsertPages([upsert("1001", token: "t1")], cipher: cipher, actor: "t", now: now)
+        #expect(try await database.disconnect(pageID: "1001", reason: "client left", actor: "cli:ann", now: now))
+        #expect(try await database.disconnect(pageID: "1001", reason: nil, actor: "cli:ann", now: now) == false)
+        #expect(try await database.checkTargets(pageIDs: nil, cipher: cipher).isEmpty)
+        let (page, events) = try await database.pageLog(pageID: "1001")
+        #expect(page.status == .disconnected)
+        #expect(events.last?.kind == .disconnected)
+        #expect(events.last?.detail == "client left")
+        // Importing it again reconnects it with the new token.
+        let summary = try await database.upsertPages([upsert("1001", token: "t9")], cipher: cipher, actor: "t", now: now)
+        #expect(summary.reconnected == ["1001"])
+        #expect(try await database.checkTargets(pageIDs: nil, cipher: cipher).first?.token.reveal == "t9")
+    }
+
+    @Test func ownersAreAddedOnceAndListedPerCompany() async throws {
+        #expect(try await database.addOwners(company: "Acme", emails: ["a@acme.test", "b@acme.test"], now: now).count == 2)
+        #expect(try await database.addOwners(company: "Acme", emails: ["A@acme.test"], now: now).isEmpty)
+        #expect(try await database.owners(company: "Acme").map(\.email) == ["a@acme.test", "b@acme.test"])
+        #expect(try await database.removeOwners(company: "Acme", emails: ["a@acme.test"]) == ["a@acme.test"])
+        #expect(EmailAddress.problem("ok@example.com") == nil)
+        #expect(EmailAddress.problem("evil@example.com\r\nBcc: x@y.z") != nil)
+        #expect(EmailAddress.problem("no-at-sign") != nil)
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: builds everything (a warning in our own code fails the build), then runs
+# the unit and integration tests — real SQLite files, libcurl against the Graph simulator on
+# loopback, a real SMTP server (aiosmtpd), and the built binary run end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+swift build --build-tests 2>&1 | tee "$log"
+# Dependencies' warnings are theirs; ours must be none.
+if grep -E "^$(pwd)/(Sources|Tests)/.*: warning:" "$log"; then
+    echo "error: the build has warnings in Sources/ or Tests/ (listed above)" >&2
+    exit 1
+fi
+swift test --skip-build "$@"
