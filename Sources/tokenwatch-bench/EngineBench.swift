@@ -33,7 +33,8 @@ enum EngineBench {
         }
         let serverTask = Task { try await server.run() }
         defer { serverTask.cancel() }
-        guard (try? await server.waitUntilListening()) != nil, case .ip4(_, let port)? = await server.listeningAddress else {
+        guard (try? await server.waitUntilListening()) != nil, case .ip4(_, let port)? = await server.listeningAddress
+        else {
             report("the server did not start listening")
             return 1
         }
@@ -41,7 +42,9 @@ enum EngineBench {
         let loop = CurlEventLoop(maxTotalConnections: options.requests + 8)
         let client = CurlHTTPClient(loop: loop)
         let url = "http://127.0.0.1:\(port)/"
-        print("engine: \(options.requests) concurrent requests, server answers each after \(options.delayMilliseconds) ms")
+        print(
+            "engine: \(options.requests) concurrent requests, server answers each after \(options.delayMilliseconds) ms"
+        )
         var worst: Duration = .zero
         var failures = 0
         for round in 1...options.rounds {
@@ -66,7 +69,9 @@ enum EngineBench {
             )
         }
         let worstSeconds = Double(worst.components.seconds) + Double(worst.components.attoseconds) / 1e18
-        print("slowest round: \(String(format: "%.3f", worstSeconds)) s for \(options.requests) requests (target: well under 1 s)")
+        print(
+            "slowest round: \(String(format: "%.3f", worstSeconds)) s for \(options.requests) requests (target: well under 1 s)"
+        )
         await loop.shutdown()
         await server.stop(timeout: 0)
         return failures == 0 ? 0 : 1

@@ -66,7 +66,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// the error buffer, no signals, timeouts.
     func setCommonOptions(totalTimeoutSeconds: Double, connectTimeoutSeconds: Double) throws(CurlSetupError) {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try check(tw_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
+        try check(
+            tw_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
         // Signals are process-wide and the loop is one thread among many.
         try set(CURLOPT_NOSIGNAL, 1)
         try check(tw_easy_setopt_write_function(handle, curlWriteCallback), "WRITEFUNCTION")

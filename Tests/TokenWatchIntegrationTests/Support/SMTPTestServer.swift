@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A real SMTP server for tests: `smtp_sink.py` (aiosmtpd) on 127.0.0.1 and a port of its
@@ -109,7 +109,7 @@ final class SMTPTestServer {
                 Envelope.self, from: Data(contentsOf: stem.appendingPathExtension("json")))
             let data = try Data(contentsOf: stem.appendingPathExtension("eml"))
             return ReceivedMail(
-                mailFrom: meta.mail_from, recipients: meta.rcpt_tos, heloName: meta.helo, authUser: meta.auth_user,
+                mailFrom: meta.mailFrom, recipients: meta.recipients, heloName: meta.helo, authUser: meta.authUser,
                 data: Array(data))
         }
     }
@@ -133,10 +133,17 @@ final class SMTPTestServer {
     }
 
     private struct Envelope: Decodable {
-        var mail_from: String
-        var rcpt_tos: [String]
+        var mailFrom: String
+        var recipients: [String]
         var helo: String?
-        var auth_user: String?
+        var authUser: String?
+
+        enum CodingKeys: String, CodingKey {
+            case mailFrom = "mail_from"
+            case recipients = "rcpt_tos"
+            case helo
+            case authUser = "auth_user"
+        }
     }
 
     /// Reads up to the first newline on a dedicated thread, never on the cooperative pool;
@@ -149,10 +156,12 @@ final class SMTPTestServer {
                 while bytes.count < 64 {
                     var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                     guard poll(&request, 1, Int32(timeoutSeconds * 1000)) > 0 else {
-                        return continuation.resume(throwing: SMTPTestServerError.noPort("no port within \(timeoutSeconds) s"))
+                        return continuation.resume(
+                            throwing: SMTPTestServerError.noPort("no port within \(timeoutSeconds) s"))
                     }
                     guard read(descriptor, &byte, 1) == 1 else {
-                        return continuation.resume(throwing: SMTPTestServerError.noPort("exited before printing its port"))
+                        return continuation.resume(
+                            throwing: SMTPTestServerError.noPort("exited before printing its port"))
                     }
                     if byte == UInt8(ascii: "\n") { break }
                     bytes.append(byte)
