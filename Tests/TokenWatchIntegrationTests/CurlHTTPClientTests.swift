@@ -116,6 +116,33 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("certificates are verified: a self-signed server is .tls; trusted through caFile it answers")
+    func tlsVerification() async throws {
+        let server = try await TLSTestServer.start()
+        do {
+            try await withCurlLoop { loop in
+                let error = await #expect(throws: HTTPError.self) {
+                    _ = try await CurlHTTPClient(loop: loop).send(
+                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                }
+                guard case .tls(let why)? = error else {
+                    Issue.record("expected .tls, got \(String(describing: error))")
+                    return
+                }
+                #expect(why.contains("certificate"))
+
+                let trusted = try await CurlHTTPClient(loop: loop, caFile: server.certificatePath).send(
+                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                #expect(trusted.status == 200)
+                #expect(trusted.body == Array("secure".utf8))
+            }
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
     @Test("a refused connection ends in .connectionFailed with curl's words")
     func refused() async throws {
         let port = try SilentListener.closedPort()
