@@ -17,8 +17,6 @@ import Synchronization
 final class CurlTransfer: @unchecked Sendable {
     /// The easy handle; nil once the loop has cleaned it up.
     private(set) var handle: UnsafeMutableRawPointer?
-    /// What callers see in descriptions: "HTTP", "SMTP". Never a URL (it may be sensitive).
-    let purpose: String
 
     /// Received body bytes, and headers (HTTP) or server reply lines (SMTP), each capped.
     private(set) var body: [UInt8] = []
@@ -41,11 +39,10 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Creates the easy handle with the options every TokenWatch transfer shares. Returns nil
     /// when libcurl cannot allocate one.
-    init?(purpose: String, maxBodyBytes: Int, maxHeaderBytes: Int = 256 * 1024) {
+    init?(maxBodyBytes: Int, maxHeaderBytes: Int = 256 * 1024) {
         CurlEventLoop.initialiseLibcurlOnce()
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
-        self.purpose = purpose
         self.maxBodyBytes = max(0, maxBodyBytes)
         self.maxHeaderBytes = max(0, maxHeaderBytes)
         errorBufferSize = max(Int(tw_error_size()), 256)

@@ -90,7 +90,7 @@ public struct SMTPTransport: MailTransport {
     /// Returns the server's last reply (e.g. "250 2.0.0 Ok: queued as …").
     public func send(_ message: MailMessage) async throws -> String {
         try Self.validate(message)
-        guard let transfer = CurlTransfer(purpose: "SMTP", maxBodyBytes: 64 * 1024) else {
+        guard let transfer = CurlTransfer(maxBodyBytes: 64 * 1024) else {
             throw MailError.transport("libcurl could not create a handle")
         }
         do {
