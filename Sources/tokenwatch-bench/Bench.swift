@@ -1,6 +1,8 @@
 import Foundation
 
-/// Benchmarks that print figures (never assert on time): `tokenwatch-bench check …`.
+/// Benchmarks that print figures (never assert on time):
+/// `tokenwatch-bench check …` (the whole check against the simulator) and
+/// `tokenwatch-bench engine …` (the libcurl event loop against a local delaying server).
 @main
 struct Bench {
     static func main() async {
@@ -9,13 +11,23 @@ struct Bench {
             switch arguments.first {
             case "check":
                 try await CheckBenchmark.run(Array(arguments.dropFirst()))
+            case "engine":
+                exit(await EngineBench.run(arguments: Array(arguments.dropFirst())))
             default:
-                print("usage: tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]")
-                exit(64)
+                print(Self.usage)
+                exit(arguments.first.map { ["-h", "--help", "help"].contains($0) } == true ? 0 : 64)
             }
         } catch {
             print("benchmark failed: \(error)")
             exit(1)
         }
     }
+
+    static let usage = """
+        usage: tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]
+               tokenwatch-bench engine [--requests N] [--delay-ms MS] [--rounds R]
+                 engine: N concurrent requests (default 200) through CurlHTTPClient against a
+                 loopback server that answers each after MS milliseconds (default 50), R rounds
+                 (default 2: the first opens connections, later ones reuse them).
+        """
 }

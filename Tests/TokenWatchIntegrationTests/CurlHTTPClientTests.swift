@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TokenWatch
 
 /// `CurlHTTPClient` and `CurlEventLoop` against real servers on loopback.
@@ -7,8 +8,9 @@ struct CurlHTTPClientTests {
     @Test("returns status, body and the final response's headers with lowercased names")
     func responseParts() async throws {
         let reply = LoopbackHTTPServer.Reply(
-            status: 201, headers: [("X-Custom-Header", "Foo Bar"), ("Content-Type", "text/plain")], body: Array("hello".utf8))
-        try await withHTTPServer({ _ in reply }) { server in
+            status: 201, headers: [("X-Custom-Header", "Foo Bar"), ("Content-Type", "text/plain")],
+            body: Array("hello".utf8))
+        try await withHTTPServer(replying: reply) { server in
             try await withCurlLoop { loop in
                 let response = try await CurlHTTPClient(loop: loop).send(
                     HTTPRequest(url: server.baseURL + "/x?y=1", timeoutSeconds: 10))
@@ -31,7 +33,7 @@ struct CurlHTTPClientTests {
     @Test("a POST body arrives byte for byte, NULs and all, without waiting for 100-continue")
     func postBody() async throws {
         let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        try await withHTTPServer({ _ in .init(status: 200) }) { server in
+        try await withHTTPServer(replying: .init(status: 200)) { server in
             try await withCurlLoop { loop in
                 let response = try await CurlHTTPClient(loop: loop).send(
                     HTTPRequest(
@@ -64,7 +66,8 @@ struct CurlHTTPClientTests {
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<count {
                         group.addTask {
-                            try await client.send(HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20)).status
+                            try await client.send(HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20))
+                                .status
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
@@ -90,7 +93,8 @@ struct CurlHTTPClientTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<9 {
                         group.addTask {
-                            _ = try await client.send(HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20))
+                            _ = try await client.send(
+                                HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20))
                         }
                     }
                     try await group.waitForAll()
@@ -109,6 +113,33 @@ struct CurlHTTPClientTests {
                 _ = try await CurlHTTPClient(loop: loop).send(
                     HTTPRequest(url: "http://127.0.0.1:\(silent.port)/", timeoutSeconds: 0.3))
             }
+        }
+    }
+
+    @Test("certificates are verified: a self-signed server is .tls; trusted through caFile it answers")
+    func tlsVerification() async throws {
+        let server = try await TLSTestServer.start()
+        do {
+            try await withCurlLoop { loop in
+                let error = await #expect(throws: HTTPError.self) {
+                    _ = try await CurlHTTPClient(loop: loop).send(
+                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                }
+                guard case .tls(let why)? = error else {
+                    Issue.record("expected .tls, got \(String(describing: error))")
+                    return
+                }
+                #expect(why.contains("certificate"))
+
+                let trusted = try await CurlHTTPClient(loop: loop, caFile: server.certificatePath).send(
+                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                #expect(trusted.status == 200)
+                #expect(trusted.body == Array("secure".utf8))
+            }
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
         }
     }
 
@@ -145,7 +176,7 @@ struct CurlHTTPClientTests {
     @Test("a body over the cap ends in .responseTooLarge; one exactly at the cap is fine")
     func tooLarge() async throws {
         let reply = LoopbackHTTPServer.Reply(status: 200, body: Array(repeating: UInt8(ascii: "x"), count: 50_000))
-        try await withHTTPServer({ _ in reply }) { server in
+        try await withHTTPServer(replying: reply) { server in
             try await withCurlLoop { loop in
                 await #expect(throws: HTTPError.responseTooLarge(limit: 10_000)) {
                     _ = try await CurlHTTPClient(loop: loop, maxResponseBytes: 10_000).send(
@@ -168,7 +199,9 @@ struct CurlHTTPClientTests {
         try await withHTTPServer(handler) { server in
             try await withCurlLoop { loop in
                 let client = CurlHTTPClient(loop: loop)
-                let hanging = Task { try await client.send(HTTPRequest(url: server.baseURL + "/hang", timeoutSeconds: 60)) }
+                let hanging = Task {
+                    try await client.send(HTTPRequest(url: server.baseURL + "/hang", timeoutSeconds: 60))
+                }
                 await gate.waitForArrivals(1)
                 hanging.cancel()
                 let result = await hanging.result
@@ -183,7 +216,7 @@ struct CurlHTTPClientTests {
 
     @Test("a task cancelled before sending never reaches the server")
     func cancelledBeforeSending() async throws {
-        try await withHTTPServer({ _ in .init(status: 200) }) { server in
+        try await withHTTPServer(replying: .init(status: 200)) { server in
             try await withCurlLoop { loop in
                 let client = CurlHTTPClient(loop: loop)
                 let task = Task {
@@ -219,7 +252,8 @@ struct CurlHTTPClientTests {
             let client = CurlHTTPClient(loop: loop)
             let error = await #expect(throws: HTTPError.self) {
                 _ = try await client.send(
-                    HTTPRequest(url: "http://127.0.0.1:1/", headers: [("Authorization", "OAuth SECRET-TOKEN\r\nX-Evil: 1")]))
+                    HTTPRequest(
+                        url: "http://127.0.0.1:1/", headers: [("Authorization", "OAuth SECRET-TOKEN\r\nX-Evil: 1")]))
             }
             guard case .invalidRequest(let why)? = error else {
                 Issue.record("expected .invalidRequest, got \(String(describing: error))")

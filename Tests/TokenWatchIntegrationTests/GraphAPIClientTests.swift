@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TokenWatch
 
 /// `GraphAPIClient` over real libcurl against loopback servers answering every shape Graph
@@ -31,6 +32,15 @@ struct GraphAPIClientTests {
                 return try await body(client, server)
             }
         }
+    }
+
+    /// `withGraph` for a server that gives every request the same answer.
+    @discardableResult
+    func withGraph<T>(
+        replying reply: LoopbackHTTPServer.Reply,
+        _ body: (GraphAPIClient, LoopbackHTTPServer) async throws -> T
+    ) async throws -> T {
+        try await withGraph({ _ in reply }, body)
     }
 
     // MARK: The request
@@ -70,9 +80,11 @@ struct GraphAPIClientTests {
 
     @Test("more than 50 tokens is refused before any request; an empty list sends nothing")
     func batchLimit() async throws {
-        try await withGraph({ _ in .json("[]") }) { client, server in
+        try await withGraph(replying: .json("[]")) { client, server in
             let tooMany = (0...50).map { Secret("token-\($0)") }
-            await #expect(throws: GraphClientError.transport(.invalidRequest("a batch holds at most 50 tokens, got 51"))) {
+            await #expect(
+                throws: GraphClientError.transport(.invalidRequest("a batch holds at most 50 tokens, got 51"))
+            ) {
                 _ = try await client.debugTokens(tooMany)
             }
             let empty = try await client.debugTokens([])
@@ -95,7 +107,9 @@ struct GraphAPIClientTests {
                 #"{"data":{"app_id":"1234567890","type":"PAGE","expires_at":0,"is_valid":false,"scopes":[],"user_id":"5550001","error":{"code":190,"subcode":460,"message":"The session has been invalidated because the user changed their password."}}}"#
             ),
             // 2: a garbage token: only error, is_valid and scopes.
-            wrap(#"{"data":{"error":{"code":190,"message":"Invalid OAuth access token."},"is_valid":false,"scopes":[]}}"#),
+            wrap(
+                #"{"data":{"error":{"code":190,"message":"Invalid OAuth access token."},"is_valid":false,"scopes":[]}}"#
+            ),
             // 3: IDs as numbers, a real expiry.
             wrap(
                 #"{"data":{"app_id":1234567890,"type":"PAGE","expires_at":1800000000,"is_valid":true,"profile_id":104000000000002,"user_id":5550002,"scopes":["pages_messaging"],"granular_scopes":[{"scope":"pages_messaging","target_ids":[104000000000002]}]}}"#
@@ -107,7 +121,9 @@ struct GraphAPIClientTests {
                 #"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"error_subcode":463,"is_transient":false,"fbtrace_id":"AbCdEf123"}}"#,
                 code: 400),
             // 6: a transient error on a 500 item.
-            wrap(#"{"error":{"message":"An unexpected error has occurred.","type":"OAuthException","code":2,"is_transient":true,"fbtrace_id":"Zz9"}}"#, code: 500),
+            wrap(
+                #"{"error":{"message":"An unexpected error has occurred.","type":"OAuthException","code":2,"is_transient":true,"fbtrace_id":"Zz9"}}"#,
+                code: 500),
             // 7: an item body that is not JSON.
             wrap("<html>oops</html>"),
             // 8: a truncated item body.
@@ -117,7 +133,7 @@ struct GraphAPIClientTests {
             // 10: data without is_valid.
             wrap(#"{"data":{"type":"PAGE"}}"#),
         ]
-        try await withGraph({ _ in .json("[" + items.joined(separator: ",") + "]") }) { client, _ in
+        try await withGraph(replying: .json("[" + items.joined(separator: ",") + "]")) { client, _ in
             let batch = try await client.debugTokens((0..<items.count).map { Secret("t\($0)") })
             let outcomes = batch.outcomes
             try #require(outcomes.count == items.count)
@@ -146,7 +162,9 @@ struct GraphAPIClientTests {
 
             #expect(
                 outcomes[2]
-                    == .info(TokenInfo(isValid: false, error: GraphError(code: 190, message: "Invalid OAuth access token."))))
+                    == .info(
+                        TokenInfo(isValid: false, error: GraphError(code: 190, message: "Invalid OAuth access token.")))
+            )
             guard case .info(let numeric) = outcomes[3] else {
                 Issue.record("item 3: \(outcomes[3])")
                 return
@@ -187,14 +205,16 @@ struct GraphAPIClientTests {
             #"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"Tr4ce"}}"#,
             status: 400,
             headers: [
-                ("facebook-api-version", "v25.0"), ("X-App-Usage", #"{"call_count":12,"total_time":3,"total_cputime":4}"#),
+                ("facebook-api-version", "v25.0"),
+                ("X-App-Usage", #"{"call_count":12,"total_time":3,"total_cputime":4}"#),
                 ("WWW-Authenticate", #"OAuth "Facebook Platform" "invalid_token" "Cannot parse access token""#),
             ])
-        try await withGraph({ _ in reply }) { client, _ in
+        try await withGraph(replying: reply) { client, _ in
             await #expect(
                 throws: GraphClientError.rejected(
                     GraphError(
-                        code: 190, type: "OAuthException", message: "Invalid OAuth access token - Cannot parse access token",
+                        code: 190, type: "OAuthException",
+                        message: "Invalid OAuth access token - Cannot parse access token",
                         fbtraceID: "Tr4ce"),
                     httpStatus: 400, usage: GraphUsage(highestPercent: 12), servedVersion: "v25.0")
             ) {
@@ -208,7 +228,7 @@ struct GraphAPIClientTests {
         let reply = LoopbackHTTPServer.Reply.json(
             #"{"error":{"message":"An unknown error has occurred.","type":"OAuthException","code":1,"is_transient":true,"fbtrace_id":"X"}}"#,
             status: 500)
-        try await withGraph({ _ in reply }) { client, _ in
+        try await withGraph(replying: reply) { client, _ in
             let error = await #expect(throws: GraphClientError.self) { _ = try await client.debugTokens([Secret("t")]) }
             guard case .rejected(let graphError, 500, _, nil)? = error else {
                 Issue.record("got \(String(describing: error))")
@@ -222,8 +242,9 @@ struct GraphAPIClientTests {
     @Test("an HTML 502 page, a truncated array and a wrong item count are .malformed")
     func malformed() async throws {
         let html = LoopbackHTTPServer.Reply(
-            status: 502, headers: [("Content-Type", "text/html")], body: Array("<html><body>Bad Gateway</body></html>".utf8))
-        try await withGraph({ _ in html }) { client, _ in
+            status: 502, headers: [("Content-Type", "text/html")],
+            body: Array("<html><body>Bad Gateway</body></html>".utf8))
+        try await withGraph(replying: html) { client, _ in
             let error = await #expect(throws: GraphClientError.self) { _ = try await client.debugTokens([Secret("t")]) }
             guard case .malformed(502, let what)? = error else {
                 Issue.record("got \(String(describing: error))")
@@ -231,8 +252,9 @@ struct GraphAPIClientTests {
             }
             #expect(what.contains("HTML"))
         }
-        let truncated = LoopbackHTTPServer.Reply.json("[" + wrap(#"{"data":{"is_valid":true}}"#) + ",{\"code\":200,\"bo")
-        try await withGraph({ _ in truncated }) { client, _ in
+        let truncated = LoopbackHTTPServer.Reply.json(
+            "[" + wrap(#"{"data":{"is_valid":true}}"#) + ",{\"code\":200,\"bo")
+        try await withGraph(replying: truncated) { client, _ in
             let error = await #expect(throws: GraphClientError.self) {
                 _ = try await client.debugTokens([Secret("a"), Secret("b")])
             }
@@ -243,13 +265,15 @@ struct GraphAPIClientTests {
             #expect(what.contains("truncated"))
         }
         let short = LoopbackHTTPServer.Reply.json("[" + wrap(#"{"data":{"is_valid":true}}"#) + "]")
-        try await withGraph({ _ in short }) { client, _ in
-            await #expect(throws: GraphClientError.malformed(httpStatus: 200, "the batch answer has 1 items for 2 tokens")) {
+        try await withGraph(replying: short) { client, _ in
+            await #expect(
+                throws: GraphClientError.malformed(httpStatus: 200, "the batch answer has 1 items for 2 tokens")
+            ) {
                 _ = try await client.debugTokens([Secret("a"), Secret("b")])
             }
         }
         let object = LoopbackHTTPServer.Reply.json(#"{"data":[]}"#)
-        try await withGraph({ _ in object }) { client, _ in
+        try await withGraph(replying: object) { client, _ in
             await #expect(throws: GraphClientError.self) { _ = try await client.debugTokens([Secret("a")]) }
         }
     }
@@ -267,7 +291,7 @@ struct GraphAPIClientTests {
                 ),
                 ("facebook-api-version", "v26.0"),
             ])
-        try await withGraph({ _ in reply }) { client, _ in
+        try await withGraph(replying: reply) { client, _ in
             let batch = try await client.debugTokens([Secret("t")])
             #expect(batch.usage == GraphUsage(highestPercent: 855, minutesToRegainAccess: 12))
             #expect(batch.usage.demandsStop)
@@ -275,8 +299,13 @@ struct GraphAPIClientTests {
         }
         let business = LoopbackHTTPServer.Reply.json(
             "[" + validItem(profileID: "1") + "]",
-            headers: [("X-Business-Use-Case-Usage", #"{"1":[{"type":"pages","call_count":90,"total_cputime":1,"total_time":1}]}"#)])
-        try await withGraph({ _ in business }) { client, _ in
+            headers: [
+                (
+                    "X-Business-Use-Case-Usage",
+                    #"{"1":[{"type":"pages","call_count":90,"total_cputime":1,"total_time":1}]}"#
+                )
+            ])
+        try await withGraph(replying: business) { client, _ in
             let batch = try await client.debugTokens([Secret("t")])
             #expect(batch.usage.highestPercent == 90)
             #expect(batch.usage.demandsStop)
@@ -289,7 +318,8 @@ struct GraphAPIClientTests {
         let port = try SilentListener.closedPort()
         try await withCurlLoop { loop in
             let client = GraphAPIClient(
-                baseURL: "http://127.0.0.1:\(port)", version: "v25.0", appToken: Self.appToken, appSecret: Self.appSecret,
+                baseURL: "http://127.0.0.1:\(port)", version: "v25.0", appToken: Self.appToken,
+                appSecret: Self.appSecret,
                 http: CurlHTTPClient(loop: loop), timeoutSeconds: 5, logger: LogRecorder().logger())
             let error = await #expect(throws: GraphClientError.self) { _ = try await client.debugTokens([Secret("t")]) }
             guard case .transport(.connectionFailed)? = error else {
@@ -306,21 +336,28 @@ struct GraphAPIClientTests {
         let logs = LogRecorder()
         let handler: LoopbackHTTPServer.Handler = { request in
             if request.path == "/v25.0/me/accounts" {
-                let next = "http://127.0.0.1:\(request.headers["host"]?.split(separator: ":").last ?? "")/v25.0/5550001/accounts?access_token=LEAKED-USER-TOKEN&fields=id%2Cname%2Caccess_token%2Ctasks&limit=100&after=QVFI%7CcurSor"
+                let next =
+                    "http://127.0.0.1:\(request.headers["host"]?.split(separator: ":").last ?? "")/v25.0/5550001/accounts?access_token=LEAKED-USER-TOKEN&fields=id%2Cname%2Caccess_token%2Ctasks&limit=100&after=QVFI%7CcurSor"
                 return .json(
                     #"{"data":[{"id":"104000000000001","name":"Acme Shoes","access_token":"page-token-1","tasks":["MODERATE","MESSAGING"]},{"id":104000000000002,"name":"Acme Café","access_token":"page-token-2","tasks":[]},{"id":"104000000000009","name":"No token"}],"paging":{"cursors":{"before":"a","after":"b"},"next":"\#(next)"}}"#,
                     headers: [("facebook-api-version", "v25.0")])
             }
-            return .json(#"{"data":[{"id":"104000000000003","name":"Acme Bikes","access_token":"page-token-3","tasks":["ADVERTISE"]}],"paging":{"cursors":{"before":"c","after":"d"}}}"#)
+            return .json(
+                #"{"data":[{"id":"104000000000003","name":"Acme Bikes","access_token":"page-token-3","tasks":["ADVERTISE"]}],"paging":{"cursors":{"before":"c","after":"d"}}}"#
+            )
         }
         try await withGraph(logs: logs, handler) { client, server in
             let granted = try await client.grantedPages(userToken: Self.userToken)
 
             #expect(
                 granted.pages == [
-                    GrantedPage(pageID: "104000000000001", name: "Acme Shoes", accessToken: Secret("page-token-1"), tasks: ["MODERATE", "MESSAGING"]),
+                    GrantedPage(
+                        pageID: "104000000000001", name: "Acme Shoes", accessToken: Secret("page-token-1"),
+                        tasks: ["MODERATE", "MESSAGING"]),
                     GrantedPage(pageID: "104000000000002", name: "Acme Café", accessToken: Secret("page-token-2")),
-                    GrantedPage(pageID: "104000000000003", name: "Acme Bikes", accessToken: Secret("page-token-3"), tasks: ["ADVERTISE"]),
+                    GrantedPage(
+                        pageID: "104000000000003", name: "Acme Bikes", accessToken: Secret("page-token-3"),
+                        tasks: ["ADVERTISE"]),
                 ])
             #expect(granted.servedVersion == "v25.0")
             let requests = await server.requests()
@@ -365,7 +402,7 @@ struct GraphAPIClientTests {
         let reply = LoopbackHTTPServer.Reply.json(
             #"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"F"}}"#,
             status: 400)
-        try await withGraph({ _ in reply }) { client, _ in
+        try await withGraph(replying: reply) { client, _ in
             let error = await #expect(throws: GraphClientError.self) {
                 _ = try await client.grantedPages(userToken: Self.userToken)
             }
@@ -383,12 +420,15 @@ struct GraphAPIClientTests {
 
 /// A batch item `{"code": …, "body": "<json as a string>"}`.
 private func wrap(_ body: String, code: Int = 200) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: ["code": code, "body": body], options: [.sortedKeys])) ?? Data()
+    let data =
+        (try? JSONSerialization.data(withJSONObject: ["code": code, "body": body], options: [.sortedKeys])) ?? Data()
     return String(decoding: data, as: UTF8.self)
 }
 
 private func validItem(profileID: String) -> String {
-    wrap(#"{"data":{"app_id":"1234567890","type":"PAGE","is_valid":true,"expires_at":0,"profile_id":"\#(profileID)","scopes":["pages_messaging"]}}"#)
+    wrap(
+        #"{"data":{"app_id":"1234567890","type":"PAGE","is_valid":true,"expires_at":0,"profile_id":"\#(profileID)","scopes":["pages_messaging"]}}"#
+    )
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.

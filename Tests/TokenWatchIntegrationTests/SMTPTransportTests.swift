@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TokenWatch
 
 /// `SMTPTransport` over real libcurl against aiosmtpd (`smtp_sink.py`) on loopback.
@@ -92,7 +93,8 @@ struct SMTPTransportTests {
             #expect(try sink.receivedMessages().map(\.authUser) == ["bot"])
 
             let wrong = "wrong-SECRET-guess"
-            let bad = try SMTPTransport(url: sink.url, username: "bot", password: Secret(wrong), timeoutSeconds: 10, loop: loop)
+            let bad = try SMTPTransport(
+                url: sink.url, username: "bot", password: Secret(wrong), timeoutSeconds: 10, loop: loop)
             let error = await #expect(throws: MailError.self) { _ = try await bad.send(Self.message) }
             guard case .authentication? = error else {
                 Issue.record("got \(String(describing: error))")
@@ -133,7 +135,11 @@ struct SMTPTransportTests {
 
     @Test("URLs it cannot use are configuration errors that never quote the URL")
     func badURLs() throws {
-        for url in ["http://mail.example", "smtp://user:SECRET@mail.example", "smtp://mail.example/path", "smtp://mail.example?foo=bar", "smtp://", "file:///tmp"] {
+        for url in [
+            "http://mail.example", "smtp://user:SECRET@mail.example", "smtp://mail.example/path",
+            "smtp://mail.example?foo=bar", "smtp://mail.example?SECRET",
+            "smtps://mail.example?tls=optional", "smtp://", "file:///tmp",
+        ] {
             #expect(throws: MailError.self) { _ = try SMTPTransport(url: url) }
             do {
                 _ = try SMTPTransport(url: url)
@@ -143,6 +149,8 @@ struct SMTPTransportTests {
         }
         #expect(try SMTPTransport(url: "smtps://mail.example").security == .implicitTLS)
         #expect(try SMTPTransport(url: "smtp://mail.example:587").security == .startTLSWhenOffered)
+        #expect(try SMTPTransport(url: "smtp://mail.example:587?tls=optional").security == .startTLSWhenOffered)
+        #expect(try SMTPTransport(url: "smtp://[::1]:2525/").security == .startTLSWhenOffered)
     }
 
     @Test("envelope addresses that could inject a command are refused before connecting")

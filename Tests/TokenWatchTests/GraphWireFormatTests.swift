@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TokenWatch
 
 /// The pure parts of the Graph client: encodings, the proof, usage headers, paging URLs.
@@ -8,7 +9,8 @@ struct GraphWireFormatTests {
     @Test("appsecret_proof matches an independently computed HMAC-SHA256 (Python's hmac)")
     func proof() {
         #expect(
-            AppSecretProof.make(accessToken: Secret("1234567890|app-secret-s3cr3t"), appSecret: Secret("app-secret-s3cr3t"))
+            AppSecretProof.make(
+                accessToken: Secret("1234567890|app-secret-s3cr3t"), appSecret: Secret("app-secret-s3cr3t"))
                 == "65ddc276b3b566f65e0e0e2fd04bb38961ba67e9973095c90227352da55686ff")
         // RFC 4231 test case 2.
         #expect(
@@ -51,10 +53,13 @@ struct GraphWireFormatTests {
         let proof = "p"
         #expect(
             GraphAPIClient.sameOriginNext(
-                "https://graph.facebook.com/v25.0/1/accounts?access_token=SECRET&limit=25&after=QV%7C1#frag", base: base, proof: proof)
+                "https://graph.facebook.com/v25.0/1/accounts?access_token=SECRET&limit=25&after=QV%7C1#frag",
+                base: base, proof: proof)
                 == "https://graph.facebook.com/v25.0/1/accounts?limit=25&after=QV%7C1&appsecret_proof=p")
         #expect(
-            GraphAPIClient.sameOriginNext("https://GRAPH.facebook.com:443/v25.0/1/accounts?access%5Ftoken=S&appsecret_proof=old", base: base, proof: proof)
+            GraphAPIClient.sameOriginNext(
+                "https://GRAPH.facebook.com:443/v25.0/1/accounts?access%5Ftoken=S&appsecret_proof=old", base: base,
+                proof: proof)
                 == "https://GRAPH.facebook.com:443/v25.0/1/accounts?appsecret_proof=p")
         for refused in [
             "http://graph.facebook.com/v25.0/1/accounts",  // another scheme

@@ -78,7 +78,9 @@ public struct GraphAPIClient: GraphAPI {
         } catch {
             logger.debug(
                 "Graph batch failed",
-                metadata: ["tokens": "\(tokens.count)", "http_status": "\(response.status)", "error": "\(error)"])
+                metadata: [
+                    "tokens": "\(tokens.count)", "http_status": "\(response.status)", "error": "\(Self.summary(error))",
+                ])
             throw error
         }
     }
@@ -114,7 +116,8 @@ public struct GraphAPIClient: GraphAPI {
             requests += 1
             let response = try await send(
                 HTTPRequest(
-                    url: url, headers: [("Authorization", "OAuth \(userToken.reveal)"), ("Accept", "application/json")],
+                    url: url,
+                    headers: [("Authorization", "OAuth \(userToken.reveal)"), ("Accept", "application/json")],
                     timeoutSeconds: timeoutSeconds))
             servedVersion = servedVersion ?? response.header("facebook-api-version")
             let page = try Self.decodeAccountsPage(response)
@@ -170,6 +173,16 @@ public struct GraphAPIClient: GraphAPI {
         case "http": return 80
         case "https": return 443
         default: return nil
+        }
+    }
+
+    /// What a failure was, for a log line: Graph's code but not its message (messages are
+    /// Meta's free text; counts and codes are all the log needs).
+    static func summary(_ error: GraphClientError) -> String {
+        switch error {
+        case .transport(let cause): "transport: \(cause)"
+        case .rejected(let graphError, let status, _, _): "rejected, HTTP \(status), \(graphError.codeText)"
+        case .malformed(let status, let what): "malformed, HTTP \(status): \(what)"
         }
     }
 

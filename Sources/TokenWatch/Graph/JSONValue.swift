@@ -98,7 +98,8 @@ enum JSONValue: Sendable, Equatable, Decodable {
     var roundedUpInt: Int? {
         switch self {
         case .number(let value) where value.isFinite && abs(value) < 1e15: Int(value.rounded(.up))
-        case .string(let text): Double(text.trimmingCharacters(in: .whitespaces)).flatMap { JSONValue.number($0).roundedUpInt }
+        case .string(let text):
+            Double(text.trimmingCharacters(in: .whitespaces)).flatMap { JSONValue.number($0).roundedUpInt }
         default: int
         }
     }

@@ -42,7 +42,7 @@ public struct CurlHTTPClient: HTTPClient {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         if Task.isCancelled { throw HTTPError.cancelled }
         try Self.validate(request)
-        guard let transfer = CurlTransfer(purpose: "HTTP", maxBodyBytes: maxResponseBytes) else {
+        guard let transfer = CurlTransfer(maxBodyBytes: maxResponseBytes) else {
             throw HTTPError.curl(code: Int(CURLE_OUT_OF_MEMORY.rawValue), "libcurl could not create a handle")
         }
         do {

@@ -17,8 +17,6 @@ import Synchronization
 final class CurlTransfer: @unchecked Sendable {
     /// The easy handle; nil once the loop has cleaned it up.
     private(set) var handle: UnsafeMutableRawPointer?
-    /// What callers see in descriptions: "HTTP", "SMTP". Never a URL (it may be sensitive).
-    let purpose: String
 
     /// Received body bytes, and headers (HTTP) or server reply lines (SMTP), each capped.
     private(set) var body: [UInt8] = []
@@ -41,11 +39,10 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Creates the easy handle with the options every TokenWatch transfer shares. Returns nil
     /// when libcurl cannot allocate one.
-    init?(purpose: String, maxBodyBytes: Int, maxHeaderBytes: Int = 256 * 1024) {
+    init?(maxBodyBytes: Int, maxHeaderBytes: Int = 256 * 1024) {
         CurlEventLoop.initialiseLibcurlOnce()
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
-        self.purpose = purpose
         self.maxBodyBytes = max(0, maxBodyBytes)
         self.maxHeaderBytes = max(0, maxHeaderBytes)
         errorBufferSize = max(Int(tw_error_size()), 256)
@@ -66,7 +63,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// the error buffer, no signals, timeouts.
     func setCommonOptions(totalTimeoutSeconds: Double, connectTimeoutSeconds: Double) throws(CurlSetupError) {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try check(tw_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
+        try check(
+            tw_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
         // Signals are process-wide and the loop is one thread among many.
         try set(CURLOPT_NOSIGNAL, 1)
         try check(tw_easy_setopt_write_function(handle, curlWriteCallback), "WRITEFUNCTION")
@@ -270,8 +268,6 @@ struct CurlSetupError: Error, Sendable, CustomStringConvertible {
     var reason: String
     var description: String { "libcurl refused \(option): \(reason)" }
 }
-
-
 
 // The C callbacks: non-capturing, their context is the transfer, passed unretained because
 // the loop's table of running transfers holds it for as long as libcurl may call back.

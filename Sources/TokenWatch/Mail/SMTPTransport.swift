@@ -31,8 +31,8 @@ public struct SMTPTransport: MailTransport {
     private let loop: CurlEventLoop
 
     /// - Parameters:
-    ///   - url: `smtp://host[:port][?tls=required]` or `smtps://host[:port]` (ports default to
-    ///     25 and 465). Credentials in the URL are refused: they belong in `username`/`password`.
+    ///   - url: `smtp://host[:port][?tls=required|optional]` or `smtps://host[:port]` (ports
+    ///     default to 25 and 465) — the `TOKENWATCH_SMTP_URL` value as it is. Credentials in the URL are refused: they belong in `username`/`password`.
     ///   - username, password: for AUTH, when the server asks for it.
     ///   - timeoutSeconds: for the whole exchange (`TOKENWATCH_HTTP_TIMEOUT`).
     ///   - caFile: an extra CA bundle (`TOKENWATCH_CA_FILE`).
@@ -64,10 +64,14 @@ public struct SMTPTransport: MailTransport {
             switch (item.name, item.value) {
             case ("tls", "required") where scheme == "smtp":
                 security = .startTLSRequired
+            case ("tls", "optional") where scheme == "smtp":
+                security = .startTLSWhenOffered
             case ("tls", "required"):
                 continue
             default:
-                throw .configuration("the SMTP URL has an unknown option \(item.name); only tls=required is understood")
+                // The option is not quoted: whatever was typed there might be a secret.
+                throw .configuration(
+                    "the SMTP URL has an option other than tls=required or tls=optional (smtp:// only)")
             }
         }
         let port = components.port ?? (scheme == "smtps" ? 465 : 25)
@@ -86,7 +90,7 @@ public struct SMTPTransport: MailTransport {
     /// Returns the server's last reply (e.g. "250 2.0.0 Ok: queued as …").
     public func send(_ message: MailMessage) async throws -> String {
         try Self.validate(message)
-        guard let transfer = CurlTransfer(purpose: "SMTP", maxBodyBytes: 64 * 1024) else {
+        guard let transfer = CurlTransfer(maxBodyBytes: 64 * 1024) else {
             throw MailError.transport("libcurl could not create a handle")
         }
         do {
@@ -172,9 +176,12 @@ public struct SMTPTransport: MailTransport {
         guard !message.envelopeTo.isEmpty else { throw .configuration("the message has no recipients") }
         for address in [message.envelopeFrom] + message.envelopeTo {
             guard !address.isEmpty, address.contains("@"),
-                !address.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || "<>".unicodeScalars.contains($0) })
+                !address.unicodeScalars.contains(where: {
+                    $0.value <= 0x20 || $0.value == 0x7F || "<>".unicodeScalars.contains($0)
+                })
             else {
-                throw .configuration("an envelope address is empty or contains spaces, angle brackets or control characters")
+                throw .configuration(
+                    "an envelope address is empty or contains spaces, angle brackets or control characters")
             }
         }
     }

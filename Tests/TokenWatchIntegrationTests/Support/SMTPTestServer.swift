@@ -1,10 +1,9 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A real SMTP server for tests: `smtp_sink.py` (aiosmtpd) on 127.0.0.1 and a port of its
@@ -89,8 +88,8 @@ final class SMTPTestServer {
         try process.run()
 
         do {
-            let line = try await readFirstLine(stdout.fileHandleForReading.fileDescriptor, timeoutSeconds: 30)
-            guard let port = Int(line), port > 0 else { throw SMTPTestServerError.noPort(line) }
+            let line = try await readFirstLine(of: stdout, timeoutSeconds: 30)
+            guard let port = Int(line), port > 0 else { throw ChildProcessError.noPort(line) }
             return SMTPTestServer(port: port, directory: directory, process: process, stdin: stdin, exit: exit)
         } catch {
             process.terminate()
@@ -109,7 +108,7 @@ final class SMTPTestServer {
                 Envelope.self, from: Data(contentsOf: stem.appendingPathExtension("json")))
             let data = try Data(contentsOf: stem.appendingPathExtension("eml"))
             return ReceivedMail(
-                mailFrom: meta.mail_from, recipients: meta.rcpt_tos, heloName: meta.helo, authUser: meta.auth_user,
+                mailFrom: meta.mailFrom, recipients: meta.recipients, heloName: meta.helo, authUser: meta.authUser,
                 data: Array(data))
         }
     }
@@ -121,7 +120,7 @@ final class SMTPTestServer {
         let pending = directory.appendingPathComponent("control.json.tmp")
         try Data(#"{"refuse_rcpt": \#(rcpt), "refuse_data": \#(data)}"#.utf8).write(to: pending)
         // rename(2): atomic, and replaces a control file the server has not read yet.
-        guard rename(pending.path, control.path) == 0 else { throw SMTPTestServerError.cannotWriteControl }
+        guard rename(pending.path, control.path) == 0 else { throw ChildProcessError.cannotWriteControl }
     }
 
     /// Stops the server, waits for it to exit, and removes its directory.
@@ -133,62 +132,16 @@ final class SMTPTestServer {
     }
 
     private struct Envelope: Decodable {
-        var mail_from: String
-        var rcpt_tos: [String]
+        var mailFrom: String
+        var recipients: [String]
         var helo: String?
-        var auth_user: String?
-    }
+        var authUser: String?
 
-    /// Reads up to the first newline on a dedicated thread, never on the cooperative pool;
-    /// poll(2) bounds each wait, so a script that hangs fails the test instead of blocking it.
-    private static func readFirstLine(_ descriptor: Int32, timeoutSeconds: Int) async throws -> String {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
-            let thread = Thread {
-                var bytes: [UInt8] = []
-                var byte: UInt8 = 0
-                while bytes.count < 64 {
-                    var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                    guard poll(&request, 1, Int32(timeoutSeconds * 1000)) > 0 else {
-                        return continuation.resume(throwing: SMTPTestServerError.noPort("no port within \(timeoutSeconds) s"))
-                    }
-                    guard read(descriptor, &byte, 1) == 1 else {
-                        return continuation.resume(throwing: SMTPTestServerError.noPort("exited before printing its port"))
-                    }
-                    if byte == UInt8(ascii: "\n") { break }
-                    bytes.append(byte)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-            thread.start()
-        }
-    }
-}
-
-enum SMTPTestServerError: Error {
-    case noPort(String)
-    case cannotWriteControl
-}
-
-/// Whether the process has exited, and who waits for it.
-private final class ProcessExit: Sendable {
-    private let state = Mutex<(exited: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func markExited() {
-        let waiters = state.withLock { state in
-            state.exited = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let exited = state.withLock { state in
-                if !state.exited { state.waiters.append(continuation) }
-                return state.exited
-            }
-            if exited { continuation.resume() }
+        enum CodingKeys: String, CodingKey {
+            case mailFrom = "mail_from"
+            case recipients = "rcpt_tos"
+            case helo
+            case authUser = "auth_user"
         }
     }
 }

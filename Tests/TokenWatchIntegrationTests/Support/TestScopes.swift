@@ -35,3 +35,12 @@ func withHTTPServer<T>(
         throw error
     }
 }
+
+/// `withHTTPServer` for a server that gives every request the same answer.
+@discardableResult
+func withHTTPServer<T>(
+    replying reply: LoopbackHTTPServer.Reply,
+    _ body: (LoopbackHTTPServer) async throws -> T
+) async throws -> T {
+    try await withHTTPServer({ _ in reply }, body)
+}
