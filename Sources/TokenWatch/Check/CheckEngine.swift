@@ -254,12 +254,14 @@ public struct CheckEngine: Sendable {
                             retryOrGiveUp(job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
                         }
                     }
+                    // Refill the group before committing, so requests are in flight while
+                    // the batch's transaction runs.
+                    launch()
                     if !decided.isEmpty {
                         try await record(decided, options: options, runID: runID, into: &outcome)
                         decidedCount += decided.count
                         progress?(decidedCount, targets.count)
                     }
-                    launch()
                 }
             }
         } catch let error as CheckError {

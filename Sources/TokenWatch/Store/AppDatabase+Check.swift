@@ -92,51 +92,65 @@ extension AppDatabase {
     {
         try await write { db in
             var commit = BatchCommit()
+            // One read for the whole batch instead of one per page.
+            var current: [Int64: StoredState] = [:]
+            let ids = results.map(\.target.rowID)
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, status, scopes, token_updated_at, company_id FROM page
+                    WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                    """, arguments: StatementArguments(ids))
+            {
+                current[row["id"]] = StoredState(
+                    status: PageStatus(rawValue: row["status"]) ?? .unknown, scopes: Self.splitScopes(row["scopes"]),
+                    tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"])
+            }
+            var owners: [Int64: [String]] = [:]
             for result in results {
-                try Self.commit(result, requiredScopes: requiredScopes, runID: runID, actor: actor, now: now, db: db, into: &commit)
+                guard let state = current[result.target.rowID] else { continue }
+                try Self.commit(
+                    result, state: state, runID: runID, actor: actor, now: now, db: db, owners: &owners, into: &commit)
             }
             return commit
         }
     }
 
+    /// A page's row as the batch found it.
+    struct StoredState {
+        var status: PageStatus
+        var scopes: [String]
+        var tokenUpdatedAt: Date
+        var companyID: Int64
+    }
+
     private static func commit(
-        _ result: PageCheckResult, requiredScopes: [String], runID: Int64, actor: String, now: Date, db: Database,
-        into commit: inout BatchCommit
+        _ result: PageCheckResult, state: StoredState, runID: Int64, actor: String, now: Date, db: Database,
+        owners: inout [Int64: [String]], into commit: inout BatchCommit
     ) throws {
         let target = result.target
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT page.status, page.scopes, page.reason_code, page.token_updated_at, page.company_id
-                    FROM page WHERE page.id = ?
-                    """, arguments: [target.rowID])
-        else { return }
-        let status = PageStatus(rawValue: row["status"]) ?? .unknown
-        let storedTokenDate: Date = row["token_updated_at"]
-        if status == .disconnected || storedTokenDate > target.tokenUpdatedAt {
+        let status = state.status
+        if status == .disconnected || state.tokenUpdatedAt > target.tokenUpdatedAt {
             commit.discarded.append(target.pageID)
             return
         }
-        let oldScopes = splitScopes(row["scopes"])
+        let oldScopes = state.scopes
         switch result.verdict {
         case .unknown(let why, let error):
-            try db.execute(
-                sql: "UPDATE page SET last_check_error = ?, error_code = ?, error_subcode = ? WHERE id = ?",
-                arguments: [why, error?.code, error?.subcode, target.rowID])
+            try db.cachedStatement(
+                sql: "UPDATE page SET last_check_error = ?, error_code = ?, error_subcode = ? WHERE id = ?"
+            ).execute(arguments: [why, error?.code, error?.subcode, target.rowID])
 
         case .valid(let info):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
                         reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
                         last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
                         expires_at = ?, data_access_expires_at = ?
                     WHERE id = ?
-                    """,
-                arguments: [
-                    now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID,
-                ])
+                    """
+            ).execute(arguments: [now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID])
             if status != .valid {
                 try appendEvent(
                     db, pageRef: target.rowID, kind: .becameValid, actor: actor,
@@ -149,14 +163,15 @@ extension AppDatabase {
             let scopes = info?.scopes ?? oldScopes
             var missing: [String] = []
             if case .missingPermissions(let lacking) = reason { missing = lacking }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE page SET status = 'invalid', status_since = CASE WHEN status = 'invalid' THEN status_since ELSE ? END,
                         reason_code = ?, reason_detail = ?, error_code = ?, error_subcode = ?,
                         last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = ?,
                         expires_at = COALESCE(?, expires_at), data_access_expires_at = COALESCE(?, data_access_expires_at)
                     WHERE id = ?
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     now, reason.code, reason.detail, error?.code ?? info?.error?.code,
                     error?.subcode ?? info?.error?.subcode, now, joinScopes(scopes), joinScopes(missing),
@@ -170,17 +185,18 @@ extension AppDatabase {
                     db, pageRef: target.rowID, kind: .becameInvalid, actor: actor, detail: reason.sentence, at: now,
                     runID: runID)
                 commit.newlyInvalid.append(target.pageID)
-                let owners = try String.fetchAll(
-                    db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email",
-                    arguments: [row["company_id"] as Int64])
-                for email in owners {
-                    try db.execute(
+                if owners[state.companyID] == nil {
+                    owners[state.companyID] = try String.fetchAll(
+                        db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [state.companyID])
+                }
+                for email in owners[state.companyID] ?? [] {
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO outbox (page_ref, owner_email, kind, reason_code, reason_detail, since, run_id,
                                                 created_at, state)
                             VALUES (?, ?, 'invalid', ?, ?, ?, ?, ?, 'staged')
-                            """,
-                        arguments: [target.rowID, email, reason.code, reason.detail, now, runID, now])
+                            """
+                    ).execute(arguments: [target.rowID, email, reason.code, reason.detail, now, runID, now])
                     commit.outboxRows += 1
                 }
             }

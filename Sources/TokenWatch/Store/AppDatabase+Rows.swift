@@ -68,8 +68,8 @@ extension AppDatabase {
         _ db: Database, pageRef: Int64, kind: PageEventKind, actor: String, detail: String?, at: Date,
         runID: Int64? = nil
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [pageRef, at, kind.rawValue, actor, detail, runID])
+        try db.cachedStatement(
+            sql: "INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [pageRef, at, kind.rawValue, actor, detail, runID])
     }
 }
