@@ -32,7 +32,7 @@ install:
 	chmod 0644 "$(DESTDIR)$(SHAREDIR)/tokenwatch.service"
 
 test:
-	$(SWIFT) test
+	scripts/test.sh
 
 # Rewrites files in place. Run it on your own files: make format FILES="Sources/TokenWatch/X.swift"
 FILES ?= Sources Tests Package.swift
