@@ -20,6 +20,8 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Batch requests in flight (TOKENWATCH_CONCURRENCY).") var concurrency: Int?
     @Option(name: .customLong("batch-size"), help: "Tokens per batch request, at most 50.") var batchSize: Int?
     @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (TOKENWATCH_METRICS_FILE).") var metricsFile: String?
+    @Option(name: .customLong("keep-reports"), help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
+    var keepReports: Int?
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
@@ -33,6 +35,7 @@ struct CheckCommand: AsyncParsableCommand {
                 [
                     "TOKENWATCH_CONCURRENCY": concurrency.map(String.init), "TOKENWATCH_BATCH_SIZE": batchSize.map(String.init),
                     "TOKENWATCH_METRICS_FILE": metricsFile,
+                    "TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init),
                 ], logger: logger)
             // Everything that can be wrong with the setup is found before any network call.
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)

@@ -230,4 +230,41 @@ struct CheckPipelineTests {
         #expect(html.contains("v25.0"))
         #expect(try await harness.workspace.database.lastRun()?.servedVersion == "v25.0")
     }
+
+    @Test func anExpiringPageIsWarnedOnceBeforeItBreaks() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("9301", .expiringSoon), ("9302", .valid)])
+        let first = try await harness.check()
+        let second = try await harness.check()
+        await harness.stop()
+        #expect(first.status == .ok, "\(first.summary)")
+        #expect(try await harness.status("9301") == .valid)
+        #expect(first.dispatch?.sent == 1)
+        #expect(second.dispatch?.sent == 0)
+        #expect(harness.mailFiles.count == 1)
+        let message = harness.mail(try #require(harness.mailFiles.first))
+        #expect(message.contains("9301"))
+        #expect(!message.contains("9302"))
+        let (_, events) = try await harness.workspace.database.pageLog(pageID: "9301")
+        #expect(events.count { $0.kind == .expiringWarned } == 1)
+        let html = try String(contentsOfFile: try #require(first.reportFiles).html, encoding: .utf8)
+        #expect(html.lowercased().contains("expiring"))
+    }
+
+    @Test func aPageStillInvalidIsRemindedOncePerPeriodWhenOptedIn() async throws {
+        let harness = try await PipelineHarness { $0.remindAfterDays = 3 }
+        try await harness.seed([("9401", .revoked)])
+        _ = try await harness.check()
+        #expect(harness.mailFiles.count == 1)
+        let sameWeek = try await harness.check(now: { Date().addingTimeInterval(86_400) })
+        #expect(sameWeek.dispatch?.sent == 0)
+        let later = try await harness.check(now: { Date().addingTimeInterval(4 * 86_400) })
+        #expect(later.dispatch?.sent == 1)
+        let again = try await harness.check(now: { Date().addingTimeInterval(5 * 86_400) })
+        await harness.stop()
+        #expect(again.dispatch?.sent == 0)
+        #expect(harness.mailFiles.count == 2)
+        let reminder = harness.mailFiles.map(harness.mail).first { $0.contains("eminder") }
+        #expect(reminder != nil)
+    }
 }

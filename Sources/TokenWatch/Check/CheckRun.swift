@@ -119,6 +119,16 @@ public struct CheckRun: Sendable {
             problems.append(error.description)
             status = .failure
         }
+        do {
+            let notices = try await database.scheduleNotices(
+                expiryWarningDays: configuration.expiryWarningDays, remindAfterDays: configuration.remindAfterDays,
+                actor: options.actor, now: now())
+            if notices.expiring + notices.reminders > 0 {
+                logger.info("notices queued", metadata: ["expiring": "\(notices.expiring)", "reminders": "\(notices.reminders)"])
+            }
+        } catch {
+            problems.append(error.description)
+        }
         if heldWave {
             let message =
                 "MASS INVALIDATION: \(wave) of the \(outcome.validBefore) pages valid before this run became invalid in it. Digests are HELD, not sent: this is more often an incident at Meta or here than \(wave) admins at once. Look, then `tokenwatch notify --release-held` or `--drop-held`."

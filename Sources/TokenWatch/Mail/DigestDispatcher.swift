@@ -49,14 +49,16 @@ public struct DigestDispatcher: Sendable {
         let due = try await database.dueOutbox(now: now)
         // A page that is valid again (or was disconnected) before its digest went out is
         // no longer news: drop it, and say so in its log.
-        let stale = due.filter { $0.kind != "expiring" && $0.pageStatus != .invalid }
-        for status in [PageStatus.valid, .disconnected, .unknown] {
+        // An expiry warning is only news while the page is still valid.
+        let stale = due.filter { $0.kind == "expiring" ? $0.pageStatus != .valid : $0.pageStatus != .invalid }
+        for status in PageStatus.allCases {
             let ids = stale.filter { $0.pageStatus == status }.map(\.id)
             let why =
                 switch status {
                 case .valid: "the page is valid again"
+                case .invalid: "the page became invalid; its alert replaces the expiry warning"
                 case .disconnected: "the page was disconnected"
-                default: "the page was renewed and awaits its first check"
+                case .unknown: "the page was renewed and awaits its first check"
                 }
             try await database.dropOutbox(ids: ids, reason: why, actor: actor, now: now)
         }

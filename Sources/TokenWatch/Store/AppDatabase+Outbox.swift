@@ -185,3 +185,81 @@ extension AppDatabase {
         }
     }
 }
+
+/// Notices scheduled beside the invalid-page alerts.
+public struct ScheduledNotices: Sendable, Equatable {
+    /// Pages whose hard expiry is near, warned once before they break.
+    public var expiring = 0
+    /// Pages still invalid a period after their last alert.
+    public var reminders = 0
+}
+
+extension AppDatabase {
+    /// Queues the opt-in notices for Owners: an `expiring` warning, once per expiry date, for
+    /// valid pages whose non-zero `expires_at` falls within `expiryWarningDays`; and, when
+    /// `remindAfterDays` is set, a `reminder` for pages still invalid that long after their
+    /// last digest (once per period). Logged on each page.
+    public func scheduleNotices(expiryWarningDays: Int, remindAfterDays: Int?, actor: String, now: Date)
+        async throws(StoreError) -> ScheduledNotices
+    {
+        try await write { db in
+            var scheduled = ScheduledNotices()
+            let horizon = now.addingTimeInterval(Double(expiryWarningDays) * 86_400)
+            let expiring = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, company_id, expires_at FROM page
+                    WHERE status = 'valid' AND expires_at IS NOT NULL AND expires_at <= ?
+                      AND (expiry_warned_for IS NULL OR expiry_warned_for != expires_at)
+                    """, arguments: [horizon])
+            for row in expiring {
+                let pageRef: Int64 = row["id"]
+                let expiresAt: Date = row["expires_at"]
+                let owners = try Self.ownerEmails(db, companyID: row["company_id"])
+                for email in owners {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO outbox (page_ref, owner_email, kind, since, created_at, state)
+                            VALUES (?, ?, 'expiring', ?, ?, 'pending')
+                            """, arguments: [pageRef, email, expiresAt, now])
+                }
+                try db.execute(sql: "UPDATE page SET expiry_warned_for = expires_at WHERE id = ?", arguments: [pageRef])
+                try Self.appendEvent(
+                    db, pageRef: pageRef, kind: .expiringWarned, actor: actor,
+                    detail: "token expires \(ReportTime.iso(expiresAt)); "
+                        + (owners.isEmpty ? "no Owner to warn" : "warning queued for \(owners.count) Owner(s)"),
+                    at: now)
+                scheduled.expiring += 1
+            }
+            guard let remindAfterDays, remindAfterDays > 0 else { return scheduled }
+            let cutoff = now.addingTimeInterval(-Double(remindAfterDays) * 86_400)
+            let due = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT page.id, page.company_id, page.reason_code, page.reason_detail, page.status_since FROM page
+                    WHERE page.status = 'invalid'
+                      AND (SELECT MAX(sent_at) FROM outbox WHERE outbox.page_ref = page.id
+                           AND outbox.kind IN ('invalid', 'reminder') AND outbox.state = 'sent') <= ?
+                      AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.page_ref = page.id
+                           AND outbox.state IN ('staged', 'pending', 'held'))
+                    """, arguments: [cutoff])
+            for row in due {
+                let pageRef: Int64 = row["id"]
+                for email in try Self.ownerEmails(db, companyID: row["company_id"]) {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO outbox (page_ref, owner_email, kind, reason_code, reason_detail, since, created_at, state)
+                            VALUES (?, ?, 'reminder', ?, ?, ?, ?, 'pending')
+                            """,
+                        arguments: [pageRef, email, row["reason_code"], row["reason_detail"], row["status_since"] ?? now, now])
+                }
+                scheduled.reminders += 1
+            }
+            return scheduled
+        }
+    }
+
+    static func ownerEmails(_ db: Database, companyID: Int64) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [companyID])
+    }
+}

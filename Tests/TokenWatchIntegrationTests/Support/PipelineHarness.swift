@@ -49,13 +49,14 @@ final class PipelineHarness: Sendable {
             }, cipher: workspace.cipher, actor: "test", now: Date())
     }
 
-    func check(_ options: CheckOptions = CheckOptions(concurrency: 4, batchSize: 50, actor: "cron"), email: Bool = true)
-        async throws -> CheckRunResult
-    {
+    func check(
+        _ options: CheckOptions = CheckOptions(concurrency: 4, batchSize: 50, actor: "cron"), email: Bool = true,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> CheckRunResult {
         let services = try Services(configuration: configuration, logger: logger)
         return await CheckRun(
             workspace: workspace, graph: try services.graph(), mailTransport: email ? try services.mailTransport() : nil,
-            templates: try TemplateSet(), logger: logger, clock: ImmediateTestClock()
+            templates: try TemplateSet(), logger: logger, clock: ImmediateTestClock(), now: now
         ).run(options, metricsFile: directory.file("metrics.prom"))
     }
 
