@@ -118,10 +118,19 @@ public enum PageOutput {
             [
                 page.pageName, page.pageID, page.company, Timestamp.readable(page.tokenUpdatedAt), page.status.label,
                 Timestamp.readable(page.lastCheckedAt),
-                page.reason?.sentence ?? page.lastCheckError ?? "",
+                note(page),
             ]
         }
         return TextTable.render(header: header, rows: rows)
+    }
+
+    /// The table's last column: why a page is invalid, why the last check could not decide,
+    /// or when its token expires.
+    static func note(_ page: PageRecord, now: Date = Date()) -> String {
+        if let reason = page.reason { return reason.sentence }
+        if let error = page.lastCheckError { return error }
+        if page.status == .valid, let expiresAt = page.expiresAt { return "token expires \(Timestamp.readable(expiresAt))" }
+        return ""
     }
 
     /// `pages log ID` for people: the page, its permissions now, then every movement.
