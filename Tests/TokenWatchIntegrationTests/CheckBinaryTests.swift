@@ -128,4 +128,48 @@ struct CheckBinaryTests {
         #expect(result.status == 73, "\(result.all)")
         #expect(try await harness.status("6001") == .invalid)
     }
+
+    @Test func pageChecksOnlyThosePages() async throws {
+        try await harness.seed([("7001", .valid), ("7002", .passwordChanged), ("7003", .valid)])
+        let result = try await check(["--page", "7002", "--page", "7003"])
+        await harness.stop()
+        #expect(result.status == 0, "\(result.all)")
+        #expect(result.stdout.contains("checked 2 pages"))
+        #expect(try await harness.status("7001") == .unknown)
+        #expect(try await harness.status("7002") == .invalid)
+        #expect(harness.simulator.stats.debugTokenItems == 2)
+        let unknownPage = try await check(["--page", "9999"])
+        #expect(unknownPage.status != 0)
+        #expect(unknownPage.stderr.contains("9999"))
+    }
+
+    @Test func aBrokenTemplateIsAConfigurationErrorBeforeAnyNetworkCall() async throws {
+        try await harness.seed([("8001", .valid)])
+        let templates = harness.directory.file("templates")
+        try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+        try Data("Subject for {{#pages}}\n{{page_name}}\n".utf8)
+            .write(to: URL(fileURLWithPath: templates + "/digest.subject.mustache"))
+        let result = try await check(extra: ["TOKENWATCH_TEMPLATES_DIR": templates])
+        await harness.stop()
+        #expect(result.status == 78, "\(result.all)")
+        #expect(result.stderr.contains("digest.subject.mustache"))
+        #expect(harness.simulator.stats.httpRequests == 0)
+        #expect(try await harness.status("8001") == .unknown)
+    }
+
+    @Test func keepReportsPrunesOldPairsButNeverTheLatest() async throws {
+        try await harness.seed([("8101", .valid)])
+        let reports = harness.configuration.reportsDirectory
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        for name in ["token-report-20200101T000000Z.html", "token-report-20200101T000000Z.csv"] {
+            try Data("old".utf8).write(to: URL(fileURLWithPath: reports + "/" + name))
+        }
+        let result = try await check(["--keep-reports", "30"])
+        await harness.stop()
+        #expect(result.status == 0, "\(result.all)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: reports)
+        #expect(!files.contains("token-report-20200101T000000Z.html"))
+        #expect(files.contains("latest.html"))
+        #expect(files.filter { $0.hasPrefix("token-report-") }.count == 2)
+    }
 }

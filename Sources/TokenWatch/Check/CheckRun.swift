@@ -129,6 +129,11 @@ public struct CheckRun: Sendable {
         } catch {
             problems.append(error.description)
         }
+        if let orphans = try? await database.companiesWithoutOwners(), !orphans.isEmpty {
+            logger.warning(
+                "no Owner to notify for these companies; add one with `tokenwatch owners add`",
+                metadata: ["companies": "\(orphans.joined(separator: ", "))"])
+        }
         if heldWave {
             let message =
                 "MASS INVALIDATION: \(wave) of the \(outcome.validBefore) pages valid before this run became invalid in it. Digests are HELD, not sent: this is more often an incident at Meta or here than \(wave) admins at once. Look, then `tokenwatch notify --release-held` or `--drop-held`."
