@@ -79,8 +79,10 @@ func writeError(_ line: String) {
 
 /// Reads all of standard input (a token, a CSV): off the cooperative pool, since a pipe
 /// read blocks.
-func readStandardInput() async -> Data {
-    await withCheckedContinuation { continuation in
+func readStandardInput(prompt: String? = nil) async -> Data {
+    // A person at a terminal sees what is expected; a pipe gets no prompt.
+    if let prompt, isatty(0) == 1 { writeError(prompt) }
+    return await withCheckedContinuation { continuation in
         Thread.detachNewThread {
             continuation.resume(returning: FileHandle.standardInput.readDataToEndOfFile())
         }

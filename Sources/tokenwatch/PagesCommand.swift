@@ -79,7 +79,10 @@ struct PagesCommand: AsyncParsableCommand {
                     }
                     token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                 } else {
-                    let data = await readStandardInput()
+                    let data = await readStandardInput(
+                        prompt: userTokenStdin
+                            ? "Paste the user access token from \"Log in with Facebook\", then press Enter and Ctrl-D:"
+                            : "Paste the Page access token, then press Enter and Ctrl-D:")
                     token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                 }
                 let actor = Workspace.cliActor()
