@@ -119,6 +119,14 @@ public final class GraphSimulator: Sendable {
         set { engine.state.withLock { $0.requireAppSecretProof = newValue } }
     }
 
+    /// At most this many Pages in one `me/accounts` answer, whatever `limit` asks for (Graph
+    /// may return fewer than asked); nil: as many as `limit` allows. Makes a client follow
+    /// `paging.next` without registering hundreds of Pages.
+    public var accountsPageSize: Int? {
+        get { engine.state.withLock { $0.accountsPageSize } }
+        set { engine.state.withLock { $0.accountsPageSize = newValue } }
+    }
+
     // MARK: Tokens and users
 
     /// The Page used when a registration names none.

@@ -18,7 +18,9 @@ extension SimulatorEngine {
         }
         guard admit(calls: 1, plan: plan) else { return rateLimited(plan) }
 
-        let limit = params["limit"].flatMap { Int($0) }.map { min(max($0, 1), 100) } ?? 25
+        let requested = params["limit"].flatMap { Int($0) }.map { min(max($0, 1), 100) } ?? 25
+        // Graph may answer with fewer entries than `limit`; `next` still carries the limit asked for.
+        let limit = state.withLock { $0.accountsPageSize }.map { min(requested, max($0, 1)) } ?? requested
         var start = 0
         var end = min(pages.count, limit)
         if let after = params["after"] {
@@ -43,7 +45,7 @@ extension SimulatorEngine {
             if let fromQuery { query.append(("access_token", fromQuery)) }
             if let proof = params["appsecret_proof"] { query.append(("appsecret_proof", proof)) }
             if let fieldList = params["fields"] { query.append(("fields", fieldList)) }
-            query.append(("limit", String(limit)))
+            query.append(("limit", String(requested)))
             if start > 0 {
                 out.append(#","previous":"#)
                 JSONText.appendQuoted(pageURL(query + [("before", Self.cursor(start))]), to: &out)

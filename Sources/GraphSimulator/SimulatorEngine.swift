@@ -66,6 +66,8 @@ struct EngineState {
     var port = 0
     var registry: [String: Registration] = [:]
     var users: [String: [SimulatedPage]] = [:]
+    /// At most this many entries in one `me/accounts` answer, whatever `limit` asks for.
+    var accountsPageSize: Int?
     /// Debug attempts seen per flaky token (kept across `resetStats`).
     var flakyAttempts: [String: Int] = [:]
     var faults: [GraphFault.Kind: ActiveFault] = [:]

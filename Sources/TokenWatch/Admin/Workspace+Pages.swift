@@ -68,10 +68,45 @@ extension Workspace {
     /// `pages connect --user-token-stdin`: the server side of "Log in with Facebook". Every
     /// Page the user token grants is upserted for `company`; the company's pages that were
     /// not granted again are named (or disconnected with `disconnectMissing`).
+    ///
+    /// An empty company or user token, and a user token Graph rejects as invalid (code 190 or
+    /// 102), are `InputRejected` (exit 65): the operator's input, not a failure of TokenWatch.
+    /// Nothing is written then.
     public func connectFromLogin(
         company: String, userToken: Secret, graph: any GraphAPI, disconnectMissing: Bool, actor: String, now: Date
     ) async throws -> LoginConnectResult {
-        let granted = try await graph.grantedPages(userToken: userToken)
+        var problems: [String] = []
+        if company.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("--company is empty") }
+        if userToken.isEmpty {
+            problems.append("the user token is empty")
+        } else if userToken.reveal.unicodeScalars.contains(where: {
+            $0.properties.isWhitespace || $0.properties.generalCategory == .control
+        }) {
+            // It goes into an HTTP header: a line break would start a header of its own.
+            problems.append("the user token contains whitespace or control characters")
+        }
+        if !problems.isEmpty { throw InputRejected(problems) }
+
+        let granted: GrantedPages
+        do {
+            granted = try await graph.grantedPages(userToken: userToken)
+        } catch GraphClientError.rejected(let error, let status, _, _) where [190, 102].contains(error.code) {
+            throw InputRejected([
+                "Graph rejected the user token (HTTP \(status), \(error.codeText)): \(error.message); log in with Facebook again"
+            ])
+        } catch GraphClientError.rejected(let error, let status, _, _) where VerdictRules.isOwnConfigurationError(error) {
+            // 100/101/104 here concern our app (appsecret_proof, app ID), not the person.
+            throw CommandFailure(
+                .configuration,
+                "Graph rejected our app's request (HTTP \(status), \(error.codeText)): \(error.message) — check TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET")
+        }
+        // A login that grants nothing (a token without pages_show_list, a person who unticked
+        // everything) must not disconnect a whole company in one go.
+        if disconnectMissing && granted.pages.isEmpty {
+            throw InputRejected([
+                "the login granted no pages at all; refusing --disconnect-missing, which would disconnect every page of \(company)"
+            ])
+        }
         let before = try await database.watchedPageIDs(company: company)
         var summary = UpsertSummary()
         if !granted.pages.isEmpty {
