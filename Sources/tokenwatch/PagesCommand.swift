@@ -96,10 +96,10 @@ struct PagesCommand: AsyncParsableCommand {
                         "connected from login: \(s.added.count) added, \(s.reconnected.count) reconnected, \(s.renewed.count) renewed, \(s.renamed.count) renamed, \(s.unchanged.count) unchanged")
                     for page in result.notGranted {
                         if result.disconnected.contains(page.pageID) {
-                            print("disconnected \(page.pageID) (\(page.name)): not granted again in this login")
+                            print("disconnected \(page.pageID) (\(TextTable.sanitise(page.name))): not granted again in this login")
                         } else {
                             writeError(
-                                "warning: page \(page.pageID) (\(page.name)) of \(company) was not granted again in this login; if it was deselected, Meta has invalidated its token")
+                                "warning: page \(page.pageID) (\(TextTable.sanitise(page.name))) of \(TextTable.sanitise(company)) was not granted again in this login; if it was deselected, Meta has invalidated its token")
                         }
                     }
                     return .ok

@@ -171,7 +171,8 @@ public enum TextTable {
         return ([line(header)] + clean.map(line)).joined(separator: "\n")
     }
 
-    static func sanitise(_ text: String) -> String {
+    /// Control characters made visible ("?"), so a name cannot move the cursor or forge a line.
+    public static func sanitise(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 }
