@@ -77,15 +77,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What both test targets share: a temporary directory per test, a clock that never waits.
+        .target(
+            name: "TokenWatchTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TokenWatchTests",
-            dependencies: ["TokenWatch"],
+            dependencies: ["TokenWatch", "TokenWatchTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TokenWatchIntegrationTests",
             dependencies: [
                 "TokenWatch",
+                "TokenWatchTestSupport",
                 "GraphSimulator",
                 "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenWatchTestSupport
 
 /// The admin commands end to end: the built binary on a temporary database, checking stdout,
 /// stderr and exit codes as an operator (or cron) sees them.

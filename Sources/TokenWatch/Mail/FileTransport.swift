@@ -1,13 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Delivers mail as `.eml` files in a directory (`TOKENWATCH_SMTP_URL=file:///dir`): for
 /// `tokenwatch demo`, audits and environments without a mail server.
 ///
@@ -40,26 +32,20 @@ public struct FileTransport: MailTransport {
             throw MailError.cannotWrite(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
         }
         let stem = UTCTime.compact(now()) + "-" + Self.sanitised(message.messageID)
-        let temporary = path(".\(stem).\(UUID().uuidString).tmp")
-        try writeFile(temporary, message.data)
+        let temporary: String
+        do {
+            temporary = try AtomicFile.writeTemporary(message.data, in: directory, hint: stem, mode: .masked(0o644))
+        } catch {
+            throw MailError.cannotWrite(path: error.path, reason: error.reason)
+        }
         defer { _ = unlink(temporary) }
 
         for attempt in 1...10_000 {
-            let name = attempt == 1 ? "\(stem).eml" : "\(stem)-\(attempt).eml"
-            let final = path(name)
-            if link(temporary, final) == 0 { return final }
-            let code = errno
-            switch code {
-            case EEXIST:
-                continue
-            case EPERM, ENOTSUP, EOPNOTSUPP, EMLINK, ENOSYS:
-                // A file system without hard links: rename instead, after checking the name is
-                // free (a small race that only matters if two writers share one directory).
-                if FileManager.default.fileExists(atPath: final) { continue }
-                if rename(temporary, final) == 0 { return final }
-                throw MailError.cannotWrite(path: final, reason: Self.describe(errno))
-            default:
-                throw MailError.cannotWrite(path: final, reason: Self.describe(code))
+            let final = path(attempt == 1 ? "\(stem).eml" : "\(stem)-\(attempt).eml")
+            do {
+                if try AtomicFile.publishWithoutOverwriting(temporary, at: final) != nil { return final }
+            } catch {
+                throw MailError.cannotWrite(path: final, reason: error.reason)
             }
         }
         throw MailError.cannotWrite(path: path("\(stem).eml"), reason: "too many files with this name")
@@ -67,32 +53,6 @@ public struct FileTransport: MailTransport {
 
     private func path(_ name: String) -> String {
         URL(fileURLWithPath: directory).appendingPathComponent(name).path
-    }
-
-    private func writeFile(_ path: String, _ data: [UInt8]) throws(MailError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw MailError.cannotWrite(path: path, reason: Self.describe(errno))
-        }
-        var failure: Int32?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let written = systemWrite(descriptor, base + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil, fsync(descriptor) != 0 { failure = errno }
-        if close(descriptor) != 0, failure == nil { failure = errno }
-        if let failure {
-            _ = unlink(path)
-            throw MailError.cannotWrite(path: path, reason: Self.describe(failure))
-        }
     }
 
     /// A Message-ID as a file-name fragment: letters, digits, `.`, `-` and `_` only (`@` and
@@ -109,20 +69,4 @@ public struct FileTransport: MailTransport {
         if out.count > 120 { out = String(out.prefix(120)) }
         return out.isEmpty ? "message" : out
     }
-
-    private static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code))
-    }
-}
-
-/// `write(2)`, named apart from `FileTransport.write(_:)`.
-@inline(__always)
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(descriptor, buffer, count)
-    #elseif canImport(Musl)
-    Musl.write(descriptor, buffer, count)
-    #else
-    Darwin.write(descriptor, buffer, count)
-    #endif
 }

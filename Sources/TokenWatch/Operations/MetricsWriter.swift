@@ -29,7 +29,7 @@ public struct MetricsWriter: Sendable {
     public func write(_ metrics: RunMetrics, lastSuccessFallback: Date? = nil) throws(MetricsError) -> String {
         let text = Self.render(metrics, lastSuccess: lastSuccess(for: metrics, fallback: lastSuccessFallback))
         do {
-            try AtomicFile.replace(path, with: Array(text.utf8), mode: 0o644)
+            try AtomicFile.replace(path, with: Array(text.utf8), mode: .exact(0o644))
         } catch {
             throw .cannotWrite(path: path, reason: error.reason)
         }

@@ -44,7 +44,7 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Each file is written to a temporary file in the target directory, flushed, then hard-linked
 /// to its final name: `link(2)` fails with EEXIST instead of replacing, so the first writer of a
 /// name keeps it and the next one takes `-2`, `-3`… `latest.html` and `latest.csv` are copies
-/// replaced by `rename(2)`, which is atomic.
+/// replaced by `rename(2)`, which is atomic. The file steps themselves are `AtomicFile`'s.
 public struct ReportWriter: Sendable {
     /// Gives up after this many reports in one second rather than loop forever.
     static let maximumSequence = 9_999
@@ -82,20 +82,20 @@ public struct ReportWriter: Sendable {
             let stem = ReportFileName.stem(for: generatedAt, sequence: sequence)
             let htmlPath = Self.path(directory, stem + ".html")
             let csvPath = Self.path(directory, stem + ".csv")
-            guard let htmlPlacement = try Self.place(tempHTML, at: htmlPath) else {
+            guard let htmlPlacement = try Self.publish(tempHTML, at: htmlPath) else {
                 sequence += 1
                 continue
             }
-            let csvPlacement: Placement?
+            let csvPlacement: AtomicFile.Placement?
             do {
-                csvPlacement = try Self.place(tempCSV, at: csvPath)
+                csvPlacement = try Self.publish(tempCSV, at: csvPath)
             } catch {
-                Self.unplace(htmlPlacement, from: htmlPath, to: tempHTML)
+                AtomicFile.unpublish(htmlPlacement, from: htmlPath, to: tempHTML)
                 throw error
             }
             guard csvPlacement != nil else {
                 // A stray CSV holds this stem: give the HTML name back so the pair stays together.
-                Self.unplace(htmlPlacement, from: htmlPath, to: tempHTML)
+                AtomicFile.unpublish(htmlPlacement, from: htmlPath, to: tempHTML)
                 sequence += 1
                 continue
             }
@@ -103,11 +103,11 @@ public struct ReportWriter: Sendable {
         }
         guard let placed else { throw .cannotWrite(path: directory, reason: "no report name was free") }
 
+        // latest.* are replaced whole; each replacement also makes the pair's names durable.
         let latestHTML = Self.path(directory, "latest.html")
         let latestCSV = Self.path(directory, "latest.csv")
         try Self.replace(latestHTML, with: html, in: directory)
         try Self.replace(latestCSV, with: csv, in: directory)
-        Self.syncDirectory(directory)
         return ReportFiles(
             stem: placed.stem, html: placed.html, csv: placed.csv, latestHTML: latestHTML, latestCSV: latestCSV)
     }
@@ -148,15 +148,6 @@ public struct ReportWriter: Sendable {
 
     // MARK: - File system steps
 
-    /// How a temporary file reached its final name, so a half-placed pair can be undone.
-    enum Placement {
-        /// Hard-linked: the temporary file is still there.
-        case linked
-        /// The file system has no hard links: an exclusive empty file claimed the name, then the
-        /// temporary file was renamed over it.
-        case renamed
-    }
-
     static func path(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
@@ -187,95 +178,34 @@ public struct ReportWriter: Sendable {
         }
     }
 
-    /// Writes `bytes` to a new hidden file in `directory` and flushes it; returns its path.
-    /// Hidden and ending in `.tmp`, so neither pruning nor a glob for reports ever picks it up.
+    /// Reports are for auditors and hold no secrets: 0644 before the umask.
+    static let mode = AtomicFile.Mode.masked(0o644)
+
+    /// Writes `bytes` to a new hidden `.tmp` file in `directory`, flushed; returns its path.
     static func writeTemporary(_ bytes: [UInt8], in directory: String) throws(ReportError) -> String {
-        for _ in 0..<100 {
-            let name = ".token-report-" + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp"
-            let path = path(directory, name)
-            // 0644 before the umask: reports are for auditors and hold no secrets.
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if descriptor < 0 {
-                let code = errno
-                if code == EEXIST { continue }
-                throw .cannotWrite(path: directory, reason: describe(code))
-            }
-            var failure: Int32?
-            var offset = 0
-            while offset < bytes.count, failure == nil {
-                let written = bytes.withUnsafeBufferPointer { buffer in
-                    writeBytes(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                }
-                if written < 0 {
-                    if errno != EINTR { failure = errno }
-                } else {
-                    offset += written
-                }
-            }
-            if failure == nil, fsync(descriptor) != 0 { failure = errno }
-            if close(descriptor) != 0, failure == nil { failure = errno }
-            if let failure {
-                _ = unlink(path)
-                throw .cannotWrite(path: directory, reason: describe(failure))
-            }
-            return path
+        do {
+            return try AtomicFile.writeTemporary(bytes, in: directory, hint: "token-report", mode: mode)
+        } catch {
+            throw .cannotWrite(path: directory, reason: error.reason)
         }
-        throw .cannotWrite(path: directory, reason: "no free temporary file name")
     }
 
     /// Gives `temporary` the name `final` unless that name exists: nil when it does.
-    static func place(_ temporary: String, at final: String) throws(ReportError) -> Placement? {
-        if link(temporary, final) == 0 { return .linked }
-        let code = errno
-        if code == EEXIST { return nil }
-        guard code == EPERM || code == ENOTSUP || code == EOPNOTSUPP || code == ENOSYS || code == EMLINK else {
-            throw .cannotWrite(path: final, reason: describe(code))
-        }
-        // No hard links here (some network and FAT file systems): claim the name with O_EXCL,
-        // then rename the complete file over our own claim.
-        let claim = open(final, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if claim < 0 {
-            let claimCode = errno
-            if claimCode == EEXIST { return nil }
-            throw .cannotWrite(path: final, reason: describe(claimCode))
-        }
-        close(claim)
-        if rename(temporary, final) != 0 {
-            let renameCode = errno
-            _ = unlink(final)
-            throw .cannotWrite(path: final, reason: describe(renameCode))
-        }
-        return .renamed
-    }
-
-    /// Undoes `place`, so the temporary file can be placed under the next name.
-    static func unplace(_ placement: Placement, from final: String, to temporary: String) {
-        switch placement {
-        case .linked: _ = unlink(final)
-        case .renamed: _ = rename(final, temporary)
+    static func publish(_ temporary: String, at final: String) throws(ReportError) -> AtomicFile.Placement? {
+        do {
+            return try AtomicFile.publishWithoutOverwriting(temporary, at: final)
+        } catch {
+            throw .cannotWrite(path: final, reason: error.reason)
         }
     }
 
     /// Replaces `final` atomically with a new file holding `bytes`.
     static func replace(_ final: String, with bytes: [UInt8], in directory: String) throws(ReportError) {
-        let temporary = try writeTemporary(bytes, in: directory)
-        if rename(temporary, final) != 0 {
-            let code = errno
-            _ = unlink(temporary)
-            throw .cannotWrite(path: final, reason: describe(code))
+        do {
+            try AtomicFile.replace(final, with: bytes, mode: mode)
+        } catch {
+            // A temporary file's random name means nothing to a reader: name its directory.
+            throw .cannotWrite(path: error.path == final ? final : directory, reason: error.reason)
         }
     }
-
-    /// Flushes the directory entries, so the new names survive a power cut. Best effort.
-    static func syncDirectory(_ directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        _ = fsync(descriptor)
-        close(descriptor)
-    }
-}
-
-/// `write(2)`, named apart from `ReportWriter.write` which would shadow it inside the type.
-private func writeBytes(_ descriptor: Int32, _ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GraphSimulator
 import Logging
+import TokenWatchTestSupport
 
 @testable import TokenWatch
 
@@ -56,7 +57,7 @@ final class PipelineHarness: Sendable {
         let services = try Services(configuration: configuration, logger: logger)
         return await CheckRun(
             workspace: workspace, graph: try services.graph(), mailTransport: email ? try services.mailTransport() : nil,
-            templates: try TemplateSet(), logger: logger, clock: ImmediateTestClock(), now: now
+            templates: try TemplateSet(), logger: logger, clock: ImmediateClock(), now: now
         ).run(options, metricsFile: directory.file("metrics.prom"))
     }
 
@@ -77,17 +78,4 @@ final class PipelineHarness: Sendable {
     }
 
     func stop() async { await simulator.stop() }
-}
-
-/// Sleeps return at once: backoff in pipeline tests costs no wall time.
-struct ImmediateTestClock: Clock {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-    var now: Instant { Instant(offset: .zero) }
-    var minimumResolution: Duration { .zero }
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws { try Task.checkCancellation() }
 }
