@@ -25,11 +25,11 @@ public struct ReportRun: Sendable {
         var notices: [String] = []
         if heldWave, let outcome {
             notices.append(
-                "Mass invalidation: \(outcome.newlyInvalid.count) pages became invalid in this run. The Owner digests are held, not sent, until an operator runs `tokenwatch notify --release-held` (or `--drop-held`).")
+                "Mass invalidation: \(outcome.newlyInvalid.count) pages became invalid in this run. The Owner digests are held, not sent, until an operator runs “tokenwatch notify --release-held” (or “--drop-held”).")
         }
         let counts = try await database.outboxCounts()
         if counts.held > 0 && !heldWave {
-            notices.append("\(counts.held) notifications are held by the mass-invalidation guard: `tokenwatch notify --release-held` sends them, `--drop-held` discards them.")
+            notices.append("\(counts.held) notifications are held by the mass-invalidation guard: “tokenwatch notify --release-held” sends them, “--drop-held” discards them.")
         }
         if counts.failed > 0 {
             notices.append("\(counts.failed) notifications could not be delivered after \(configuration.mailMaxAttempts) attempts; see each page's log.")
@@ -44,7 +44,7 @@ public struct ReportRun: Sendable {
         }
         let orphans = try await database.companiesWithoutOwners()
         if !orphans.isEmpty {
-            notices.append("No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with `tokenwatch owners add`.")
+            notices.append("No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
         }
         var run: ReportRunInfo?
         if let outcome, let runStartedAt {
