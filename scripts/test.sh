@@ -14,3 +14,5 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*: warning:" "$log"; then
     exit 1
 fi
 swift test --skip-build "$@"
+# Formatting is part of green: the toolchain's swift-format with .swift-format.
+scripts/check-format.sh Sources Tests Package.swift

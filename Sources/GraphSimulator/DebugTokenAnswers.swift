@@ -27,7 +27,9 @@ enum DebugTokenAnswers {
     static func answer(
         for behaviour: TokenBehaviour, pageID: String, failNow: Bool, context: AnswerContext
     ) -> ItemAnswer {
-        answer(for: behaviour, profilePage: profilePage(for: behaviour, pageID: pageID), failNow: failNow, context: context)
+        answer(
+            for: behaviour, profilePage: profilePage(for: behaviour, pageID: pageID), failNow: failNow, context: context
+        )
     }
 
     /// The Page ID that appears in the answer (as `profile_id` and in `target_ids`) for a token
@@ -51,16 +53,19 @@ enum DebugTokenAnswers {
                 page(c, pageID: pageID, isValid: false, error: (190, 460, passwordChangedMessage)),
                 passwordChangedMessage)
         case .expired:
-            let message = "Error validating access token: Session has expired on \(graphDate(c.now - 2 * day)). The current time is \(graphDate(c.now))."
+            let message =
+                "Error validating access token: Session has expired on \(graphDate(c.now - 2 * day)). The current time is \(graphDate(c.now))."
             return invalid(invalidated(c, expiresAt: c.now - 2 * day, error: (190, 463, message)), message)
         case .appRemoved:
             let message = "Error validating access token: The user has not authorized application \(c.appID)."
             return invalid(invalidated(c, error: (190, 458, message)), message)
         case .checkpoint:
-            let message = "Error validating access token: You cannot access the app till you log in to www.facebook.com and follow the instructions given."
+            let message =
+                "Error validating access token: You cannot access the app till you log in to www.facebook.com and follow the instructions given."
             return invalid(invalidated(c, error: (190, 459, message)), message)
         case .unconfirmedUser:
-            let message = "Error validating access token: Sessions for the user are not allowed because the user is not a confirmed user."
+            let message =
+                "Error validating access token: Sessions for the user are not allowed because the user is not a confirmed user."
             return invalid(invalidated(c, error: (190, 464, message)), message)
         case .revoked:
             let message = "Error validating access token: The session was invalidated explicitly using an API call."
@@ -69,7 +74,8 @@ enum DebugTokenAnswers {
             let message = "Error validating access token: The session is invalid because the user logged out."
             return invalid(invalidated(c, error: (190, 467, message)), message)
         case .roleRemoved:
-            let message = "Error validating access token: The session is invalid because the user no longer has a role on the Page."
+            let message =
+                "Error validating access token: The session is invalid because the user no longer has a role on the Page."
             return invalid(invalidated(c, error: (190, 492, message)), message)
         case .invalidWithoutSubcode:
             // The text names a password change, but there is no subcode: the reason is generic.
@@ -159,13 +165,16 @@ enum DebugTokenAnswers {
     static func message(forCode code: Int, subcode: Int?) -> String {
         switch (code, subcode) {
         case (190, 458?): "Error validating access token: The user has not authorized application."
-        case (190, 459?): "Error validating access token: You cannot access the app till you log in to www.facebook.com and follow the instructions given."
+        case (190, 459?):
+            "Error validating access token: You cannot access the app till you log in to www.facebook.com and follow the instructions given."
         case (190, 460?): passwordChangedMessage
         case (190, 463?): "Error validating access token: Session has expired."
-        case (190, 464?): "Error validating access token: Sessions for the user are not allowed because the user is not a confirmed user."
+        case (190, 464?):
+            "Error validating access token: Sessions for the user are not allowed because the user is not a confirmed user."
         case (190, 466?): "Error validating access token: The session was invalidated explicitly using an API call."
         case (190, 467?): "Error validating access token: The session is invalid because the user logged out."
-        case (190, 492?): "Error validating access token: The session is invalid because the user no longer has a role on the Page."
+        case (190, 492?):
+            "Error validating access token: The session is invalid because the user no longer has a role on the Page."
         case (190, _): "Invalid OAuth access token - Cannot parse access token"
         case (1, _): "An unknown error occurred"
         case (2, _): "An unexpected error has occurred. Please retry your request later."
@@ -176,14 +185,16 @@ enum DebugTokenAnswers {
         case (102, _): "Session key invalid or no longer valid"
         case (613, _): "(#613) Calls to this api have exceeded the rate limit."
         case (80001, _): "(#80001) There have been too many calls to this Page account. Wait a bit and try again."
-        case (80006, _): "(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again."
+        case (80006, _):
+            "(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again."
         case (200...299, _): "(#\(code)) Permissions error"
         default: "(#\(code)) An error occurred while processing this request"
         }
     }
 
     static let cannotParseMessage = "Invalid OAuth access token - Cannot parse access token"
-    static let passwordChangedMessage = "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons."
+    static let passwordChangedMessage =
+        "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons."
 
     // MARK: debug_token data
 
@@ -209,7 +220,10 @@ enum DebugTokenAnswers {
         out.append(#","data_access_expires_at":\#(dataAccessExpiresAt ?? (c.now + 89 * day))"#)
         if let error { appendDataError(error, to: &out) }
         out.append(#","expires_at":\#(expiresAt),"is_valid":\#(isValid),"issued_at":\#(c.now - 30 * day)"#)
-        if let extra { out.append(","); out.append(extra) }
+        if let extra {
+            out.append(",")
+            out.append(extra)
+        }
         out.append(#","profile_id":"#)
         JSONText.appendQuoted(pageID, to: &out)
         out.append(#","scopes":"#)

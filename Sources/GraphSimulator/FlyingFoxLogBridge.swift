@@ -3,11 +3,11 @@ import FlyingSocks
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Hands FlyingFox's log lines to a swift-log `Logger`, one level lower than FlyingFox rates

@@ -53,7 +53,9 @@ enum FormDecoding {
     }
 
     /// Appends the byte (or escape) at `index` decoded; returns the index after it.
-    private static func decodeByte(at index: Int, of bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) -> Int {
+    private static func decodeByte(at index: Int, of bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8])
+        -> Int
+    {
         let byte = bytes[index]
         if byte == UInt8(ascii: "+") {
             buffer.append(UInt8(ascii: " "))

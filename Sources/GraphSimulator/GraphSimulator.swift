@@ -63,7 +63,8 @@ public final class GraphSimulator: Sendable {
 
     /// Binds `127.0.0.1` on a free port and serves until `stop()`. Returns once listening.
     public func start() async throws {
-        let server = try HTTPServer(config: FlyingFoxSetup.configuration(logger: logger), handler: SimulatorHTTPHandler(engine: engine))
+        let server = try HTTPServer(
+            config: FlyingFoxSetup.configuration(logger: logger), handler: SimulatorHTTPHandler(engine: engine))
         try lifecycle.withLock { state in
             guard state.server == nil else { throw GraphSimulatorError.alreadyStarted }
             state.server = server

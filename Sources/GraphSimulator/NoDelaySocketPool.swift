@@ -1,11 +1,11 @@
 import FlyingSocks
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// FlyingFox's socket pool with Nagle's algorithm switched off on every socket it waits on.

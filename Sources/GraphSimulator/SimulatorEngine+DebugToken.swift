@@ -32,7 +32,8 @@ extension SimulatorEngine {
             return topLevelError(400, message: "(#100) The parameter batch is required", code: 100, plan: plan)
         }
         guard let requests = try? JSONDecoder().decode([BatchRequestItem].self, from: Data(batchText.utf8)) else {
-            return topLevelError(400, message: "(#100) param batch must be a JSON array of requests", code: 100, plan: plan)
+            return topLevelError(
+                400, message: "(#100) param batch must be a JSON array of requests", code: 100, plan: plan)
         }
         guard requests.count <= Self.maxBatchSize else {
             // Wording and type as recorded by facepy's and koala's fixtures; they record no
@@ -113,7 +114,8 @@ extension SimulatorEngine {
         }
         let question = relativeURL.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = Self.route(String(relativeURL[..<(question ?? relativeURL.endIndex)])).path
-        let params = question.map { FormDecoding.parameters(String(relativeURL[relativeURL.index(after: $0)...])) } ?? [:]
+        let params =
+            question.map { FormDecoding.parameters(String(relativeURL[relativeURL.index(after: $0)...])) } ?? [:]
         guard path == "debug_token", (request.method ?? "GET").uppercased() == "GET" else {
             return .answered(
                 ItemAnswer(

@@ -129,11 +129,13 @@ extension SimulatorEngine {
         guard let token = params["access_token"] ?? Self.bearer(authorization), !token.isEmpty else {
             return topLevelError(
                 400,
-                message: "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+                message:
+                    "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
                 code: 100, plan: plan)
         }
         guard token == appToken else {
-            let message = token.contains("|") ? "Invalid OAuth access token signature." : DebugTokenAnswers.cannotParseMessage
+            let message =
+                token.contains("|") ? "Invalid OAuth access token signature." : DebugTokenAnswers.cannotParseMessage
             return topLevelError(400, message: message, code: 190, invalidToken: true, plan: plan)
         }
         return proofError(params: params, expected: appTokenProof, plan: plan)
@@ -174,7 +176,8 @@ extension SimulatorEngine {
                 appUsage = Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
             case .page:
                 appUsage = Self.usage(3, time: 1, cpu: 1)
-                headers[HTTPHeader("X-Page-Usage")] = Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
+                headers[HTTPHeader("X-Page-Usage")] = Self.usage(
+                    usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
             case .businessUseCase:
                 appUsage = Self.usage(3, time: 1, cpu: 1)
                 let regain = usage.percent >= 100 ? 12 : 0

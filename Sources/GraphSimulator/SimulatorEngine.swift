@@ -128,7 +128,8 @@ extension SimulatorEngine {
                 case .latency(let milliseconds): plan.latencyMilliseconds = max(0, milliseconds)
                 case .dropConnection: plan.failure = .drop
                 case .htmlOutage: if plan.failure != .drop { plan.failure = .htmlOutage }
-                case .outage: if plan.failure == nil || plan.failure == .transientUnauthorized { plan.failure = .outage }
+                case .outage:
+                    if plan.failure == nil || plan.failure == .transientUnauthorized { plan.failure = .outage }
                 case .transientUnauthorized: if plan.failure == nil { plan.failure = .transientUnauthorized }
                 case .rateLimit(let calls): plan.rateLimitAfter = max(0, calls)
                 case .highUsage(let percent, let header): plan.usage = (header, percent)

@@ -68,7 +68,8 @@ public struct Demo: Sendable {
         }
         _ = try await database.upsertPages(
             DemoDataset.pages.map {
-                PageUpsert(company: $0.company, pageID: $0.pageID, pageName: $0.name, token: Secret($0.token), source: "demo")
+                PageUpsert(
+                    company: $0.company, pageID: $0.pageID, pageName: $0.name, token: Secret($0.token), source: "demo")
             }, cipher: workspace.cipher, actor: "demo", now: now)
         if let archived = DemoDataset.pages.first(where: { $0.name == DemoDataset.disconnectedPageName }) {
             _ = try await database.disconnect(

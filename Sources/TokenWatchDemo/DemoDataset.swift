@@ -40,8 +40,10 @@ public enum DemoDataset {
         (2, "Kairos Ski", "other-page"), (2, "Kairos Weddings", "other-app"), (2, "Kairos Insurance", "unconfirmed"),
         (2, "Kairos Student Travel", "invalid"), (2, "Kairos Visa Help", "garbage"), (2, "Kairos Rewards", "valid"),
         (2, "Kairos Family", "permission-error"), (2, "Kairos Islands", "system-error"),
-        (3, "Nordlicht Care", "valid"), (3, "Nordlicht Care Hamburg", "valid"), (3, "Nordlicht Pflege Jobs", "password-changed"),
-        (3, "Nordlicht Care Kiel", "valid"), (3, "Nordlicht Nachbarschaft", "valid"), (3, "Nordlicht Care Lübeck", "expiring-soon"),
+        (3, "Nordlicht Care", "valid"), (3, "Nordlicht Care Hamburg", "valid"),
+        (3, "Nordlicht Pflege Jobs", "password-changed"),
+        (3, "Nordlicht Care Kiel", "valid"), (3, "Nordlicht Nachbarschaft", "valid"),
+        (3, "Nordlicht Care Lübeck", "expiring-soon"),
         (3, "Nordlicht Angehörige", "valid"), (3, "Nordlicht Archive", "valid"),
     ]
 

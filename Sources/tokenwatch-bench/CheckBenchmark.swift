@@ -68,7 +68,9 @@ enum CheckBenchmark {
         print("pages \(pages), latency \(latencyMS) ms, batch \(batch), concurrency \(concurrency)")
         print("load + decrypt: \(String(format: "%.2f", loaded.timeIntervalSince(start))) s")
         print("wall time: \(String(format: "%.2f", wall)) s, \(String(format: "%.0f", Double(pages) / wall)) pages/s")
-        print("verdicts: \(outcome.valid) valid, \(outcome.invalid) invalid, \(outcome.unknown) unknown, \(outcome.unchecked) unchecked")
+        print(
+            "verdicts: \(outcome.valid) valid, \(outcome.invalid) invalid, \(outcome.unknown) unknown, \(outcome.unchecked) unchecked"
+        )
         print("graph requests: \(stats.batchRequests) batches, max in flight \(stats.maxInFlight)")
         if latencyMS > 0 {
             print("latency bound: \(String(format: "%.2f", bound)) s, ratio \(String(format: "%.2f", wall / bound))")

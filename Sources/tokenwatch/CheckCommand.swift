@@ -15,17 +15,24 @@ struct CheckCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("page"), help: "Check only this Page ID (repeatable).") var pages: [String] = []
-    @Flag(name: .customLong("dry-run"), help: "Ask Graph and print the verdicts; write nothing, send nothing.") var dryRun = false
-    @Flag(name: .customLong("no-email"), help: "Leave digests pending (a later `notify` sends them).") var noEmail = false
+    @Flag(name: .customLong("dry-run"), help: "Ask Graph and print the verdicts; write nothing, send nothing.")
+    var dryRun = false
+    @Flag(name: .customLong("no-email"), help: "Leave digests pending (a later `notify` sends them).") var noEmail =
+        false
     @Option(help: "Batch requests in flight (TOKENWATCH_CONCURRENCY).") var concurrency: Int?
     @Option(name: .customLong("batch-size"), help: "Tokens per batch request, at most 50.") var batchSize: Int?
-    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (TOKENWATCH_METRICS_FILE).") var metricsFile: String?
-    @Option(name: .customLong("keep-reports"), help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (TOKENWATCH_METRICS_FILE).")
+    var metricsFile: String?
+    @Option(
+        name: .customLong("keep-reports"),
+        help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
     var keepReports: Int?
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let batchSize, !(1...50).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 50") }
+        if let batchSize, !(1...50).contains(batchSize) {
+            throw ValidationError("--batch-size must be between 1 and 50")
+        }
     }
 
     func run() async throws {
@@ -33,7 +40,8 @@ struct CheckCommand: AsyncParsableCommand {
             let logger = global.makeLogger()
             let configuration = try global.loadConfiguration(
                 [
-                    "TOKENWATCH_CONCURRENCY": concurrency.map(String.init), "TOKENWATCH_BATCH_SIZE": batchSize.map(String.init),
+                    "TOKENWATCH_CONCURRENCY": concurrency.map(String.init),
+                    "TOKENWATCH_BATCH_SIZE": batchSize.map(String.init),
                     "TOKENWATCH_METRICS_FILE": metricsFile,
                     "TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init),
                 ], logger: logger)
@@ -50,7 +58,8 @@ struct CheckCommand: AsyncParsableCommand {
             ).run(
                 CheckOptions(
                     pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
-                    batchSize: configuration.batchSize, actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"] ?? "cron"),
+                    batchSize: configuration.batchSize,
+                    actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"] ?? "cron"),
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
             if dryRun, let outcome = result.outcome {

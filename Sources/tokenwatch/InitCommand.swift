@@ -14,8 +14,12 @@ struct InitCommand: AsyncParsableCommand {
             let result = try await Workspace.initialise(configuration)
             print(
                 result.createdDatabase
-                    ? "created database \(configuration.databasePath)" : "database \(configuration.databasePath) is up to date")
-            print(result.createdKey ? "created token key \(configuration.keyFile) (mode 0600; back it up)" : "token key \(configuration.keyFile) kept")
+                    ? "created database \(configuration.databasePath)"
+                    : "database \(configuration.databasePath) is up to date")
+            print(
+                result.createdKey
+                    ? "created token key \(configuration.keyFile) (mode 0600; back it up)"
+                    : "token key \(configuration.keyFile) kept")
             print("migrations: \(result.migrations.count) applied")
             return .ok
         }

@@ -4,10 +4,12 @@ import TokenWatch
 
 struct NotifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "notify", abstract: "Send pending digests; release or drop digests held by the mass-invalidation guard.")
+        commandName: "notify",
+        abstract: "Send pending digests; release or drop digests held by the mass-invalidation guard.")
 
     @OptionGroup var global: GlobalOptions
-    @Flag(name: .customLong("release-held"), help: "Send the held digests (once, one per Owner).") var releaseHeld = false
+    @Flag(name: .customLong("release-held"), help: "Send the held digests (once, one per Owner).") var releaseHeld =
+        false
     @Flag(name: .customLong("drop-held"), help: "Discard the held digests (logged on each page).") var dropHeld = false
 
     func validate() throws {
@@ -22,8 +24,10 @@ struct NotifyCommand: AsyncParsableCommand {
             let services = try Services(configuration: configuration, logger: logger)
             let transport = try services.mailTransport()
             let workspace = try await Workspace.open(configuration)
-            let result = try await Notify(workspace: workspace, templates: templates, transport: transport, logger: logger)
-                .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
+            let result = try await Notify(
+                workspace: workspace, templates: templates, transport: transport, logger: logger
+            )
+            .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
             print(result.summary)
             return result.status
         }

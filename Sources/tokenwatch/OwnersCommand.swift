@@ -16,7 +16,9 @@ struct OwnersCommand: AsyncParsableCommand {
         func validate() throws {
             if emails.isEmpty { throw ValidationError("give at least one email address") }
             for email in emails {
-                if let problem = EmailAddress.problem(email) { throw ValidationError("address \"\(email)\" \(problem)") }
+                if let problem = EmailAddress.problem(email) {
+                    throw ValidationError("address \"\(email)\" \(problem)")
+                }
             }
         }
 

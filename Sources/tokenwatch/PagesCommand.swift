@@ -10,7 +10,9 @@ struct PagesCommand: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upsert pages from CSV (company,page_id,page_name,access_token); all rows or none.",
-            discussion: "Columns may come in any order. Any bad row fails the whole import (exit 65) and every problem is listed with its line.")
+            discussion:
+                "Columns may come in any order. Any bad row fails the whole import (exit 65) and every problem is listed with its line."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The CSV file, or - for standard input.") var file: String
 
@@ -31,7 +33,8 @@ struct PagesCommand: AsyncParsableCommand {
                 let summary = try await workspace.importPages(
                     csv: data, source: source, actor: Workspace.cliActor(), now: Date())
                 print(
-                    "imported \(source): \(summary.added.count) added, \(summary.reconnected.count) reconnected, \(summary.renewed.count) renewed, \(summary.renamed.count) renamed, \(summary.unchanged.count) unchanged")
+                    "imported \(source): \(summary.added.count) added, \(summary.reconnected.count) reconnected, \(summary.renewed.count) renewed, \(summary.renamed.count) renamed, \(summary.unchanged.count) unchanged"
+                )
                 return .ok
             }
         }
@@ -50,19 +53,27 @@ struct PagesCommand: AsyncParsableCommand {
         @Option(help: "The company the page belongs to.") var company: String
         @Option(name: .customLong("page-id"), help: "The Facebook Page ID.") var pageID: String?
         @Option(help: "The Page's name.") var name: String?
-        @Option(name: .customLong("token-file"), help: "Read the Page token from this file instead of stdin.") var tokenFile: String?
-        @Flag(name: .customLong("user-token-stdin"), help: "Read a user token from stdin and connect every page it grants.")
+        @Option(name: .customLong("token-file"), help: "Read the Page token from this file instead of stdin.")
+        var tokenFile: String?
+        @Flag(
+            name: .customLong("user-token-stdin"),
+            help: "Read a user token from stdin and connect every page it grants.")
         var userTokenStdin = false
-        @Flag(name: .customLong("disconnect-missing"), help: "With --user-token-stdin: disconnect the company's pages not granted again.")
+        @Flag(
+            name: .customLong("disconnect-missing"),
+            help: "With --user-token-stdin: disconnect the company's pages not granted again.")
         var disconnectMissing = false
 
         func validate() throws {
             if userTokenStdin {
                 if pageID != nil || name != nil || tokenFile != nil {
-                    throw ValidationError("--user-token-stdin connects every granted page: leave out --page-id, --name and --token-file")
+                    throw ValidationError(
+                        "--user-token-stdin connects every granted page: leave out --page-id, --name and --token-file")
                 }
             } else {
-                if pageID == nil || name == nil { throw ValidationError("give --page-id and --name (or --user-token-stdin)") }
+                if pageID == nil || name == nil {
+                    throw ValidationError("give --page-id and --name (or --user-token-stdin)")
+                }
                 if disconnectMissing { throw ValidationError("--disconnect-missing goes with --user-token-stdin") }
             }
         }
@@ -77,29 +88,36 @@ struct PagesCommand: AsyncParsableCommand {
                     guard let data = FileManager.default.contents(atPath: tokenFile) else {
                         throw CommandFailure(.dataError, "cannot read token file \(tokenFile)")
                     }
-                    token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                    token = Secret(
+                        String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                 } else {
                     let data = await readStandardInput(
                         prompt: userTokenStdin
                             ? "Paste the user access token from \"Log in with Facebook\", then press Enter and Ctrl-D:"
                             : "Paste the Page access token, then press Enter and Ctrl-D:")
-                    token = Secret(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                    token = Secret(
+                        String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                 }
                 let actor = Workspace.cliActor()
                 if userTokenStdin {
                     let services = try Services(configuration: configuration, logger: logger)
                     let result = try await workspace.connectFromLogin(
-                        company: company, userToken: token, graph: try services.graph(), disconnectMissing: disconnectMissing,
+                        company: company, userToken: token, graph: try services.graph(),
+                        disconnectMissing: disconnectMissing,
                         actor: actor, now: Date())
                     let s = result.summary
                     print(
-                        "connected from login: \(s.added.count) added, \(s.reconnected.count) reconnected, \(s.renewed.count) renewed, \(s.renamed.count) renamed, \(s.unchanged.count) unchanged")
+                        "connected from login: \(s.added.count) added, \(s.reconnected.count) reconnected, \(s.renewed.count) renewed, \(s.renamed.count) renamed, \(s.unchanged.count) unchanged"
+                    )
                     for page in result.notGranted {
                         if result.disconnected.contains(page.pageID) {
-                            print("disconnected \(page.pageID) (\(TextTable.sanitise(page.name))): not granted again in this login")
+                            print(
+                                "disconnected \(page.pageID) (\(TextTable.sanitise(page.name))): not granted again in this login"
+                            )
                         } else {
                             writeError(
-                                "warning: page \(page.pageID) (\(TextTable.sanitise(page.name))) of \(TextTable.sanitise(company)) was not granted again in this login; if it was deselected, Meta has invalidated its token")
+                                "warning: page \(page.pageID) (\(TextTable.sanitise(page.name))) of \(TextTable.sanitise(company)) was not granted again in this login; if it was deselected, Meta has invalidated its token"
+                            )
                         }
                     }
                     return .ok
@@ -107,8 +125,11 @@ struct PagesCommand: AsyncParsableCommand {
                 let summary = try await workspace.connect(
                     company: company, pageID: pageID ?? "", name: name ?? "", token: token, actor: actor, now: Date())
                 let what =
-                    !summary.added.isEmpty ? "connected" : !summary.reconnected.isEmpty ? "reconnected"
-                    : !summary.renewed.isEmpty ? "renewed" : !summary.renamed.isEmpty ? "renamed" : "unchanged"
+                    !summary.added.isEmpty
+                    ? "connected"
+                    : !summary.reconnected.isEmpty
+                        ? "reconnected"
+                        : !summary.renewed.isEmpty ? "renewed" : !summary.renamed.isEmpty ? "renamed" : "unchanged"
                 print("\(what) page \(pageID ?? "")")
                 return .ok
             }
@@ -130,7 +151,9 @@ struct PagesCommand: AsyncParsableCommand {
                 switch format {
                 case .table: print(PageOutput.table(pages))
                 case .json: print(PageOutput.json(pages))
-                case .csv: FileHandle.standardOutput.write(Data(CSVReport.render(ReportInput(generatedAt: Date(), pages: pages)).utf8))
+                case .csv:
+                    FileHandle.standardOutput.write(
+                        Data(CSVReport.render(ReportInput(generatedAt: Date(), pages: pages)).utf8))
                 }
                 return .ok
             }
@@ -148,7 +171,9 @@ struct PagesCommand: AsyncParsableCommand {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration)
                 let (page, events) = try await workspace.database.pageLog(pageID: pageID)
-                print(format == .json ? PageOutput.logJSON(page, events: events) : PageOutput.logTable(page, events: events))
+                print(
+                    format == .json
+                        ? PageOutput.logJSON(page, events: events) : PageOutput.logTable(page, events: events))
                 return .ok
             }
         }

@@ -7,13 +7,16 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report", abstract: "Write the report from stored state, without any network call.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .customLong("keep-reports"), help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
+    @Option(
+        name: .customLong("keep-reports"),
+        help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
     var keepReports: Int?
 
     func run() async throws {
         try await execute {
             let logger = global.makeLogger()
-            let configuration = try global.loadConfiguration(["TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init)], logger: logger)
+            let configuration = try global.loadConfiguration(
+                ["TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init)], logger: logger)
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
             let workspace = try await Workspace.open(configuration)
             let files = try await ReportRun(workspace: workspace, templates: templates)

@@ -18,8 +18,11 @@ struct AdminCommandsTests {
         ]
     }
 
-    func tw(_ arguments: String..., stdin: String? = nil, extra: [String: String] = [:]) async throws -> TokenWatchBinary.Result {
-        try await TokenWatchBinary.run(arguments, environment: env.merging(extra) { $1 }, stdin: stdin, directory: directory.path)
+    func tw(_ arguments: String..., stdin: String? = nil, extra: [String: String] = [:]) async throws
+        -> TokenWatchBinary.Result
+    {
+        try await TokenWatchBinary.run(
+            arguments, environment: env.merging(extra) { $1 }, stdin: stdin, directory: directory.path)
     }
 
     func writeCSV(_ name: String, _ text: String) throws -> String {
@@ -49,7 +52,9 @@ struct AdminCommandsTests {
         #expect(first.status == 0, "\(first.all)")
         #expect(first.stdout.contains("created database"))
         let key = try Data(contentsOf: URL(fileURLWithPath: directory.file("tw.sqlite3.key")))
-        let mode = try FileManager.default.attributesOfItem(atPath: directory.file("tw.sqlite3.key"))[.posixPermissions] as? NSNumber
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: directory.file("tw.sqlite3.key"))[.posixPermissions]
+            as? NSNumber
         #expect(mode?.intValue == 0o600)
         let second = try await tw("init")
         #expect(second.status == 0)
@@ -124,7 +129,8 @@ struct AdminCommandsTests {
         _ = try await tw("init")
         _ = try await tw("pages", "import", try writeCSV("a.csv", goodCSV))
         let result = try await tw(
-            "pages", "import", try writeCSV("b.csv", "company,page_id,page_name,access_token\nOther,1001,Stolen,EAAGx\n"))
+            "pages", "import",
+            try writeCSV("b.csv", "company,page_id,page_name,access_token\nOther,1001,Stolen,EAAGx\n"))
         #expect(result.status == 65)
         #expect(result.stderr.contains("already belongs to company \"Acme\""))
     }
@@ -132,14 +138,16 @@ struct AdminCommandsTests {
     @Test func connectReadsTheTokenFromStdinNeverArgv() async throws {
         _ = try await tw("init")
         let connected = try await tw(
-            "pages", "connect", "--company", "Acme", "--page-id", "3001", "--name", "Stdin Page", stdin: Self.tokens[0] + "\n")
+            "pages", "connect", "--company", "Acme", "--page-id", "3001", "--name", "Stdin Page",
+            stdin: Self.tokens[0] + "\n")
         #expect(connected.status == 0, "\(connected.all)")
         #expect(connected.stdout.contains("connected page 3001"))
         let renewed = try await tw(
             "pages", "connect", "--company", "Acme", "--page-id", "3001", "--name", "Stdin Page", stdin: Self.tokens[1])
         #expect(renewed.stdout.contains("renewed page 3001"))
         assertNoSecret(renewed)
-        let noToken = try await tw("pages", "connect", "--company", "Acme", "--page-id", "3002", "--name", "Empty", stdin: "")
+        let noToken = try await tw(
+            "pages", "connect", "--company", "Acme", "--page-id", "3002", "--name", "Empty", stdin: "")
         #expect(noToken.status == 65)
         #expect(noToken.stderr.contains("access token is empty"))
     }

@@ -193,7 +193,8 @@ struct CheckPipelineTests {
         #expect(harness.mailFiles.isEmpty)
         await harness.stop()
         let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
-        let notify = Notify(workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger)
+        let notify = Notify(
+            workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger)
         let released = try await notify.run(releaseHeld: true, dropHeld: false, actor: "cli:ops")
         #expect(released.status == .ok, "\(released.summary)")
         #expect(harness.mailFiles.count == 2)
@@ -210,7 +211,8 @@ struct CheckPipelineTests {
         try await harness.seed([("9101", .passwordChanged)])
         _ = try await harness.check(email: false)
         #expect(try await harness.workspace.database.outboxCounts().pending == 1)
-        harness.simulator.register(token: GraphSimulator.token(.passwordChanged, page: "9101", suffix: "t"), as: .valid, page: "9101")
+        harness.simulator.register(
+            token: GraphSimulator.token(.passwordChanged, page: "9101", suffix: "t"), as: .valid, page: "9101")
         let result = try await harness.check()
         await harness.stop()
         #expect(try await harness.status("9101") == .valid)

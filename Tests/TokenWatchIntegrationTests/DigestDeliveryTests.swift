@@ -61,16 +61,21 @@ struct DigestDeliveryTests {
         let sink = try await SMTPTestServer.start()
         let harness = try await harness(sink)
         let database = harness.workspace.database
-        _ = try await database.addOwners(company: "Café Ünïcode 🚀", emails: ["shared@owners.example", "cafe@owners.example"], now: Date())
-        _ = try await database.addOwners(company: "Evil\r\nBcc: victim@evil.example", emails: ["shared@owners.example"], now: Date())
+        _ = try await database.addOwners(
+            company: "Café Ünïcode 🚀", emails: ["shared@owners.example", "cafe@owners.example"], now: Date())
+        _ = try await database.addOwners(
+            company: "Evil\r\nBcc: victim@evil.example", emails: ["shared@owners.example"], now: Date())
         _ = try await database.upsertPages(
             [
-                PageUpsert(company: "Café Ünïcode 🚀", pageID: "1001", pageName: "Crêperie 🥞 עמוד",
-                           token: Secret(GraphSimulator.token(.passwordChanged, page: "1001")), source: "t"),
-                PageUpsert(company: "Café Ünïcode 🚀", pageID: "1002", pageName: "Still fine",
-                           token: Secret(GraphSimulator.token(.valid, page: "1002")), source: "t"),
-                PageUpsert(company: "Evil\r\nBcc: victim@evil.example", pageID: "2001", pageName: "<script>alert(1)</script>",
-                           token: Secret(GraphSimulator.token(.loggedOut, page: "2001")), source: "t"),
+                PageUpsert(
+                    company: "Café Ünïcode 🚀", pageID: "1001", pageName: "Crêperie 🥞 עמוד",
+                    token: Secret(GraphSimulator.token(.passwordChanged, page: "1001")), source: "t"),
+                PageUpsert(
+                    company: "Café Ünïcode 🚀", pageID: "1002", pageName: "Still fine",
+                    token: Secret(GraphSimulator.token(.valid, page: "1002")), source: "t"),
+                PageUpsert(
+                    company: "Evil\r\nBcc: victim@evil.example", pageID: "2001", pageName: "<script>alert(1)</script>",
+                    token: Secret(GraphSimulator.token(.loggedOut, page: "2001")), source: "t"),
             ], cipher: harness.workspace.cipher, actor: "t", now: Date())
         let result = try await harness.check()
         await harness.stop()

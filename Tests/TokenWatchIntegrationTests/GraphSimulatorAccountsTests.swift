@@ -3,7 +3,7 @@ import GraphSimulator
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @Suite("GraphSimulator: me/accounts and stats")

@@ -3,7 +3,7 @@ import GraphSimulator
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @Suite("GraphSimulator: faults")
@@ -79,7 +79,8 @@ struct GraphSimulatorFaultTests {
             #expect(try await SimHTTP.batch(graph, Self.tokens).status == 200)
             #expect(try await SimHTTP.batch(graph, Self.tokens).status == 200)
             for attempt in 0..<2 {
-                let answer = attempt == 0
+                let answer =
+                    attempt == 0
                     ? try await SimHTTP.batch(graph, Self.tokens) : try await SimHTTP.debugToken(graph, Self.tokens[0])
                 #expect(answer.status == 403)
                 let error = try answer.error()
@@ -114,7 +115,8 @@ struct GraphSimulatorFaultTests {
                 #expect((try figures("x-app-usage")["call_count"] ?? 100) < 90)
             case .businessUseCase:
                 let text = try #require(answer.headers["x-business-use-case-usage"])
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [[String: Any]]])
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [[String: Any]]])
                 let entry = try #require(object.values.first?.first)
                 #expect(entry["call_count"] as? Int == 95)
                 #expect(entry["type"] as? String == "pages")

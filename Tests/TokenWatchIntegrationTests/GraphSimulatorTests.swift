@@ -3,7 +3,7 @@ import GraphSimulator
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 // MARK: - Helpers shared by the GraphSimulator*Tests files
@@ -113,7 +113,9 @@ enum SimHTTP {
     }
 
     /// `GET {base}/v25.0/debug_token` with the app token and its proof.
-    static func debugToken(_ graph: GraphSimulator, _ token: String, version: String = "v25.0") async throws -> SimAnswer {
+    static func debugToken(_ graph: GraphSimulator, _ token: String, version: String = "v25.0") async throws
+        -> SimAnswer
+    {
         try await get(
             "\(graph.baseURL)/\(version)/debug_token?input_token=\(encode(token))&access_token=\(encode(appToken))"
                 + "&appsecret_proof=\(appProof)")
@@ -160,7 +162,8 @@ struct GraphSimulatorTests {
         try await SimHTTP.withSimulator { graph async throws in
             #expect(graph.port > 0)
             #expect(graph.baseURL == "http://127.0.0.1:\(graph.port)")
-            let answer = try await SimHTTP.debugToken(graph, GraphSimulator.token(.valid, page: Self.page, suffix: "x7"))
+            let answer = try await SimHTTP.debugToken(
+                graph, GraphSimulator.token(.valid, page: Self.page, suffix: "x7"))
             #expect(answer.status == 200)
             #expect(answer.headers["facebook-api-version"] == "v25.0")
             #expect(answer.headers["x-fb-trace-id"]?.isEmpty == false)
@@ -220,7 +223,9 @@ struct GraphSimulatorTests {
             #expect(error["error_subcode"] == nil, context)
             #expect((error["message"] as? String)?.isEmpty == false, context)
             #expect((data["scopes"] as? [String])?.isEmpty == scopesEmpty, context)
-            #expect(item.headers?["www-authenticate"]?.hasPrefix(#"OAuth "Facebook Platform" "invalid_token""#) == true, context)
+            #expect(
+                item.headers?["www-authenticate"]?.hasPrefix(#"OAuth "Facebook Platform" "invalid_token""#) == true,
+                context)
             return data
         }
         func valid(type: String = "PAGE") throws -> [String: Any] {
@@ -355,12 +360,15 @@ struct GraphSimulatorTests {
 
     @Test func includeHeadersFalseLeavesItemHeadersOut() async throws {
         try await SimHTTP.withSimulator { graph async throws in
-            let tokens = [GraphSimulator.token(.valid, page: Self.page), GraphSimulator.token(.revoked, page: Self.page)]
+            let tokens = [
+                GraphSimulator.token(.valid, page: Self.page), GraphSimulator.token(.revoked, page: Self.page),
+            ]
             let without = try await SimHTTP.batch(graph, tokens, includeHeaders: false).items()
             #expect(without.count == 2)
             #expect(without.allSatisfy { $0?.headers == nil })
-            #expect(!String(decoding: try await SimHTTP.batch(graph, tokens, includeHeaders: false).body, as: UTF8.self)
-                .contains(#""headers""#))
+            #expect(
+                !String(decoding: try await SimHTTP.batch(graph, tokens, includeHeaders: false).body, as: UTF8.self)
+                    .contains(#""headers""#))
             let with = try await SimHTTP.batch(graph, tokens, includeHeaders: true).items()
             #expect(with[0]?.headers?["www-authenticate"] == nil)
             #expect(with[1]?.headers?["www-authenticate"]?.contains("invalid_token") == true)
@@ -372,8 +380,10 @@ struct GraphSimulatorTests {
             let named = GraphSimulator.token(.valid, page: Self.page, suffix: "r")
             graph.register(token: named, as: .loggedOut, page: Self.page)
             graph.register(token: "EAAB-registered", as: .valid, page: "104000000000777")
-            let items = try await SimHTTP.batch(graph, [named, "EAAB-registered", "EAAB-unknown", "simtok_nonsense_1_x"])
-                .items()
+            let items = try await SimHTTP.batch(
+                graph, [named, "EAAB-registered", "EAAB-unknown", "simtok_nonsense_1_x"]
+            )
+            .items()
             let loggedOut = try #require(items[0]?.data()["error"] as? [String: Any])
             #expect(loggedOut["subcode"] as? Int == 467)
             #expect(try items[1]?.data()["profile_id"] as? String == "104000000000777")
@@ -400,10 +410,12 @@ struct GraphSimulatorTests {
 
     @Test func singleDebugTokenAnswersItemErrorsWithTheirStatus() async throws {
         try await SimHTTP.withSimulator { graph async throws in
-            let permission = try await SimHTTP.debugToken(graph, GraphSimulator.token(.permissionError, page: Self.page))
+            let permission = try await SimHTTP.debugToken(
+                graph, GraphSimulator.token(.permissionError, page: Self.page))
             #expect(permission.status == 403)
             #expect(try permission.error()["code"] as? Int == 200)
-            let expired = try await SimHTTP.debugToken(graph, GraphSimulator.token(.itemError(code: 190, subcode: 463), page: Self.page))
+            let expired = try await SimHTTP.debugToken(
+                graph, GraphSimulator.token(.itemError(code: 190, subcode: 463), page: Self.page))
             #expect(expired.status == 400)
             #expect(try expired.error()["error_subcode"] as? Int == 463)
             #expect(expired.headers["www-authenticate"]?.contains("invalid_token") == true)
@@ -437,7 +449,8 @@ struct GraphSimulatorTests {
             let missing = try await SimHTTP.batch(graph, tokens, accessToken: nil, proof: nil)
             #expect(missing.status == 400)
             #expect(try missing.error()["code"] as? Int == 100)
-            #expect((try missing.error()["message"] as? String)?.contains("You must provide an app access token") == true)
+            #expect(
+                (try missing.error()["message"] as? String)?.contains("You must provide an app access token") == true)
 
             let wrongSecret = "\(SimHTTP.appID)|not-the-secret"
             let signature = try await SimHTTP.batch(
@@ -457,7 +470,8 @@ struct GraphSimulatorTests {
             let badProof = try await SimHTTP.batch(graph, tokens, proof: String(repeating: "0", count: 64))
             #expect(badProof.status == 400)
             #expect(try badProof.error()["code"] as? Int == 100)
-            #expect(try badProof.error()["message"] as? String == "Invalid appsecret_proof provided in the API argument")
+            #expect(
+                try badProof.error()["message"] as? String == "Invalid appsecret_proof provided in the API argument")
 
             let upper = try await SimHTTP.batch(graph, tokens, proof: SimHTTP.appProof.uppercased())
             #expect(upper.status == 400)
@@ -507,6 +521,7 @@ struct GraphSimulatorTests {
         #expect(TokenBehaviour(conventionName: "flaky") == .flaky(failures: 1))
         #expect(TokenBehaviour(conventionName: "item-32") == .itemError(code: 32, subcode: nil))
         #expect(TokenBehaviour(conventionName: "no-such") == nil)
-        #expect(GraphSimulator.token(.valid, page: "104000000000001", suffix: "x7") == "simtok_valid_104000000000001_x7")
+        #expect(
+            GraphSimulator.token(.valid, page: "104000000000001", suffix: "x7") == "simtok_valid_104000000000001_x7")
     }
 }

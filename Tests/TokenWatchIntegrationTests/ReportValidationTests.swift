@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 import Testing
-import TokenWatchTestSupport
 import TokenWatch
 import TokenWatchDemo
+import TokenWatchTestSupport
 
 /// The report formats checked on real output: the report pair a whole demo run writes (sample
 /// companies, every verdict, the Graph simulator, the real `check`), read by independent tools —

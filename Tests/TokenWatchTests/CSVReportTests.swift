@@ -15,7 +15,8 @@ struct CSVReportTests {
 
     @Test("hostile values match their golden file")
     func hostileGolden() throws {
-        if let difference = try Golden.compare(CSVReport.render(ReportFixtures.hostileInput), to: "report-hostile.csv") {
+        if let difference = try Golden.compare(CSVReport.render(ReportFixtures.hostileInput), to: "report-hostile.csv")
+        {
             Issue.record(Comment(rawValue: difference))
         }
     }

@@ -23,7 +23,9 @@ struct CheckEngineTests {
     /// Stores pages whose tokens name their scripted behaviour.
     func seed(_ tokens: [(String, String)]) async throws {
         _ = try await database.upsertPages(
-            tokens.map { PageUpsert(company: "Acme", pageID: $0.0, pageName: "Page \($0.0)", token: Secret($0.1), source: "seed") },
+            tokens.map {
+                PageUpsert(company: "Acme", pageID: $0.0, pageName: "Page \($0.0)", token: Secret($0.1), source: "seed")
+            },
             cipher: cipher, actor: "test", now: now)
     }
 
@@ -37,8 +39,10 @@ struct CheckEngineTests {
 
     func run(_ engine: CheckEngine, batchSize: Int = 50, concurrency: Int = 4) async throws -> CheckOutcome {
         let targets = try await database.checkTargets(pageIDs: nil, cipher: cipher)
-        let runID = try await database.startRun(actor: "cron", configuredVersion: "v25.0", pagesTotal: targets.count, now: now)
-        return try await engine.check(targets, options: CheckOptions(concurrency: concurrency, batchSize: batchSize), runID: runID)
+        let runID = try await database.startRun(
+            actor: "cron", configuredVersion: "v25.0", pagesTotal: targets.count, now: now)
+        return try await engine.check(
+            targets, options: CheckOptions(concurrency: concurrency, batchSize: batchSize), runID: runID)
     }
 
     static let answerAll: ScriptedGraph.Script = { _, tokens in
@@ -146,7 +150,8 @@ struct CheckEngineTests {
     @Test func dryRunWritesNothing() async throws {
         try await seed([("8001", "pw:8001")])
         let targets = try await database.checkTargets(pageIDs: nil, cipher: cipher)
-        let outcome = try await engine(ScriptedGraph(Self.answerAll)).check(targets, options: CheckOptions(dryRun: true), runID: nil)
+        let outcome = try await engine(ScriptedGraph(Self.answerAll)).check(
+            targets, options: CheckOptions(dryRun: true), runID: nil)
         #expect(outcome.verdicts.count == 1)
         #expect(outcome.newlyInvalid == ["8001"])
         #expect(try await database.pages().first?.status == .unknown)

@@ -33,7 +33,9 @@ struct HTMLReportTests {
         #expect(html.hasPrefix("<!doctype html>\n<html lang=\"en\">"))
         #expect(html.contains("<meta charset=\"utf-8\">"))
         #expect(html.contains("@media print"))
-        for forbidden in ["<script", "<link", "<img", "<iframe", "src=", "@import", "url(", "@font-face", "http://", "https://"] {
+        for forbidden in [
+            "<script", "<link", "<img", "<iframe", "src=", "@import", "url(", "@font-face", "http://", "https://",
+        ] {
             #expect(!html.lowercased().contains(forbidden), "found \(forbidden)")
         }
     }
@@ -54,7 +56,8 @@ struct HTMLReportTests {
         input.run?.unchecked = 4
         let context = HTMLReport.context(for: input, version: Self.testVersion)
         let summary = try #require(context["summary"] as? [[String: Any]])
-        let counts = Dictionary(uniqueKeysWithValues: summary.map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) })
+        let counts = Dictionary(
+            uniqueKeysWithValues: summary.map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) })
         #expect(
             counts == [
                 "invalid": 2, "unknown": 1, "valid": 3, "disconnected": 1, "expiring": 1, "not-checked": 4,

@@ -64,7 +64,8 @@ struct MailDigestComposerTests {
         let digest = MailFixtures.digest([
             MailFixtures.entry(company: "Zeta", id: "3", name: "Zeta Jobs", reason: .loggedOut),
             MailFixtures.entry(company: "Acme", id: "2", name: "Beta page", reason: .expired),
-            MailFixtures.entry(company: "Acme", id: "1", name: "alpha page", reason: .missingPermissions(["pages_messaging"])),
+            MailFixtures.entry(
+                company: "Acme", id: "1", name: "alpha page", reason: .missingPermissions(["pages_messaging"])),
         ])
         let message = try composer.compose(digest, now: MailFixtures.now)
         WireFormat.check(message.data)
@@ -87,11 +88,14 @@ struct MailDigestComposerTests {
         func subject(_ entries: [DigestEntry]) throws -> String? {
             try PythonEmail.parse(composer.compose(MailFixtures.digest(entries), now: MailFixtures.now).data).subject
         }
-        #expect(try subject([MailFixtures.entry(.reminder)]) == "Reminder: Facebook Page \"Acme Careers\" still needs reconnecting")
+        #expect(
+            try subject([MailFixtures.entry(.reminder)])
+                == "Reminder: Facebook Page \"Acme Careers\" still needs reconnecting")
         #expect(
             try subject([MailFixtures.entry(.reminder), MailFixtures.entry(.reminder, id: "2", name: "B")])
                 == "Reminder: 2 Facebook Pages still need reconnecting")
-        #expect(try subject([MailFixtures.entry(.expiring)]) == "Facebook Page \"Acme Careers\" connection expires soon")
+        #expect(
+            try subject([MailFixtures.entry(.expiring)]) == "Facebook Page \"Acme Careers\" connection expires soon")
         #expect(
             try subject([MailFixtures.entry(.expiring), MailFixtures.entry(.expiring, id: "2", name: "B")])
                 == "2 Facebook Page connections expire soon")
@@ -109,7 +113,8 @@ struct MailDigestComposerTests {
         let names = ["Café Ünïcode 🚀", "עמוד", "日本語のページ名前がとても長い場合のテスト👩‍👩‍👧‍👦👩‍👩‍👧‍👦👩‍👩‍👧‍👦"]
         for name in names {
             let message = try composer.compose(
-                MailFixtures.digest([MailFixtures.entry(company: "Société Générale ✓", name: name)]), now: MailFixtures.now)
+                MailFixtures.digest([MailFixtures.entry(company: "Société Générale ✓", name: name)]),
+                now: MailFixtures.now)
             WireFormat.check(message.data)
             let parsed = try PythonEmail.parse(message.data)
             #expect(parsed.defects.isEmpty)
@@ -198,10 +203,13 @@ struct MailDigestComposerTests {
     @Test("The same digest key gives the same Message-ID; another key another one")
     func stableMessageID() throws {
         let composer = try MailFixtures.composer()
-        let first = try composer.compose(MailFixtures.digest([MailFixtures.entry()], key: "outbox:7,9"), now: MailFixtures.now)
+        let first = try composer.compose(
+            MailFixtures.digest([MailFixtures.entry()], key: "outbox:7,9"), now: MailFixtures.now)
         let retry = try composer.compose(
-            MailFixtures.digest([MailFixtures.entry()], key: "outbox:7,9"), now: MailFixtures.now.addingTimeInterval(3600))
-        let other = try composer.compose(MailFixtures.digest([MailFixtures.entry()], key: "outbox:8"), now: MailFixtures.now)
+            MailFixtures.digest([MailFixtures.entry()], key: "outbox:7,9"),
+            now: MailFixtures.now.addingTimeInterval(3600))
+        let other = try composer.compose(
+            MailFixtures.digest([MailFixtures.entry()], key: "outbox:8"), now: MailFixtures.now)
         #expect(first.messageID == retry.messageID)
         #expect(first.messageID != other.messageID)
         #expect(first.messageID == composer.messageID(forKey: "outbox:7,9"))
@@ -212,12 +220,15 @@ struct MailDigestComposerTests {
 
     @Test("The renew link substitutes the percent-encoded Page ID")
     func renewLink() throws {
-        let composer = try MailFixtures.composer(renew: "https://app.example.com/pages/{page_id}/renew?src=mail&id={page_id}")
+        let composer = try MailFixtures.composer(
+            renew: "https://app.example.com/pages/{page_id}/renew?src=mail&id={page_id}")
         let message = try composer.compose(
             MailFixtures.digest([MailFixtures.entry(id: "1234567890")]), now: MailFixtures.now)
         let parsed = try PythonEmail.parse(message.data)
         #expect(parsed.text?.contains("https://app.example.com/pages/1234567890/renew?src=mail&id=1234567890") == true)
-        #expect(parsed.html?.contains("href=\"https://app.example.com/pages/1234567890/renew?src=mail&amp;id=1234567890\"") == true)
+        #expect(
+            parsed.html?.contains("href=\"https://app.example.com/pages/1234567890/renew?src=mail&amp;id=1234567890\"")
+                == true)
         #expect(RenewLink.percentEncoded("12 34/&?#é") == "12%2034%2F%26%3F%23%C3%A9")
     }
 
@@ -239,28 +250,33 @@ struct MailDigestComposerTests {
     @Test("Configuration is validated: sender, recipient, renew link")
     func validation() throws {
         let templates = try MailFixtures.templates()
-        #expect(throws: MailError.self) { try DigestComposer(templates: templates, from: "not an address", renewURLTemplate: nil) }
+        #expect(throws: MailError.self) {
+            try DigestComposer(templates: templates, from: "not an address", renewURLTemplate: nil)
+        }
         #expect(throws: MailError.self) {
             try DigestComposer(templates: templates, from: "a@b.example\r\nBcc: x@y", renewURLTemplate: nil)
         }
-        for bad in ["javascript:alert(1)", "ftp://x.example/{page_id}", "https://x.example/a b", "/relative/{page_id}",
-            "https://user:pw@x.example/{page_id}", "https://x.example/{pageid}"]
-        {
+        for bad in [
+            "javascript:alert(1)", "ftp://x.example/{page_id}", "https://x.example/a b", "/relative/{page_id}",
+            "https://user:pw@x.example/{page_id}", "https://x.example/{pageid}",
+        ] {
             #expect(throws: MailError.self, "\(bad)") {
                 try DigestComposer(templates: templates, from: "a@b.example", renewURLTemplate: bad)
             }
         }
         let composer = try MailFixtures.composer()
-        for bad in ["owner@acme.example\r\nBcc: x@y", "Owner <owner@acme.example>", "own er@acme.example", "owner", "a@b@c",
-            "<owner@acme.example>", ""]
-        {
+        for bad in [
+            "owner@acme.example\r\nBcc: x@y", "Owner <owner@acme.example>", "own er@acme.example", "owner", "a@b@c",
+            "<owner@acme.example>", "",
+        ] {
             #expect(throws: MailError.self, "\(bad.debugDescription)") {
                 try composer.compose(MailFixtures.digest([MailFixtures.entry()], to: bad), now: MailFixtures.now)
             }
         }
         #expect(throws: MailError.self) { try composer.compose(MailFixtures.digest([]), now: MailFixtures.now) }
         do {
-            _ = try composer.compose(MailFixtures.digest([MailFixtures.entry()], to: "x@y\r\nBcc: z@w"), now: MailFixtures.now)
+            _ = try composer.compose(
+                MailFixtures.digest([MailFixtures.entry()], to: "x@y\r\nBcc: z@w"), now: MailFixtures.now)
         } catch {
             #expect(error.description.contains("recipient"))
             #expect(!error.description.contains("\r\n"))

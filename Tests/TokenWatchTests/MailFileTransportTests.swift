@@ -40,7 +40,8 @@ struct MailFileTransportTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let transport = FileTransport(directory: directory, now: { MailFixtures.now })
-        let message = try MailFixtures.composer().compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
+        let message = try MailFixtures.composer().compose(
+            MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
         let first = try await transport.send(message)
         let second = try await transport.send(message)
         let third = try await transport.send(message)
@@ -56,7 +57,8 @@ struct MailFileTransportTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let transport = FileTransport(directory: directory, now: { MailFixtures.now })
-        let message = try MailFixtures.composer().compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
+        let message = try MailFixtures.composer().compose(
+            MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
         let paths = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<16 { group.addTask { try await transport.send(message) } }
             var paths: [String] = []
@@ -64,7 +66,8 @@ struct MailFileTransportTests {
             return paths
         }
         #expect(Set(paths).count == 16)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".eml") }.count == 16)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".eml") }.count == 16)
     }
 
     @Test("A directory that cannot be created or written is MailError.cannotWrite")
@@ -75,7 +78,8 @@ struct MailFileTransportTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let blocker = directory + "/blocker"
         #expect(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
-        let message = try MailFixtures.composer().compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
+        let message = try MailFixtures.composer().compose(
+            MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
         let transport = FileTransport(directory: blocker + "/mail")
         do {
             _ = try await transport.send(message)

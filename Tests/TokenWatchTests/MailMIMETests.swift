@@ -90,7 +90,8 @@ struct MailMIMETests {
                 #expect(!line.hasPrefix("From "))
                 #expect(!line.contains("=_"))
             }
-            let expected = sample.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            let expected = sample.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(
+                of: "\r", with: "\n")
             #expect(try decodeQP(encoded) == expected)
         }
     }
@@ -99,7 +100,10 @@ struct MailMIMETests {
     func message() throws {
         let message = MIMEMessage(
             from: try MailAddress(mailbox: "Ops <ops@example.com>", role: "test"),
-            to: [try MailAddress(address: "a@example.com", role: "test"), try MailAddress(address: "b@example.com", role: "test")],
+            to: [
+                try MailAddress(address: "a@example.com", role: "test"),
+                try MailAddress(address: "b@example.com", role: "test"),
+            ],
             subject: "Hello ✓", date: Date(timeIntervalSince1970: 0), messageID: "x.1@example.com",
             text: "--=_TokenWatch_ fake boundary\n", html: "<p>hi</p>\n")
         let bytes = message.rendered()
@@ -122,9 +126,10 @@ struct MailMIMETests {
         for good in ["a@b.example", "first.last+tag@sub.example.co", "x_y-z@localhost"] {
             #expect(try MailAddress(address: good, role: "test").address == good)
         }
-        for bad in ["", "a", "a@", "@b", "a@b@c", "a b@c", "a@b c", "<a@b>", "a@b\r\n", "a\r\nBcc: x@y", "é@b.example",
-            "a..b@c", ".a@b", "a@-b.example", "a@b..example", "a@[127.0.0.1]", "\"a\"@b", "a@b.example,c@d.example"]
-        {
+        for bad in [
+            "", "a", "a@", "@b", "a@b@c", "a b@c", "a@b c", "<a@b>", "a@b\r\n", "a\r\nBcc: x@y", "é@b.example",
+            "a..b@c", ".a@b", "a@-b.example", "a@b..example", "a@[127.0.0.1]", "\"a\"@b", "a@b.example,c@d.example",
+        ] {
             #expect(throws: MailError.self, "\(bad.debugDescription)") { try MailAddress(address: bad, role: "test") }
         }
         let named = try MailAddress(mailbox: "  \"Ops, Team\" <ops@example.com> ", role: "test")

@@ -29,9 +29,15 @@ struct ParsedEmail: Decodable {
     var parts: [Part]
 
     enum CodingKeys: String, CodingKey {
-        case headerNames = "header_names", subject, fromDisplayName = "from_display_name"
-        case fromAddress = "from_address", to, date, dateUTCOffsetSeconds = "date_utcoffset_seconds"
-        case dateTimestamp = "date_timestamp", messageID = "message_id", contentType = "content_type"
+        case headerNames = "header_names"
+        case subject
+        case fromDisplayName = "from_display_name"
+        case fromAddress = "from_address"
+        case to, date
+        case dateUTCOffsetSeconds = "date_utcoffset_seconds"
+        case dateTimestamp = "date_timestamp"
+        case messageID = "message_id"
+        case contentType = "content_type"
         case boundary, defects, parts
     }
 
@@ -158,7 +164,9 @@ enum WireFormat {
         #expect(split.bareLineEnds == 0, "bare CR or LF", sourceLocation: sourceLocation)
         #expect(!split.unterminated, "last line not CRLF-terminated", sourceLocation: sourceLocation)
         for line in split.lines where line.count > 78 {
-            Issue.record("line of \(line.count) octets: \(String(decoding: line, as: UTF8.self))", sourceLocation: sourceLocation)
+            Issue.record(
+                "line of \(line.count) octets: \(String(decoding: line, as: UTF8.self))", sourceLocation: sourceLocation
+            )
         }
         #expect(bytes.allSatisfy { $0 < 0x80 }, "8-bit data on the wire", sourceLocation: sourceLocation)
     }
@@ -171,7 +179,9 @@ enum MailFixtures {
 
     static func templates() throws -> TemplateSet { try TemplateSet() }
 
-    static func composer(renew: String? = "https://app.example.com/facebook/renew?page={page_id}") throws -> DigestComposer {
+    static func composer(renew: String? = "https://app.example.com/facebook/renew?page={page_id}") throws
+        -> DigestComposer
+    {
         try DigestComposer(
             templates: templates(), from: "TokenWatch <tokenwatch@alerts.example.com>", renewURLTemplate: renew)
     }
@@ -180,10 +190,14 @@ enum MailFixtures {
         _ kind: DigestEntry.Kind = .invalid, company: String = "Acme", id: String = "1000001",
         name: String = "Acme Careers", reason: InvalidReason? = .passwordChanged
     ) -> DigestEntry {
-        DigestEntry(kind: kind, company: company, pageID: id, pageName: name, reason: kind == .expiring ? nil : reason, since: since)
+        DigestEntry(
+            kind: kind, company: company, pageID: id, pageName: name, reason: kind == .expiring ? nil : reason,
+            since: since)
     }
 
-    static func digest(_ entries: [DigestEntry], to: String = "owner@acme.example", key: String = "outbox:1,2") -> Digest {
+    static func digest(_ entries: [DigestEntry], to: String = "owner@acme.example", key: String = "outbox:1,2")
+        -> Digest
+    {
         Digest(recipient: to, entries: entries, key: key)
     }
 }

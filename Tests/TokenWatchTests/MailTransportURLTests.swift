@@ -7,7 +7,10 @@ struct MailTransportURLTests {
     @Test(
         "Accepts smtp, smtps and file URLs",
         arguments: [
-            ("smtp://mail.example.com:587", MailTransportURL.smtp(host: "mail.example.com", port: 587, tlsRequired: false)),
+            (
+                "smtp://mail.example.com:587",
+                MailTransportURL.smtp(host: "mail.example.com", port: 587, tlsRequired: false)
+            ),
             ("smtp://mail.example.com", .smtp(host: "mail.example.com", port: 25, tlsRequired: false)),
             ("SMTP://Mail.Example.com:2525/", .smtp(host: "Mail.Example.com", port: 2525, tlsRequired: false)),
             ("smtp://mail.example.com:587?tls=required", .smtp(host: "mail.example.com", port: 587, tlsRequired: true)),
@@ -28,7 +31,8 @@ struct MailTransportURLTests {
             "", "mail.example.com", "http://mail.example.com", "smtp+tls://x.example", "smtp://", "smtp://:25",
             "smtp://mail.example.com:0", "smtp://mail.example.com:65536", "smtp://mail.example.com:abc",
             "smtp://mail.example.com:", "smtp://mail.example.com:-1", "smtp://mail.example.com/path",
-            "smtp://mail.example.com#frag", "smtp://mail.example.com?tls=maybe", "smtps://mail.example.com?tls=required",
+            "smtp://mail.example.com#frag", "smtp://mail.example.com?tls=maybe",
+            "smtps://mail.example.com?tls=required",
             "smtp://mail example.com", "smtp://mail.example.com\r\n", "smtp://[::1", "smtp://[zz]:25",
             "smtp://bad_host!:25", "file://host/dir", "file://localhost/dir", "file://", "file:relative",
             "file:///dir?x=1", "file:///bad%zz",

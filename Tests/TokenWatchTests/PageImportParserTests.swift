@@ -40,7 +40,8 @@ struct PageImportParserTests {
             rows == [
                 PageImportRow(
                     line: 2, company: "Acme", pageID: "123", pageName: "Acme Careers", accessToken: Secret(Self.token)),
-                PageImportRow(line: 3, company: "Acme", pageID: "456", pageName: "Acme Jobs", accessToken: Secret("t2")),
+                PageImportRow(
+                    line: 3, company: "Acme", pageID: "456", pageName: "Acme Jobs", accessToken: Secret("t2")),
             ])
     }
 
@@ -57,7 +58,8 @@ struct PageImportParserTests {
 
     @Test("a UTF-8 byte-order mark before the header")
     func byteOrderMark() throws {
-        let rows = try Self.rows(Data([0xEF, 0xBB, 0xBF]) + Data("company,page_id,page_name,access_token\nÉcole,1,Café 😀,t\n".utf8))
+        let rows = try Self.rows(
+            Data([0xEF, 0xBB, 0xBF]) + Data("company,page_id,page_name,access_token\nÉcole,1,Café 😀,t\n".utf8))
         #expect(rows.first?.company == "École")
         #expect(rows.first?.pageName == "Café 😀")
     }
@@ -152,18 +154,26 @@ struct PageImportParserTests {
     @Test("a file without its header: no value echoed, a token least of all")
     func noHeader() throws {
         let problems = try Self.problems("Acme,123,Careers,\(Self.token)\n")
-        #expect(problems.map(\.description) == ["pages.csv, line 1: the first line is not the header company,page_id,page_name,access_token"])
+        #expect(
+            problems.map(\.description) == [
+                "pages.csv, line 1: the first line is not the header company,page_id,page_name,access_token"
+            ])
         #expect(problems[0].kind == .missingHeader)
         // A long header name that could be a pasted token is shown by position only.
         let long = try Self.problems("company,page_id,page_name,\(Self.token)0123456789012345678901234567890\n")
-        #expect(long.map(\.message).contains("unknown column number 4; the columns are company,page_id,page_name,access_token"))
+        #expect(
+            long.map(\.message).contains(
+                "unknown column number 4; the columns are company,page_id,page_name,access_token"))
         #expect(!long.map(\.description).joined().contains(Self.token))
     }
 
     @Test("an empty file")
     func emptyFile() throws {
         let problems = try Self.problems("")
-        #expect(problems.map(\.description) == ["pages.csv: the file is empty; it needs the header company,page_id,page_name,access_token"])
+        #expect(
+            problems.map(\.description) == [
+                "pages.csv: the file is empty; it needs the header company,page_id,page_name,access_token"
+            ])
         #expect(try Self.problems("\n\n").first?.kind == .emptyFile)
     }
 
@@ -196,7 +206,10 @@ struct PageImportParserTests {
             Issue.record("expected problems")
             return
         }
-        #expect(problems.problems.map(\.description) == ["f.csv, line 1: the header is not valid UTF-8; save the file as UTF-8"])
+        #expect(
+            problems.problems.map(\.description) == [
+                "f.csv, line 1: the header is not valid UTF-8; save the file as UTF-8"
+            ])
     }
 
     @Test("malformed quoting: text after a closing quote, a quote never closed")

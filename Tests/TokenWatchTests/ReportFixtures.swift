@@ -67,7 +67,8 @@ enum ReportFixtures {
                     detail: InvalidReason.missingPermissions(["pages_messaging"]).sentence),
                 PageEvent(
                     at: at(-3 * day), kind: .permissionsChanged, actor: "cron", detail: "removed: pages_messaging"),
-                PageEvent(at: at(-3 * day + 60), kind: .ownerNotified, actor: "cron", detail: "owner@brightside.example"),
+                PageEvent(
+                    at: at(-3 * day + 60), kind: .ownerNotified, actor: "cron", detail: "owner@brightside.example"),
             ],
             "300000000000001": [
                 PageEvent(
@@ -154,7 +155,8 @@ struct TemporaryDirectory {
     let path: String
 
     init() throws {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("tokenwatch-tests-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }

@@ -66,11 +66,14 @@ struct StoreTests {
     }
 
     @Test func upsertLogsConnectRenewRenameAndSkipsIdenticalRows() async throws {
-        var summary = try await database.upsertPages([upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
+        var summary = try await database.upsertPages(
+            [upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
         #expect(summary.added == ["1001"])
-        summary = try await database.upsertPages([upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
+        summary = try await database.upsertPages(
+            [upsert("1001", token: "t1")], cipher: cipher, actor: "cli:ann", now: now)
         #expect(summary.unchanged == ["1001"])
-        summary = try await database.upsertPages([upsert("1001", name: "New", token: "t2")], cipher: cipher, actor: "cli:ann", now: now)
+        summary = try await database.upsertPages(
+            [upsert("1001", name: "New", token: "t2")], cipher: cipher, actor: "cli:ann", now: now)
         #expect(summary.renewed == ["1001"])
         #expect(summary.renamed == ["1001"])
         let (page, events) = try await database.pageLog(pageID: "1001")
@@ -80,7 +83,8 @@ struct StoreTests {
     }
 
     @Test func pageOfAnotherCompanyFailsTheWholeUpsert() async throws {
-        _ = try await database.upsertPages([upsert("1001", token: "t1", company: "Acme")], cipher: cipher, actor: "t", now: now)
+        _ = try await database.upsertPages(
+            [upsert("1001", token: "t1", company: "Acme")], cipher: cipher, actor: "t", now: now)
         await #expect(throws: UpsertConflict.self) {
             try await database.upsertPages(
                 [upsert("2002", token: "t2", company: "Beta"), upsert("1001", token: "t3", company: "Beta")],
@@ -99,13 +103,15 @@ struct StoreTests {
         #expect(events.last?.kind == .disconnected)
         #expect(events.last?.detail == "client left")
         // Importing it again reconnects it with the new token.
-        let summary = try await database.upsertPages([upsert("1001", token: "t9")], cipher: cipher, actor: "t", now: now)
+        let summary = try await database.upsertPages(
+            [upsert("1001", token: "t9")], cipher: cipher, actor: "t", now: now)
         #expect(summary.reconnected == ["1001"])
         #expect(try await database.checkTargets(pageIDs: nil, cipher: cipher).first?.token.reveal == "t9")
     }
 
     @Test func ownersAreAddedOnceAndListedPerCompany() async throws {
-        #expect(try await database.addOwners(company: "Acme", emails: ["a@acme.test", "b@acme.test"], now: now).count == 2)
+        #expect(
+            try await database.addOwners(company: "Acme", emails: ["a@acme.test", "b@acme.test"], now: now).count == 2)
         #expect(try await database.addOwners(company: "Acme", emails: ["A@acme.test"], now: now).isEmpty)
         #expect(try await database.owners(company: "Acme").map(\.email) == ["a@acme.test", "b@acme.test"])
         #expect(try await database.removeOwners(company: "Acme", emails: ["a@acme.test"]) == ["a@acme.test"])

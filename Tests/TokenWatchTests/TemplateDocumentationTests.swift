@@ -43,6 +43,7 @@ struct TemplateDocumentationTests {
         let actual = Self.keys(of: context)
         let documented = try Self.documentedNames()
         #expect(actual.subtracting(documented).isEmpty, "undocumented: \(actual.subtracting(documented).sorted())")
-        #expect(documented.subtracting(actual).isEmpty, "documented but absent: \(documented.subtracting(actual).sorted())")
+        #expect(
+            documented.subtracting(actual).isEmpty, "documented but absent: \(documented.subtracting(actual).sorted())")
     }
 }

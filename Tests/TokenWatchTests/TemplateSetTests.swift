@@ -23,7 +23,9 @@ struct TemplateSetTests {
         #expect(templates.origins[.report] == path)
         #expect(templates.origins[.digestText] == "built-in")
         var input = ReportFixtures.input
-        input.pages = [PageRecord(company: "C", pageID: "1", pageName: "<b>Bold</b> & co", tokenUpdatedAt: input.generatedAt)]
+        input.pages = [
+            PageRecord(company: "C", pageID: "1", pageName: "<b>Bold</b> & co", tokenUpdatedAt: input.generatedAt)
+        ]
         let html = HTMLReport.render(input, templates: templates)
         #expect(html == "<ul><li>&lt;b&gt;Bold&lt;/b&gt; &amp; co is Unknown</li></ul>")
     }

@@ -31,13 +31,17 @@ struct VerdictRulesTests {
     ])
     func subcodesInsideDebugTokenNameTheReason(subcode: Int, reason: InvalidReason) {
         let info = invalid(code: 190, subcode: subcode)
-        #expect(rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(reason, info: info, error: info.error)))
+        #expect(
+            rules.decide(.info(info), pageID: page, now: now)
+                == .decided(.invalid(reason, info: info, error: info.error)))
     }
 
     @Test func missingSubcodeIsTheGenericReasonWhateverTheMessage() {
         var info = invalid(code: 190, subcode: nil)
         info.error?.message = "Error validating access token: The user has changed their password"
-        #expect(rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(.tokenInvalid, info: info, error: info.error)))
+        #expect(
+            rules.decide(.info(info), pageID: page, now: now)
+                == .decided(.invalid(.tokenInvalid, info: info, error: info.error)))
     }
 
     @Test func garbageTokenWithoutTypeIsInvalid() {
@@ -52,22 +56,30 @@ struct VerdictRulesTests {
         var info = healthy()
         info.type = "USER"
         info.profileID = nil
-        #expect(rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(.notAPageToken(type: "USER"), info: info, error: nil)))
+        #expect(
+            rules.decide(.info(info), pageID: page, now: now)
+                == .decided(.invalid(.notAPageToken(type: "USER"), info: info, error: nil)))
     }
 
     @Test func tokenOfAnotherPageOrAppIsInvalid() {
         var other = healthy()
         other.profileID = "999"
-        #expect(rules.decide(.info(other), pageID: page, now: now) == .decided(.invalid(.otherPage(profileID: "999"), info: other, error: nil)))
+        #expect(
+            rules.decide(.info(other), pageID: page, now: now)
+                == .decided(.invalid(.otherPage(profileID: "999"), info: other, error: nil)))
         var app = healthy()
         app.appID = "42"
-        #expect(rules.decide(.info(app), pageID: page, now: now) == .decided(.invalid(.otherApp(appID: "42"), info: app, error: nil)))
+        #expect(
+            rules.decide(.info(app), pageID: page, now: now)
+                == .decided(.invalid(.otherApp(appID: "42"), info: app, error: nil)))
     }
 
     @Test func missingRequiredPermissionsAreNamed() {
         var info = healthy()
         info.scopes = ["pages_show_list", "pages_manage_metadata"]
-        #expect(rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(.missingPermissions(["pages_messaging"]), info: info, error: nil)))
+        #expect(
+            rules.decide(.info(info), pageID: page, now: now)
+                == .decided(.invalid(.missingPermissions(["pages_messaging"]), info: info, error: nil)))
     }
 
     @Test func permissionGrantedOnlyForOtherPagesIsMissingForThisOne() {
@@ -87,12 +99,15 @@ struct VerdictRulesTests {
     @Test func pastHardExpiryIsExpired() {
         var info = healthy()
         info.expiresAt = now.addingTimeInterval(-1)
-        #expect(rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(.expired, info: info, error: nil)))
+        #expect(
+            rules.decide(.info(info), pageID: page, now: now) == .decided(.invalid(.expired, info: info, error: nil)))
     }
 
     @Test func transientAndUndecidedAnswersAreRetriedNotInvalid() {
         let transient = GraphError(code: 2, message: "temporary", isTransient: true)
-        #expect(rules.decide(.graphError(transient, httpStatus: 401), pageID: page, now: now) == .retry("transient Graph error code 2", error: transient))
+        #expect(
+            rules.decide(.graphError(transient, httpStatus: 401), pageID: page, now: now)
+                == .retry("transient Graph error code 2", error: transient))
         let one = GraphError(code: 1, message: "unknown")
         guard case .retry = rules.decide(.graphError(one, httpStatus: 500), pageID: page, now: now) else {
             Issue.record("code 1 not retried")
@@ -112,11 +127,18 @@ struct VerdictRulesTests {
 
     @Test func itemErrorsAboutTheTokenAreInvalidOthersUnknown() {
         let permission = GraphError(code: 200, message: "(#200) The user hasn't authorized the application")
-        #expect(rules.decide(.graphError(permission, httpStatus: 403), pageID: page, now: now) == .decided(.invalid(.permissionError, info: nil, error: permission)))
+        #expect(
+            rules.decide(.graphError(permission, httpStatus: 403), pageID: page, now: now)
+                == .decided(.invalid(.permissionError, info: nil, error: permission)))
         let session = GraphError(code: 102, message: "Session key invalid")
-        #expect(rules.decide(.graphError(session, httpStatus: 400), pageID: page, now: now) == .decided(.invalid(.sessionEnded, info: nil, error: session)))
+        #expect(
+            rules.decide(.graphError(session, httpStatus: 400), pageID: page, now: now)
+                == .decided(.invalid(.sessionEnded, info: nil, error: session)))
         let odd = GraphError(code: 803, message: "Some of the aliases you requested do not exist")
-        guard case .decided(.unknown(_, let error)) = rules.decide(.graphError(odd, httpStatus: 404), pageID: page, now: now) else {
+        guard
+            case .decided(.unknown(_, let error)) = rules.decide(
+                .graphError(odd, httpStatus: 404), pageID: page, now: now)
+        else {
             Issue.record("unexpected code not unknown")
             return
         }

@@ -94,11 +94,13 @@ extension Workspace {
             throw InputRejected([
                 "Graph rejected the user token (HTTP \(status), \(error.codeText)): \(error.message); log in with Facebook again"
             ])
-        } catch GraphClientError.rejected(let error, let status, _, _) where VerdictRules.isOwnConfigurationError(error) {
+        } catch GraphClientError.rejected(let error, let status, _, _) where VerdictRules.isOwnConfigurationError(error)
+        {
             // 100/101/104 here concern our app (appsecret_proof, app ID), not the person.
             throw CommandFailure(
                 .configuration,
-                "Graph rejected our app's request (HTTP \(status), \(error.codeText)): \(error.message) — check TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET")
+                "Graph rejected our app's request (HTTP \(status), \(error.codeText)): \(error.message) — check TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET"
+            )
         }
         // A login that grants nothing (a token without pages_show_list, a person who unticked
         // everything) must not disconnect a whole company in one go.
@@ -113,7 +115,9 @@ extension Workspace {
             do {
                 summary = try await database.upsertPages(
                     granted.pages.map {
-                        PageUpsert(company: company, pageID: $0.pageID, pageName: $0.name, token: $0.accessToken, source: "login")
+                        PageUpsert(
+                            company: company, pageID: $0.pageID, pageName: $0.name, token: $0.accessToken,
+                            source: "login")
                     }, cipher: cipher, actor: actor, now: now)
             } catch let conflict as UpsertConflict {
                 throw InputRejected(conflict.problems)
@@ -126,7 +130,8 @@ extension Workspace {
         if disconnectMissing {
             for page in missing
             where try await database.disconnect(
-                pageID: page.pageID, reason: "not granted again in a Facebook login (deselected)", actor: actor, now: now)
+                pageID: page.pageID, reason: "not granted again in a Facebook login (deselected)", actor: actor,
+                now: now)
             {
                 disconnected.append(page.pageID)
             }

@@ -29,7 +29,8 @@ public struct Workspace: Sendable {
         let createdKey = try TokenCipher.createKeyFileIfMissing(at: configuration.keyFile)
         let cipher = try TokenCipher.load(keyFile: configuration.keyFile)
         try await database.verifyKey(cipher)
-        return InitResult(createdDatabase: !existed, createdKey: createdKey, migrations: try database.appliedMigrations())
+        return InitResult(
+            createdDatabase: !existed, createdKey: createdKey, migrations: try database.appliedMigrations())
     }
 
     /// Opens an initialised store and checks its key. Missing database or key, or the

@@ -14,7 +14,10 @@ public struct CheckOptions: Sendable {
     /// Who is running it, for the page log: `cron`, `cli:<user>`.
     public var actor: String
 
-    public init(pageIDs: [String]? = nil, dryRun: Bool = false, concurrency: Int = 8, batchSize: Int = 50, actor: String = "cron") {
+    public init(
+        pageIDs: [String]? = nil, dryRun: Bool = false, concurrency: Int = 8, batchSize: Int = 50,
+        actor: String = "cron"
+    ) {
         self.pageIDs = pageIDs
         self.dryRun = dryRun
         self.concurrency = concurrency
@@ -74,7 +77,8 @@ public enum CheckError: Error, Sendable, CustomStringConvertible {
                 case 104: "TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET (no app token was sent)"
                 default: "TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)"
                 }
-            return "Graph API rejected our app credentials (HTTP \(status), \(error.codeText)\(error.type.map { ", \($0)" } ?? "")): \"\(error.message)\" — check \(setting)"
+            return
+                "Graph API rejected our app credentials (HTTP \(status), \(error.codeText)\(error.type.map { ", \($0)" } ?? "")): \"\(error.message)\" — check \(setting)"
         case .store(let error):
             return error.description
         }
@@ -101,7 +105,8 @@ public struct CheckEngine: Sendable {
     public init(
         database: AppDatabase, graph: any GraphAPI, rules: VerdictRules, retry: RetryPolicy = RetryPolicy(),
         runTimeout: TimeInterval, configuredVersion: String, clock: any Clock<Duration> = ContinuousClock(),
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger, progress: (@Sendable (Int, Int) -> Void)? = nil
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
     ) {
         self.database = database
         self.graph = graph
@@ -128,7 +133,9 @@ public struct CheckEngine: Sendable {
 
     /// Runs the check over `targets` (already loaded). With `runID` nil (dry run) nothing
     /// is written.
-    public func check(_ targets: [CheckTarget], options: CheckOptions, runID: Int64?) async throws(CheckError) -> CheckOutcome {
+    public func check(_ targets: [CheckTarget], options: CheckOptions, runID: Int64?) async throws(CheckError)
+        -> CheckOutcome
+    {
         var outcome = CheckOutcome(runID: runID, startedAt: now(), endedAt: now())
         outcome.total = targets.count
         outcome.validBefore = targets.count { $0.status == .valid }
@@ -199,7 +206,9 @@ public struct CheckEngine: Sendable {
                             outcome.rateLimited = true
                             logger.warning(
                                 "Graph usage at \(batch.usage.highestPercent ?? 0) %: no new requests this run",
-                                metadata: ["minutes_to_regain": "\(batch.usage.minutesToRegainAccess.map(String.init) ?? "?")"])
+                                metadata: [
+                                    "minutes_to_regain": "\(batch.usage.minutesToRegainAccess.map(String.init) ?? "?")"
+                                ])
                         }
                         for (target, itemOutcome) in zip(job.targets, batch.outcomes) {
                             switch rules.decide(itemOutcome, pageID: target.pageID, now: now()) {
@@ -209,14 +218,17 @@ public struct CheckEngine: Sendable {
                                 if job.attempt < retry.maxAttempts {
                                     retryBuckets[job.attempt + 1, default: []].append(target)
                                 } else {
-                                    decided.append(PageCheckResult(target: target, verdict: .unknown(why, error: error)))
+                                    decided.append(
+                                        PageCheckResult(target: target, verdict: .unknown(why, error: error)))
                                 }
                             case .stop(let error):
                                 unchecked.append(target)
                                 if stopReason == nil {
                                     stopReason = "rate limited by Graph (\(error.codeText))"
                                     outcome.rateLimited = true
-                                    logger.warning("Graph rate limit hit: no new requests this run", metadata: ["code": "\(error.codeText)"])
+                                    logger.warning(
+                                        "Graph rate limit hit: no new requests this run",
+                                        metadata: ["code": "\(error.codeText)"])
                                 }
                             }
                         }
@@ -235,11 +247,15 @@ public struct CheckEngine: Sendable {
                                 if stopReason == nil {
                                     stopReason = "rate limited by Graph (\(graphError.codeText))"
                                     outcome.rateLimited = true
-                                    logger.warning("Graph rate limit hit: no new requests this run", metadata: ["code": "\(graphError.codeText)"])
+                                    logger.warning(
+                                        "Graph rate limit hit: no new requests this run",
+                                        metadata: ["code": "\(graphError.codeText)"])
                                 }
                             } else if VerdictRules.isTransient(graphError) {
                                 outcome.requests.error += 1
-                                retryOrGiveUp(job, why: error.description, error: graphError, into: &decided, buckets: &retryBuckets)
+                                retryOrGiveUp(
+                                    job, why: error.description, error: graphError, into: &decided,
+                                    buckets: &retryBuckets)
                             } else {
                                 outcome.requests.error += 1
                                 decided += job.targets.map {
@@ -247,11 +263,17 @@ public struct CheckEngine: Sendable {
                                 }
                             }
                         case .transport(let httpError):
-                            if case .timedOut = httpError { outcome.requests.timeout += 1 } else { outcome.requests.error += 1 }
-                            retryOrGiveUp(job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
+                            if case .timedOut = httpError {
+                                outcome.requests.timeout += 1
+                            } else {
+                                outcome.requests.error += 1
+                            }
+                            retryOrGiveUp(
+                                job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
                         case .malformed:
                             outcome.requests.error += 1
-                            retryOrGiveUp(job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
+                            retryOrGiveUp(
+                                job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
                         }
                     }
                     // Refill the group before committing, so requests are in flight while
@@ -283,14 +305,17 @@ public struct CheckEngine: Sendable {
             }
         }
         if options.dryRun {
-            outcome.verdicts += unchecked.map { ($0, Verdict.unknown("not checked: \(stopReason ?? "stopped")", error: nil)) }
+            outcome.verdicts += unchecked.map {
+                ($0, Verdict.unknown("not checked: \(stopReason ?? "stopped")", error: nil))
+            }
         }
         outcome.endedAt = now()
         return outcome
     }
 
     private func retryOrGiveUp(
-        _ job: Job, why: String, error: GraphError?, into decided: inout [PageCheckResult], buckets: inout [Int: [CheckTarget]]
+        _ job: Job, why: String, error: GraphError?, into decided: inout [PageCheckResult],
+        buckets: inout [Int: [CheckTarget]]
     ) {
         if job.attempt < retry.maxAttempts {
             buckets[job.attempt + 1, default: []].append(contentsOf: job.targets)
@@ -304,12 +329,15 @@ public struct CheckEngine: Sendable {
         outcome.servedVersion = served
         if served != configuredVersion {
             logger.warning(
-                "Graph served API version \(served), not the configured \(configuredVersion): the configured version may have expired (TOKENWATCH_GRAPH_VERSION)")
+                "Graph served API version \(served), not the configured \(configuredVersion): the configured version may have expired (TOKENWATCH_GRAPH_VERSION)"
+            )
         }
     }
 
     /// Counts a batch's verdicts and, unless dry, commits them in one transaction.
-    private func record(_ results: [PageCheckResult], options: CheckOptions, runID: Int64?, into outcome: inout CheckOutcome)
+    private func record(
+        _ results: [PageCheckResult], options: CheckOptions, runID: Int64?, into outcome: inout CheckOutcome
+    )
         async throws(CheckError)
     {
         for result in results {
@@ -338,11 +366,14 @@ public struct CheckEngine: Sendable {
             outcome.changedPageIDs.formUnion(commit.newlyInvalid)
             outcome.changedPageIDs.formUnion(commit.becameValid)
             for pageID in commit.newlyInvalid {
-                if let result = results.first(where: { $0.target.pageID == pageID }), case .invalid(let reason, _, let error) = result.verdict {
+                if let result = results.first(where: { $0.target.pageID == pageID }),
+                    case .invalid(let reason, _, let error) = result.verdict
+                {
                     logger.notice(
                         "page became invalid",
                         metadata: [
-                            "page_id": "\(pageID)", "page": "\(result.target.pageName)", "company": "\(result.target.company)",
+                            "page_id": "\(pageID)", "page": "\(result.target.pageName)",
+                            "company": "\(result.target.company)",
                             "reason": "\(reason.code)", "code": "\(error?.codeText ?? "-")",
                         ])
                 }

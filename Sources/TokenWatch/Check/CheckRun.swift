@@ -27,7 +27,8 @@ public struct CheckRun: Sendable {
 
     public init(
         workspace: Workspace, graph: any GraphAPI, mailTransport: (any MailTransport)?, templates: TemplateSet,
-        logger: Logger, clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() },
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) {
         self.workspace = workspace
@@ -70,10 +71,12 @@ public struct CheckRun: Sendable {
         let runID: Int64?
         do {
             targets = try await database.checkTargets(pageIDs: options.pageIDs, cipher: workspace.cipher)
-            runID = options.dryRun
+            runID =
+                options.dryRun
                 ? nil
                 : try await database.startRun(
-                    actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count, now: started)
+                    actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
+                    now: started)
         } catch {
             let (status, message) = ErrorClassification.classify(error)
             return CheckRunResult(status: status == .failure ? .failure : status, summary: message, problems: [message])
@@ -100,7 +103,8 @@ public struct CheckRun: Sendable {
 
         if options.dryRun {
             let summary = summaryLine(outcome, dispatch: nil, heldWave: false)
-            return CheckRunResult(status: outcome.unchecked + outcome.unknown > 0 ? .partial : .ok, summary: summary, outcome: outcome)
+            return CheckRunResult(
+                status: outcome.unchecked + outcome.unknown > 0 ? .partial : .ok, summary: summary, outcome: outcome)
         }
 
         var problems: [String] = []
@@ -124,7 +128,9 @@ public struct CheckRun: Sendable {
                 expiryWarningDays: configuration.expiryWarningDays, remindAfterDays: configuration.remindAfterDays,
                 actor: options.actor, now: now())
             if notices.expiring + notices.reminders > 0 {
-                logger.info("notices queued", metadata: ["expiring": "\(notices.expiring)", "reminders": "\(notices.reminders)"])
+                logger.info(
+                    "notices queued",
+                    metadata: ["expiring": "\(notices.expiring)", "reminders": "\(notices.reminders)"])
             }
         } catch {
             problems.append(error.description)
@@ -209,7 +215,8 @@ public struct CheckRun: Sendable {
         let summary = summaryLine(outcome, dispatch: dispatch, heldWave: heldWave)
         logger.info("\(summary)")
         return CheckRunResult(
-            status: status, summary: summary, outcome: outcome, reportFiles: reportFiles, dispatch: dispatch, problems: problems)
+            status: status, summary: summary, outcome: outcome, reportFiles: reportFiles, dispatch: dispatch,
+            problems: problems)
     }
 
     /// `checked 1200 pages: 1180 valid, 15 invalid (6 new), 5 unknown; 0 unchecked; 12.4 s`.
@@ -218,13 +225,16 @@ public struct CheckRun: Sendable {
         var line =
             "checked \(outcome.total) pages: \(outcome.valid) valid, \(outcome.invalid) invalid (\(outcome.newlyInvalid.count) new), \(outcome.unknown) unknown; \(outcome.unchecked) unchecked; \(String(format: "%.1f", seconds)) s"
         if let dispatch {
-            line += "; digests: \(dispatch.sent) sent, \(dispatch.failed) failed, \(dispatch.pendingRows) pending, \(dispatch.heldRows) held"
+            line +=
+                "; digests: \(dispatch.sent) sent, \(dispatch.failed) failed, \(dispatch.pendingRows) pending, \(dispatch.heldRows) held"
         }
         if heldWave { line += " — MASS INVALIDATION: digests held" }
         return line
     }
 
-    private func writeMetrics(_ path: String?, outcome: CheckOutcome?, dispatch: DispatchOutcome?, status: ExitStatus, started: Date) async {
+    private func writeMetrics(
+        _ path: String?, outcome: CheckOutcome?, dispatch: DispatchOutcome?, status: ExitStatus, started: Date
+    ) async {
         guard let path else { return }
         let counts = (try? await workspace.database.statusCounts()) ?? [:]
         let lastSuccess = try? await workspace.database.lastSuccessfulRunEnd()
@@ -238,7 +248,8 @@ public struct CheckRun: Sendable {
             pagesByStatus: Dictionary(uniqueKeysWithValues: PageStatus.allCases.map { ($0, counts[$0] ?? 0) }),
             newlyInvalid: outcome?.newlyInvalid.count ?? 0, unchecked: outcome?.unchecked ?? 0, expiring: expiring,
             graphRequests: [
-                .ok: requests.ok, .error: requests.error, .rateLimited: requests.rateLimited, .timeout: requests.timeout,
+                .ok: requests.ok, .error: requests.error, .rateLimited: requests.rateLimited,
+                .timeout: requests.timeout,
             ],
             mailDigests: [
                 .sent: dispatch?.sent ?? 0, .failed: dispatch?.failed ?? 0, .pending: dispatch?.pendingRows ?? 0,

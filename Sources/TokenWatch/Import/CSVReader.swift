@@ -101,7 +101,8 @@ enum CSVReader {
                     problems.append(
                         CSVReadProblem(
                             line: recordLine,
-                            message: "text follows a closing quote; quote the whole field and double any quote inside it"))
+                            message:
+                                "text follows a closing quote; quote the whole field and double any quote inside it"))
                     reportedAfterQuote = true
                 }
                 field.append(byte)

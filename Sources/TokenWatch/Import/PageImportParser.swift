@@ -180,7 +180,11 @@ public enum PageImportParser {
     private static func shown(_ name: String, position: Int) -> String {
         let looksLikeAName =
             !name.isEmpty && name.count <= 40
-            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" || $0 == " " || $0 == "-") }
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" || $0 == " "
+                        || $0 == "-")
+            }
         if name.isEmpty { return "number \(position) (it has no name)" }
         return looksLikeAName ? "\"\(name)\"" : "number \(position)"
     }

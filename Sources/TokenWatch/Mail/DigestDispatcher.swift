@@ -79,7 +79,8 @@ public struct DigestDispatcher: Sendable {
                 recipient: first.ownerEmail,
                 entries: items.map { item in
                     DigestEntry(
-                        kind: DigestEntry.Kind(rawValue: item.kind) ?? .invalid, company: item.company, pageID: item.pageID,
+                        kind: DigestEntry.Kind(rawValue: item.kind) ?? .invalid, company: item.company,
+                        pageID: item.pageID,
                         pageName: item.pageName, reason: item.reason, since: item.since, expiresAt: item.expiresAt)
                 },
                 key: Self.digestKey(items))
@@ -89,7 +90,8 @@ public struct DigestDispatcher: Sendable {
                 try await database.markSent(items, messageID: message.messageID, actor: actor, now: now)
                 outcome.sent += 1
                 logger.info(
-                    "digest sent", metadata: ["to": "\(first.ownerEmail)", "pages": "\(items.count)", "reply": "\(reply)"])
+                    "digest sent",
+                    metadata: ["to": "\(first.ownerEmail)", "pages": "\(items.count)", "reply": "\(reply)"])
             } catch let error as StoreError {
                 throw error
             } catch {

@@ -29,7 +29,8 @@ public struct FileTransport: MailTransport {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw MailError.cannotWrite(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+            throw MailError.cannotWrite(
+                path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
         }
         let stem = UTCTime.compact(now()) + "-" + Self.sanitised(message.messageID)
         let temporary: String

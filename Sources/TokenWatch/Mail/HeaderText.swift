@@ -54,7 +54,9 @@ enum HeaderText {
     static func mailboxField(_ name: String, _ mailbox: MailAddress) -> String {
         var folder = HeaderFolder(name: name)
         if let displayName = mailbox.displayName.map(neutralised), !displayName.isEmpty {
-            let quoted = "\"" + displayName.replacingOccurrences(of: "\\", with: "\\\\")
+            let quoted =
+                "\""
+                + displayName.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\"", with: "\\\"") + "\""
             if isPlainASCII(displayName), quoted.utf8.count + 1 <= lineLimit - name.utf8.count - 1 {
                 folder.appendAtom(quoted)

@@ -90,7 +90,9 @@ public enum MailTransportURL: Sendable, Equatable {
                         "\(setting): unsupported option \"\(name)\"; the only one is tls=required (smtp:// only)")
                 }
             }
-            self = scheme == "smtp" ? .smtp(host: host, port: port, tlsRequired: tlsRequired) : .smtps(host: host, port: port)
+            self =
+                scheme == "smtp"
+                ? .smtp(host: host, port: port, tlsRequired: tlsRequired) : .smtps(host: host, port: port)
 
         default:
             let shown = scheme.count <= 10 && scheme.allSatisfy({ $0.isLetter || $0 == "+" }) ? " \"\(scheme)\"" : ""

@@ -20,12 +20,15 @@ public struct Notify: Sendable {
         self.now = now
     }
 
-    public func run(releaseHeld: Bool, dropHeld: Bool, actor: String) async throws -> (status: ExitStatus, summary: String) {
+    public func run(releaseHeld: Bool, dropHeld: Bool, actor: String) async throws -> (
+        status: ExitStatus, summary: String
+    ) {
         let database = workspace.database
         var prefix = ""
         if dropHeld {
             let ids = try await database.heldOutboxIDs()
-            try await database.dropOutbox(ids: ids, reason: "held digest dropped by an operator (notify --drop-held)", actor: actor, now: now())
+            try await database.dropOutbox(
+                ids: ids, reason: "held digest dropped by an operator (notify --drop-held)", actor: actor, now: now())
             prefix = "dropped \(ids.count) held notifications; "
             logger.notice("held notifications dropped", metadata: ["rows": "\(ids.count)"])
         }
@@ -35,9 +38,11 @@ public struct Notify: Sendable {
             logger.notice("held notifications released", metadata: ["rows": "\(released)"])
         }
         let composer = try DigestComposer(
-            templates: templates, from: workspace.configuration.mailFrom ?? "", renewURLTemplate: workspace.configuration.renewURL)
+            templates: templates, from: workspace.configuration.mailFrom ?? "",
+            renewURLTemplate: workspace.configuration.renewURL)
         let outcome = try await DigestDispatcher(
-            database: database, composer: composer, transport: transport, maxAttempts: workspace.configuration.mailMaxAttempts,
+            database: database, composer: composer, transport: transport,
+            maxAttempts: workspace.configuration.mailMaxAttempts,
             actor: actor, logger: logger
         ).dispatch(now: now())
         let summary =

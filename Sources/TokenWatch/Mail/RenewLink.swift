@@ -10,12 +10,15 @@ public struct RenewLink: Sendable, Equatable {
     /// when it is not an absolute http or https URL once `{page_id}` is filled in.
     public init(template: String) throws(MailError) {
         let hint = "TOKENWATCH_RENEW_URL must be an http:// or https:// URL, with {page_id} where the Page ID goes"
-        if template.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || "\"<>\\^`|".unicodeScalars.contains($0) }) {
+        if template.unicodeScalars.contains(where: {
+            $0.value <= 0x20 || $0.value == 0x7F || "\"<>\\^`|".unicodeScalars.contains($0)
+        }) {
             throw MailError.configuration("\(hint); it contains a space, a control character or one of \" < > \\ ^ ` |")
         }
         let sample = template.replacingOccurrences(of: "{page_id}", with: "0")
         guard sample.unicodeScalars.allSatisfy({ $0.isASCII }), !sample.contains("{"), !sample.contains("}") else {
-            throw MailError.configuration("\(hint); it may hold only ASCII characters and no braces other than {page_id}")
+            throw MailError.configuration(
+                "\(hint); it may hold only ASCII characters and no braces other than {page_id}")
         }
         guard let components = URLComponents(string: sample),
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",

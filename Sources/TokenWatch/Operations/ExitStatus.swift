@@ -24,7 +24,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .dataError: "bad input data (e.g. an import file); nothing was written"
         case .cannotWrite: "cannot write output (reports directory); the run's status updates are kept"
         case .partial: "completed in part: pages left unchecked, digests pending or held, or another run holds the lock"
-        case .configuration: "configuration error (credentials, key, URL, mail transport, templates, Graph rejected our app token)"
+        case .configuration:
+            "configuration error (credentials, key, URL, mail transport, templates, Graph rejected our app token)"
         }
     }
 }

@@ -24,12 +24,16 @@ public struct Services: Sendable {
     public func graph() throws -> any GraphAPI {
         var missing: [String] = []
         if (configuration.appID ?? "").isEmpty { missing.append("TOKENWATCH_APP_ID") }
-        if configuration.appSecret?.isEmpty ?? true { missing.append("TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)") }
+        if configuration.appSecret?.isEmpty ?? true {
+            missing.append("TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)")
+        }
         guard missing.isEmpty, let appToken = configuration.appToken, let appSecret = configuration.appSecret else {
-            throw CommandFailure(.configuration, "the Graph API needs the app credentials: set \(missing.joined(separator: " and "))")
+            throw CommandFailure(
+                .configuration, "the Graph API needs the app credentials: set \(missing.joined(separator: " and "))")
         }
         return GraphAPIClient(
-            baseURL: configuration.graphURL, version: configuration.graphVersion, appToken: appToken, appSecret: appSecret,
+            baseURL: configuration.graphURL, version: configuration.graphVersion, appToken: appToken,
+            appSecret: appSecret,
             http: httpClient(), timeoutSeconds: configuration.httpTimeout, logger: logger)
     }
 
@@ -38,7 +42,8 @@ public struct Services: Sendable {
         guard let url = configuration.smtpURL, !url.isEmpty else {
             throw CommandFailure(
                 .configuration,
-                "no mail transport: set TOKENWATCH_SMTP_URL (smtp://host:port, smtps://host:port or file:///dir), or run check with --no-email")
+                "no mail transport: set TOKENWATCH_SMTP_URL (smtp://host:port, smtps://host:port or file:///dir), or run check with --no-email"
+            )
         }
         guard let from = configuration.mailFrom, !from.isEmpty else {
             throw CommandFailure(.configuration, "no sender address: set TOKENWATCH_MAIL_FROM")

@@ -3,112 +3,57 @@ import Foundation
 /// `pages list` and `pages log` output for people (aligned tables) and scripts (stable
 /// snake_case JSON).
 public enum PageOutput {
-    /// The JSON shape of one page (SPEC.md "`--format json` output").
-    struct PageJSON: Encodable {
-        var company: String
-        var page_id: String
-        var page_name: String
-        var status: String
-        var reason: String?
-        var reason_code: String?
-        var status_since: String?
-        var token_updated_at: String?
-        var last_checked_at: String?
-        var last_check_error: String?
-        var scopes: [String]
-        var missing_scopes: [String]
-        var expires_at: String?
-        var data_access_expires_at: String?
-
-        init(_ page: PageRecord) {
-            company = page.company
-            page_id = page.pageID
-            page_name = page.pageName
-            status = page.status.rawValue
-            reason = page.reason?.sentence
-            reason_code = page.reason?.code
-            status_since = Timestamp.iso(page.statusSince)
-            token_updated_at = Timestamp.iso(page.tokenUpdatedAt)
-            last_checked_at = Timestamp.iso(page.lastCheckedAt)
-            last_check_error = page.lastCheckError
-            scopes = page.scopes
-            missing_scopes = page.missingScopes
-            expires_at = Timestamp.iso(page.expiresAt)
-            data_access_expires_at = Timestamp.iso(page.dataAccessExpiresAt)
-        }
-
-        // Absent values are written as null, so every key is always there.
-        func encode(to encoder: any Encoder) throws {
-            enum Key: String, CodingKey {
-                case company, page_id, page_name, status, reason, reason_code, status_since, token_updated_at,
-                    last_checked_at, last_check_error, scopes, missing_scopes, expires_at, data_access_expires_at
-            }
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(company, forKey: .company)
-            try c.encode(page_id, forKey: .page_id)
-            try c.encode(page_name, forKey: .page_name)
-            try c.encode(status, forKey: .status)
-            try c.encode(reason, forKey: .reason)
-            try c.encode(reason_code, forKey: .reason_code)
-            try c.encode(status_since, forKey: .status_since)
-            try c.encode(token_updated_at, forKey: .token_updated_at)
-            try c.encode(last_checked_at, forKey: .last_checked_at)
-            try c.encode(last_check_error, forKey: .last_check_error)
-            try c.encode(scopes, forKey: .scopes)
-            try c.encode(missing_scopes, forKey: .missing_scopes)
-            try c.encode(expires_at, forKey: .expires_at)
-            try c.encode(data_access_expires_at, forKey: .data_access_expires_at)
-        }
+    /// The JSON object of one page (SPEC.md "`--format json` output"). Every key is always
+    /// there; an absent value is `null`.
+    static func object(_ page: PageRecord) -> [String: Any] {
+        [
+            "company": page.company,
+            "page_id": page.pageID,
+            "page_name": page.pageName,
+            "status": page.status.rawValue,
+            "reason": orNull(page.reason?.sentence),
+            "reason_code": orNull(page.reason?.code),
+            "status_since": orNull(Timestamp.iso(page.statusSince)),
+            "token_updated_at": orNull(Timestamp.iso(page.tokenUpdatedAt)),
+            "last_checked_at": orNull(Timestamp.iso(page.lastCheckedAt)),
+            "last_check_error": orNull(page.lastCheckError),
+            "scopes": page.scopes,
+            "missing_scopes": page.missingScopes,
+            "expires_at": orNull(Timestamp.iso(page.expiresAt)),
+            "data_access_expires_at": orNull(Timestamp.iso(page.dataAccessExpiresAt)),
+        ]
     }
 
-    struct EventJSON: Encodable {
-        var at: String
-        var kind: String
-        var actor: String
-        var detail: String?
+    static func orNull(_ value: String?) -> Any { value ?? NSNull() }
 
-        func encode(to encoder: any Encoder) throws {
-            enum Key: String, CodingKey { case at, kind, actor, detail }
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(at, forKey: .at)
-            try c.encode(kind, forKey: .kind)
-            try c.encode(actor, forKey: .actor)
-            try c.encode(detail, forKey: .detail)
-        }
-    }
-
-    struct LogJSON: Encodable {
-        var page_id: String
-        var page_name: String
-        var company: String
-        var status: String
-        var reason: String?
-        var scopes: [String]
-        var missing_scopes: [String]
-        var events: [EventJSON]
-    }
-
-    static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "[]" }
+    /// Stable text: keys sorted, slashes not escaped.
+    static func encode(_ value: Any) -> String {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        else { return "[]" }
         return String(decoding: data, as: UTF8.self)
     }
 
     /// `pages list --format json`: an array of pages.
     public static func json(_ pages: [PageRecord]) -> String {
-        encode(pages.map(PageJSON.init))
+        encode(pages.map(object))
     }
 
     /// `pages log ID --format json`.
     public static func logJSON(_ page: PageRecord, events: [PageEvent]) -> String {
         encode(
-            LogJSON(
-                page_id: page.pageID, page_name: page.pageName, company: page.company, status: page.status.rawValue,
-                reason: page.reason?.sentence, scopes: page.scopes, missing_scopes: page.missingScopes,
-                events: events.map {
-                    EventJSON(at: Timestamp.iso($0.at) ?? "", kind: $0.kind.rawValue, actor: $0.actor, detail: $0.detail)
-                }))
+            [
+                "page_id": page.pageID, "page_name": page.pageName, "company": page.company,
+                "status": page.status.rawValue, "reason": orNull(page.reason?.sentence), "scopes": page.scopes,
+                "missing_scopes": page.missingScopes,
+                "events": events.map { event -> [String: Any] in
+                    [
+                        "at": orNull(Timestamp.iso(event.at)), "kind": event.kind.rawValue, "actor": event.actor,
+                        "detail": orNull(event.detail),
+                    ]
+                },
+            ] as [String: Any])
     }
 
     /// `pages list` as an aligned table, in the dashboard's columns.
@@ -129,7 +74,9 @@ public enum PageOutput {
     static func note(_ page: PageRecord, now: Date = Date()) -> String {
         if let reason = page.reason { return reason.sentence }
         if let error = page.lastCheckError { return error }
-        if page.status == .valid, let expiresAt = page.expiresAt { return "token expires \(Timestamp.readable(expiresAt))" }
+        if page.status == .valid, let expiresAt = page.expiresAt {
+            return "token expires \(Timestamp.readable(expiresAt))"
+        }
         return ""
     }
 
@@ -147,7 +94,12 @@ public enum PageOutput {
         lines.append(
             TextTable.render(
                 header: ["WHEN", "WHAT", "BY", "DETAIL"],
-                rows: events.map { [Timestamp.readable($0.at), $0.kind.rawValue.replacingOccurrences(of: "_", with: " "), $0.actor, $0.detail ?? ""] }))
+                rows: events.map {
+                    [
+                        Timestamp.readable($0.at), $0.kind.rawValue.replacingOccurrences(of: "_", with: " "), $0.actor,
+                        $0.detail ?? "",
+                    ]
+                }))
         return lines.joined(separator: "\n")
     }
 }

@@ -17,7 +17,9 @@ public struct ReportRun: Sendable {
     }
 
     /// Writes the report; `outcome` nil regenerates it from stored state without a run.
-    public func write(outcome: CheckOutcome?, runStartedAt: Date?, status: ExitStatus?, heldWave: Bool) async throws -> ReportFiles {
+    public func write(outcome: CheckOutcome?, runStartedAt: Date?, status: ExitStatus?, heldWave: Bool) async throws
+        -> ReportFiles
+    {
         let configuration = workspace.configuration
         let database = workspace.database
         let pages = try await database.pages()
@@ -25,26 +27,34 @@ public struct ReportRun: Sendable {
         var notices: [String] = []
         if heldWave, let outcome {
             notices.append(
-                "Mass invalidation: \(outcome.newlyInvalid.count) pages became invalid in this run. The Owner digests are held, not sent, until an operator runs “tokenwatch notify --release-held” (or “--drop-held”).")
+                "Mass invalidation: \(outcome.newlyInvalid.count) pages became invalid in this run. The Owner digests are held, not sent, until an operator runs “tokenwatch notify --release-held” (or “--drop-held”)."
+            )
         }
         let counts = try await database.outboxCounts()
         if counts.held > 0 && !heldWave {
-            notices.append("\(counts.held) notifications are held by the mass-invalidation guard: “tokenwatch notify --release-held” sends them, “--drop-held” discards them.")
+            notices.append(
+                "\(counts.held) notifications are held by the mass-invalidation guard: “tokenwatch notify --release-held” sends them, “--drop-held” discards them."
+            )
         }
         if counts.failed > 0 {
-            notices.append("\(counts.failed) notifications could not be delivered after \(configuration.mailMaxAttempts) attempts; see each page's log.")
+            notices.append(
+                "\(counts.failed) notifications could not be delivered after \(configuration.mailMaxAttempts) attempts; see each page's log."
+            )
         }
         if let served = outcome?.servedVersion, served != configuration.graphVersion {
             notices.append(
-                "Graph served API version \(served), not the configured \(configuration.graphVersion): the configured version may have expired. Update TOKENWATCH_GRAPH_VERSION.")
+                "Graph served API version \(served), not the configured \(configuration.graphVersion): the configured version may have expired. Update TOKENWATCH_GRAPH_VERSION."
+            )
         }
         if let outcome, outcome.unchecked > 0 {
             notices.append(
-                "\(outcome.unchecked) pages were not checked in this run (\(outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped")); they keep their previous status.")
+                "\(outcome.unchecked) pages were not checked in this run (\(outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped")); they keep their previous status."
+            )
         }
         let orphans = try await database.companiesWithoutOwners()
         if !orphans.isEmpty {
-            notices.append("No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
+            notices.append(
+                "No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
         }
         var run: ReportRunInfo?
         if let outcome, let runStartedAt {
@@ -57,7 +67,8 @@ public struct ReportRun: Sendable {
         }
         let input = ReportInput(
             generatedAt: runStartedAt ?? now(), run: run, pages: pages, recentEvents: events,
-            changedPageIDs: outcome?.changedPageIDs ?? [], expiryWarningDays: configuration.expiryWarningDays, notices: notices)
+            changedPageIDs: outcome?.changedPageIDs ?? [], expiryWarningDays: configuration.expiryWarningDays,
+            notices: notices)
         let files = try ReportWriter().write(input, templates: templates, to: configuration.reportsDirectory)
         if let keep = configuration.keepReportsDays {
             _ = try ReportWriter().prune(directory: configuration.reportsDirectory, keepDays: keep, now: now())

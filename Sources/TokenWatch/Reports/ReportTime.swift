@@ -32,7 +32,8 @@ enum ReportTime {
     static func iso(_ date: Date?) -> String {
         guard let date, !isNever(date) else { return "" }
         let p = parts(date)
-        return "\(pad(p.year, 4))-\(pad(p.month, 2))-\(pad(p.day, 2))T\(pad(p.hour, 2)):\(pad(p.minute, 2)):\(pad(p.second, 2))Z"
+        return
+            "\(pad(p.year, 4))-\(pad(p.month, 2))-\(pad(p.day, 2))T\(pad(p.hour, 2)):\(pad(p.minute, 2)):\(pad(p.second, 2))Z"
     }
 
     /// `2026-11-29 04:29 UTC` (with `:10` seconds when asked, without ` UTC` where the page
@@ -47,7 +48,8 @@ enum ReportTime {
     /// `20261129T042910Z`, the stamp in report file names.
     static func compact(_ date: Date) -> String {
         let p = parts(date)
-        return "\(pad(p.year, 4))\(pad(p.month, 2))\(pad(p.day, 2))T\(pad(p.hour, 2))\(pad(p.minute, 2))\(pad(p.second, 2))Z"
+        return
+            "\(pad(p.year, 4))\(pad(p.month, 2))\(pad(p.day, 2))T\(pad(p.hour, 2))\(pad(p.minute, 2))\(pad(p.second, 2))Z"
     }
 
     /// Parses `20261129T042910Z` back; nil for anything else.

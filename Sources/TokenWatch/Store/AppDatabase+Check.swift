@@ -62,7 +62,8 @@ extension AppDatabase {
                 SealedTarget(
                     target: CheckTarget(
                         rowID: row["id"], pageID: row["page_id"], pageName: row["page_name"], company: row["company"],
-                        status: PageStatus(rawValue: row["status"]) ?? .unknown, scopes: Self.splitScopes(row["scopes"]),
+                        status: PageStatus(rawValue: row["status"]) ?? .unknown,
+                        scopes: Self.splitScopes(row["scopes"]),
                         tokenUpdatedAt: row["token_updated_at"], token: Secret("")),
                     sealed: row["token_sealed"])
             }
@@ -71,7 +72,8 @@ extension AppDatabase {
             let found = Set(rows.map(\.target.pageID))
             let missing = pageIDs.filter { !found.contains($0) }
             if !missing.isEmpty {
-                throw StoreError.notFound("not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
+                throw StoreError.notFound(
+                    "not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
             }
         }
         var targets: [CheckTarget] = []
@@ -150,14 +152,19 @@ extension AppDatabase {
                         expires_at = ?, data_access_expires_at = ?
                     WHERE id = ?
                     """
-            ).execute(arguments: [now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID])
+            ).execute(arguments: [
+                now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID,
+            ])
             if status != .valid {
                 try appendEvent(
                     db, pageRef: target.rowID, kind: .becameValid, actor: actor,
-                    detail: status == .invalid ? "token accepted again" : "first successful check", at: now, runID: runID)
+                    detail: status == .invalid ? "token accepted again" : "first successful check", at: now,
+                    runID: runID)
                 commit.becameValid.append(target.pageID)
             }
-            try logScopeChange(db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: now, runID: runID, commit: &commit)
+            try logScopeChange(
+                db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: now, runID: runID,
+                commit: &commit)
 
         case .invalid(let reason, let info, let error):
             let scopes = info?.scopes ?? oldScopes
@@ -178,7 +185,9 @@ extension AppDatabase {
                     info?.expiresAt, info?.dataAccessExpiresAt, target.rowID,
                 ])
             if info != nil {
-                try logScopeChange(db, target: target, old: oldScopes, new: scopes, actor: actor, now: now, runID: runID, commit: &commit)
+                try logScopeChange(
+                    db, target: target, old: oldScopes, new: scopes, actor: actor, now: now, runID: runID,
+                    commit: &commit)
             }
             if status != .invalid {
                 try appendEvent(
@@ -187,7 +196,8 @@ extension AppDatabase {
                 commit.newlyInvalid.append(target.pageID)
                 if owners[state.companyID] == nil {
                     owners[state.companyID] = try String.fetchAll(
-                        db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [state.companyID])
+                        db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email",
+                        arguments: [state.companyID])
                 }
                 for email in owners[state.companyID] ?? [] {
                     try db.cachedStatement(
@@ -227,7 +237,8 @@ extension AppDatabase {
             for chunk in stride(from: 0, to: rowIDs.count, by: 500) {
                 let slice = Array(rowIDs[chunk..<min(chunk + 500, rowIDs.count)])
                 try db.execute(
-                    sql: "UPDATE page SET last_check_error = ? WHERE id IN (\(databaseQuestionMarks(count: slice.count)))",
+                    sql:
+                        "UPDATE page SET last_check_error = ? WHERE id IN (\(databaseQuestionMarks(count: slice.count)))",
                     arguments: StatementArguments([note] as [any DatabaseValueConvertible]) + StatementArguments(slice))
             }
         }

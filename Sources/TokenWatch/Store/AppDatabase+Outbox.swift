@@ -33,11 +33,13 @@ extension AppDatabase {
                 for page in pages {
                     try Self.appendEvent(
                         db, pageRef: page, kind: .notificationHeld, actor: actor,
-                        detail: "digest held by the mass-invalidation guard; release with `tokenwatch notify --release-held`",
+                        detail:
+                            "digest held by the mass-invalidation guard; release with `tokenwatch notify --release-held`",
                         at: now)
                 }
             }
-            try db.execute(sql: "UPDATE outbox SET state = ? WHERE state = 'staged'", arguments: [hold ? "held" : "pending"])
+            try db.execute(
+                sql: "UPDATE outbox SET state = ? WHERE state = 'staged'", arguments: [hold ? "held" : "pending"])
             return db.changesCount
         }
     }
@@ -65,7 +67,9 @@ extension AppDatabase {
             ).map { row in
                 OutboxItem(
                     id: row["id"], ownerEmail: row["owner_email"], kind: row["kind"],
-                    reason: (row["reason_code"] as String?).flatMap { InvalidReason(code: $0, detail: row["reason_detail"]) },
+                    reason: (row["reason_code"] as String?).flatMap {
+                        InvalidReason(code: $0, detail: row["reason_detail"])
+                    },
                     since: row["since"], attempts: row["attempts"], company: row["company"], pageID: row["page_id"],
                     pageName: row["page_name"], pageStatus: PageStatus(rawValue: row["status"]) ?? .unknown,
                     expiresAt: row["expires_at"])
@@ -83,7 +87,9 @@ extension AppDatabase {
                         UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,
                             last_attempt_at = ?, last_error = NULL WHERE id = ? AND state = 'pending'
                         """, arguments: [now, messageID, now, item.id])
-                if let pageRef = try Int64.fetchOne(db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id]) {
+                if let pageRef = try Int64.fetchOne(
+                    db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id])
+                {
                     try Self.appendEvent(
                         db, pageRef: pageRef, kind: .ownerNotified, actor: actor,
                         detail: "\(item.kind == "invalid" ? "digest" : item.kind) sent to \(item.ownerEmail)", at: now)
@@ -107,11 +113,15 @@ extension AppDatabase {
                         UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ?, next_attempt_at = ?,
                             state = ? WHERE id = ? AND state = 'pending'
                         """, arguments: [error, now, nextAttemptAt, finalAttempt ? "failed" : "pending", item.id])
-                if finalAttempt, let pageRef = try Int64.fetchOne(db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id]) {
+                if finalAttempt,
+                    let pageRef = try Int64.fetchOne(
+                        db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id])
+                {
                     gaveUp = true
                     try Self.appendEvent(
                         db, pageRef: pageRef, kind: .notificationFailed, actor: actor,
-                        detail: "gave up emailing \(item.ownerEmail) after \(item.attempts + 1) attempts: \(error)", at: now)
+                        detail: "gave up emailing \(item.ownerEmail) after \(item.attempts + 1) attempts: \(error)",
+                        at: now)
                 }
             }
             return gaveUp
@@ -125,10 +135,12 @@ extension AppDatabase {
         try await write { db in
             for id in ids {
                 try db.execute(
-                    sql: "UPDATE outbox SET state = 'dropped', last_error = ? WHERE id = ? AND state IN ('pending', 'held', 'staged')",
+                    sql:
+                        "UPDATE outbox SET state = 'dropped', last_error = ? WHERE id = ? AND state IN ('pending', 'held', 'staged')",
                     arguments: [reason, id])
                 if db.changesCount > 0,
-                    let row = try Row.fetchOne(db, sql: "SELECT page_ref, owner_email FROM outbox WHERE id = ?", arguments: [id])
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT page_ref, owner_email FROM outbox WHERE id = ?", arguments: [id])
                 {
                     try Self.appendEvent(
                         db, pageRef: row["page_ref"], kind: .notificationDropped, actor: actor,
@@ -144,7 +156,8 @@ extension AppDatabase {
             let pages = try Int64.fetchAll(db, sql: "SELECT DISTINCT page_ref FROM outbox WHERE state = 'held'")
             for page in pages {
                 try Self.appendEvent(
-                    db, pageRef: page, kind: .notificationHeld, actor: actor, detail: "held digest released for sending", at: now)
+                    db, pageRef: page, kind: .notificationHeld, actor: actor,
+                    detail: "held digest released for sending", at: now)
             }
             try db.execute(sql: "UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE state = 'held'")
             return db.changesCount
@@ -181,7 +194,10 @@ extension AppDatabase {
     public func lastOutboxError() async throws(StoreError) -> String? {
         try await read { db in
             try String.fetchOne(
-                db, sql: "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT 1")
+                db,
+                sql:
+                    "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT 1"
+            )
         }
     }
 }
@@ -251,7 +267,9 @@ extension AppDatabase {
                             INSERT INTO outbox (page_ref, owner_email, kind, reason_code, reason_detail, since, created_at, state)
                             VALUES (?, ?, 'reminder', ?, ?, ?, ?, 'pending')
                             """,
-                        arguments: [pageRef, email, row["reason_code"], row["reason_detail"], row["status_since"] ?? now, now])
+                        arguments: [
+                            pageRef, email, row["reason_code"], row["reason_detail"], row["status_since"] ?? now, now,
+                        ])
                 }
                 scheduled.reminders += 1
             }
@@ -260,6 +278,7 @@ extension AppDatabase {
     }
 
     static func ownerEmails(_ db: Database, companyID: Int64) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [companyID])
+        try String.fetchAll(
+            db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [companyID])
     }
 }

@@ -87,7 +87,9 @@ public enum EmailAddress {
         if address.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
             return "contains spaces or control characters"
         }
-        if address.contains(where: { "<>,;\"()[]\\".contains($0) }) { return "contains characters not allowed in an address" }
+        if address.contains(where: { "<>,;\"()[]\\".contains($0) }) {
+            return "contains characters not allowed in an address"
+        }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         if parts.count != 2 || parts[0].isEmpty || parts[1].isEmpty { return "is not of the form name@domain" }
         if !parts[1].contains(".") && parts[1] != "localhost" { return "has no domain" }

@@ -50,73 +50,76 @@ extension AppDatabase {
         let sealedTokens = sealed
         do {
             return try await writer.write { db in
-            var summary = UpsertSummary()
-            var conflicts: [String] = []
-            for (index, page) in pages.enumerated() {
-                let existing = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT page.id, page.page_name, page.token_sealed, page.status, company.name AS company
-                        FROM page JOIN company ON company.id = page.company_id WHERE page.page_id = ?
-                        """, arguments: [page.pageID])
-                guard let existing else {
-                    let companyID = try Self.companyID(db, name: page.company, create: true, now: now)
-                    try db.execute(
+                var summary = UpsertSummary()
+                var conflicts: [String] = []
+                for (index, page) in pages.enumerated() {
+                    let existing = try Row.fetchOne(
+                        db,
                         sql: """
-                            INSERT INTO page (company_id, page_id, page_name, token_sealed, token_updated_at,
-                                              status, status_since, created_at)
-                            VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?)
-                            """,
-                        arguments: [companyID, page.pageID, page.pageName, sealedTokens[index], now, now, now])
-                    try Self.appendEvent(
-                        db, pageRef: db.lastInsertedRowID, kind: .connected, actor: actor, detail: nil, at: now)
-                    summary.added.append(page.pageID)
-                    continue
-                }
-                let rowID: Int64 = existing["id"]
-                let company: String = existing["company"]
-                if company != page.company {
-                    conflicts.append(
-                        "\(page.source): page ID \(page.pageID) already belongs to company \"\(company)\", not \"\(page.company)\"")
-                    continue
-                }
-                let status = PageStatus(rawValue: existing["status"]) ?? .unknown
-                let oldSealed: Data? = existing["token_sealed"]
-                let sameToken = try oldSealed.map { try cipher.unseal($0, pageID: page.pageID) == page.token } ?? false
-                let oldName: String = existing["page_name"]
-                if oldName != page.pageName {
-                    try db.execute(
-                        sql: "UPDATE page SET page_name = ? WHERE id = ?", arguments: [page.pageName, rowID])
-                    try Self.appendEvent(
-                        db, pageRef: rowID, kind: .renamed, actor: actor,
-                        detail: "renamed from \"\(oldName)\" to \"\(page.pageName)\"", at: now)
-                    summary.renamed.append(page.pageID)
-                }
-                if status == .disconnected || !sameToken {
-                    try db.execute(
-                        sql: """
-                            UPDATE page SET token_sealed = ?, token_updated_at = ?, status = 'unknown',
-                                status_since = ?, reason_code = NULL, reason_detail = NULL, error_code = NULL,
-                                error_subcode = NULL, last_check_error = NULL, expiry_warned_for = NULL
-                            WHERE id = ?
-                            """, arguments: [sealedTokens[index], now, now, rowID])
-                    if status == .disconnected {
+                            SELECT page.id, page.page_name, page.token_sealed, page.status, company.name AS company
+                            FROM page JOIN company ON company.id = page.company_id WHERE page.page_id = ?
+                            """, arguments: [page.pageID])
+                    guard let existing else {
+                        let companyID = try Self.companyID(db, name: page.company, create: true, now: now)
+                        try db.execute(
+                            sql: """
+                                INSERT INTO page (company_id, page_id, page_name, token_sealed, token_updated_at,
+                                                  status, status_since, created_at)
+                                VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?)
+                                """,
+                            arguments: [companyID, page.pageID, page.pageName, sealedTokens[index], now, now, now])
                         try Self.appendEvent(
-                            db, pageRef: rowID, kind: .connected, actor: actor, detail: "reconnected with a new token",
-                            at: now)
-                        summary.reconnected.append(page.pageID)
-                    } else {
-                        try Self.appendEvent(
-                            db, pageRef: rowID, kind: .renewed, actor: actor,
-                            detail: status == .invalid ? "new token for an invalid page" : nil, at: now)
-                        summary.renewed.append(page.pageID)
+                            db, pageRef: db.lastInsertedRowID, kind: .connected, actor: actor, detail: nil, at: now)
+                        summary.added.append(page.pageID)
+                        continue
                     }
-                } else if oldName == page.pageName {
-                    summary.unchanged.append(page.pageID)
+                    let rowID: Int64 = existing["id"]
+                    let company: String = existing["company"]
+                    if company != page.company {
+                        conflicts.append(
+                            "\(page.source): page ID \(page.pageID) already belongs to company \"\(company)\", not \"\(page.company)\""
+                        )
+                        continue
+                    }
+                    let status = PageStatus(rawValue: existing["status"]) ?? .unknown
+                    let oldSealed: Data? = existing["token_sealed"]
+                    let sameToken =
+                        try oldSealed.map { try cipher.unseal($0, pageID: page.pageID) == page.token } ?? false
+                    let oldName: String = existing["page_name"]
+                    if oldName != page.pageName {
+                        try db.execute(
+                            sql: "UPDATE page SET page_name = ? WHERE id = ?", arguments: [page.pageName, rowID])
+                        try Self.appendEvent(
+                            db, pageRef: rowID, kind: .renamed, actor: actor,
+                            detail: "renamed from \"\(oldName)\" to \"\(page.pageName)\"", at: now)
+                        summary.renamed.append(page.pageID)
+                    }
+                    if status == .disconnected || !sameToken {
+                        try db.execute(
+                            sql: """
+                                UPDATE page SET token_sealed = ?, token_updated_at = ?, status = 'unknown',
+                                    status_since = ?, reason_code = NULL, reason_detail = NULL, error_code = NULL,
+                                    error_subcode = NULL, last_check_error = NULL, expiry_warned_for = NULL
+                                WHERE id = ?
+                                """, arguments: [sealedTokens[index], now, now, rowID])
+                        if status == .disconnected {
+                            try Self.appendEvent(
+                                db, pageRef: rowID, kind: .connected, actor: actor,
+                                detail: "reconnected with a new token",
+                                at: now)
+                            summary.reconnected.append(page.pageID)
+                        } else {
+                            try Self.appendEvent(
+                                db, pageRef: rowID, kind: .renewed, actor: actor,
+                                detail: status == .invalid ? "new token for an invalid page" : nil, at: now)
+                            summary.renewed.append(page.pageID)
+                        }
+                    } else if oldName == page.pageName {
+                        summary.unchanged.append(page.pageID)
+                    }
                 }
-            }
-            if !conflicts.isEmpty { throw UpsertConflict(problems: conflicts) }
-            return summary
+                if !conflicts.isEmpty { throw UpsertConflict(problems: conflicts) }
+                return summary
             }
         } catch let error as UpsertConflict {
             throw error
@@ -184,7 +187,8 @@ extension AppDatabase {
     public func disconnect(pageID: String, reason: String?, actor: String, now: Date) async throws(StoreError) -> Bool {
         try await write { db in
             guard
-                let row = try Row.fetchOne(db, sql: "SELECT id, status FROM page WHERE page_id = ?", arguments: [pageID])
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, status FROM page WHERE page_id = ?", arguments: [pageID])
             else { throw StoreError.notFound("no page with ID \(pageID)") }
             if row["status"] == PageStatus.disconnected.rawValue { return false }
             let rowID: Int64 = row["id"]

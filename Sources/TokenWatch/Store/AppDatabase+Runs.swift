@@ -24,7 +24,9 @@ public struct CheckRunRecord: Sendable, Equatable {
 
 extension AppDatabase {
     /// Records the start of a run; returns its ID.
-    public func startRun(actor: String, configuredVersion: String, pagesTotal: Int, now: Date) async throws(StoreError) -> Int64 {
+    public func startRun(actor: String, configuredVersion: String, pagesTotal: Int, now: Date) async throws(StoreError)
+        -> Int64
+    {
         try await write { db in
             try db.execute(
                 sql: "INSERT INTO check_run (started_at, actor, configured_version, pages_total) VALUES (?, ?, ?, ?)",
@@ -61,7 +63,9 @@ extension AppDatabase {
     /// The most recent finished run, for `tokenwatch report`.
     public func lastRun() async throws(StoreError) -> CheckRunRecord? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM check_run WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM check_run WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
             else { return nil }
             var run = CheckRunRecord(id: row["id"], startedAt: row["started_at"], actor: row["actor"])
             run.endedAt = row["ended_at"]

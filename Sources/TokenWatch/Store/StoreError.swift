@@ -19,7 +19,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): "cannot open database \(path): \(reason)"
-        case .notInitialised(let path): "no database at \(path): run `tokenwatch init` first (or set TOKENWATCH_DB / --db)"
+        case .notInitialised(let path):
+            "no database at \(path): run `tokenwatch init` first (or set TOKENWATCH_DB / --db)"
         case .keyMissing(let path):
             "token key file \(path) does not exist: run `tokenwatch init`, or point TOKENWATCH_KEY_FILE at the key this database was created with"
         case .keyUnreadable(let path, let reason): "token key file \(path) \(reason) (TOKENWATCH_KEY_FILE)"

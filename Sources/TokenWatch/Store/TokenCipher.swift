@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Encrypts page tokens at rest with AES-GCM under a 32-byte key kept beside the database.

@@ -40,7 +40,9 @@ final class PipelineHarness: Sendable {
     }
 
     /// Stores pages `(pageID, behaviour)` for `company` with tokens by the simulator's naming.
-    func seed(_ pages: [(String, TokenBehaviour)], company: String = "Acme", owners: [String] = ["owner@acme.example"]) async throws {
+    func seed(_ pages: [(String, TokenBehaviour)], company: String = "Acme", owners: [String] = ["owner@acme.example"])
+        async throws
+    {
         if !owners.isEmpty { _ = try await workspace.database.addOwners(company: company, emails: owners, now: Date()) }
         _ = try await workspace.database.upsertPages(
             pages.map {
@@ -56,7 +58,8 @@ final class PipelineHarness: Sendable {
     ) async throws -> CheckRunResult {
         let services = try Services(configuration: configuration, logger: logger)
         return await CheckRun(
-            workspace: workspace, graph: try services.graph(), mailTransport: email ? try services.mailTransport() : nil,
+            workspace: workspace, graph: try services.graph(),
+            mailTransport: email ? try services.mailTransport() : nil,
             templates: try TemplateSet(), logger: logger, clock: ImmediateClock(), now: now
         ).run(options, metricsFile: directory.file("metrics.prom"))
     }
@@ -70,7 +73,9 @@ final class PipelineHarness: Sendable {
     }
 
     var mailFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.file("mail"))) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.file("mail"))) ?? []).filter {
+            $0.hasSuffix(".eml")
+        }.sorted()
     }
 
     func mail(_ name: String) -> String {

@@ -19,7 +19,9 @@ struct TokenWatchBinary {
             URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
                 .appendingPathComponent("tokenwatch").path,
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/tokenwatch").path,
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                    ".build/debug/tokenwatch"
+                ).path,
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
     }
@@ -33,7 +35,8 @@ struct TokenWatchBinary {
     }
 
     static func run(
-        _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil, directory: String? = nil,
+        _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
+        directory: String? = nil,
         timeoutSeconds: Double = 120
     ) async throws -> Result {
         let process = Process()

@@ -36,12 +36,14 @@ final class ScriptedGraph: GraphAPI, @unchecked Sendable {
         switch parts.first {
         case "valid":
             return .info(
-                TokenInfo(isValid: true, type: "PAGE", appID: "1234567890", profileID: page,
-                          scopes: ["pages_messaging", "pages_manage_metadata"]))
+                TokenInfo(
+                    isValid: true, type: "PAGE", appID: "1234567890", profileID: page,
+                    scopes: ["pages_messaging", "pages_manage_metadata"]))
         case "pw":
             return .info(
-                TokenInfo(isValid: false, type: "PAGE", appID: "1234567890",
-                          error: GraphError(code: 190, subcode: 460, message: "password")))
+                TokenInfo(
+                    isValid: false, type: "PAGE", appID: "1234567890",
+                    error: GraphError(code: 190, subcode: 460, message: "password")))
         default:
             return .undecided("script has no answer for this token")
         }
