@@ -159,4 +159,34 @@ struct DigestDeliveryTests {
         #expect(lastError?.contains(Self.smtpPassword) == false)
         #expect(!result.problems.joined().contains(Self.smtpPassword))
     }
+
+    @Test func aDigestThatKeepsFailingIsMarkedFailedLoggedAndReported() async throws {
+        let sink = try await SMTPTestServer.start(refuseDATA: 10)
+        let harness = try await PipelineHarness { configuration in
+            configuration.smtpURL = sink.url
+            configuration.mailMaxAttempts = 2
+        }
+        try await harness.seed([("5001", .checkpoint)])
+        let first = try await harness.check()
+        #expect(first.status == .partial)
+        let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
+        let later = Notify(
+            workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger,
+            now: { Date().addingTimeInterval(3600) })
+        let second = try await later.run(releaseHeld: false, dropHeld: false, actor: "cron")
+        #expect(second.status == .partial)
+        let counts = try await harness.workspace.database.outboxCounts()
+        #expect(counts.failed == 1)
+        #expect(counts.pending == 0)
+        let (_, events) = try await harness.workspace.database.pageLog(pageID: "5001")
+        #expect(events.last?.kind == .notificationFailed)
+        #expect(events.last?.detail?.contains("451") == true)
+        // The report says so; a later run does not try again.
+        let report = try await harness.check()
+        await harness.stop()
+        await sink.stop()
+        let html = try String(contentsOfFile: try #require(report.reportFiles).html, encoding: .utf8)
+        #expect(html.contains("could not be delivered"))
+        #expect(report.dispatch?.sent == 0 && report.dispatch?.failed == 0)
+    }
 }
