@@ -36,10 +36,28 @@ public struct Workspace: Sendable {
     /// Opens an initialised store and checks its key. Missing database or key, or the
     /// wrong key, is a `StoreError` with `isConfiguration` true.
     public static func open(_ configuration: Configuration) async throws(StoreError) -> Workspace {
-        let database = try AppDatabase.open(path: configuration.databasePath, create: false)
-        let cipher = try TokenCipher.load(keyFile: configuration.keyFile)
+        // Opening runs migrations and file I/O: off the cooperative pool.
+        let (database, cipher) = try await blocking { () throws(StoreError) -> (AppDatabase, TokenCipher) in
+            (
+                try AppDatabase.open(path: configuration.databasePath, create: false),
+                try TokenCipher.load(keyFile: configuration.keyFile)
+            )
+        }
         try await database.verifyKey(cipher)
         return Workspace(configuration: configuration, database: database, cipher: cipher)
+    }
+
+    /// `BlockingWork.run` keeping the store's typed error.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError)
+        -> T
+    {
+        do {
+            return try await BlockingWork.run { try body() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(String(describing: error))
+        }
     }
 
     /// The person behind a CLI command, for the page log: `cli:<login>`.

@@ -257,7 +257,9 @@ public struct CheckRun: Sendable {
             ],
             runDuration: ended.timeIntervalSince(started), finishedAt: ended, exitCode: status.rawValue)
         do {
-            _ = try MetricsWriter(path: path).write(metrics, lastSuccessFallback: lastSuccess)
+            _ = try await BlockingWork.run {
+                try MetricsWriter(path: path).write(metrics, lastSuccessFallback: lastSuccess)
+            }
         } catch {
             logger.error("metrics not written to \(path): \(error)")
         }

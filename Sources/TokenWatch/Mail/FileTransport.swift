@@ -21,7 +21,7 @@ public struct FileTransport: MailTransport {
     /// Writes the message and returns the path of the file written.
     /// - Throws: `MailError.cannotWrite` when the directory or the file cannot be written.
     public func send(_ message: MailMessage) async throws -> String {
-        try write(message)
+        try await BlockingWork.run { try write(message) }
     }
 
     /// The synchronous body of `send`, with a typed error.

@@ -69,9 +69,14 @@ public struct ReportRun: Sendable {
             generatedAt: runStartedAt ?? now(), run: run, pages: pages, recentEvents: events,
             changedPageIDs: outcome?.changedPageIDs ?? [], expiryWarningDays: configuration.expiryWarningDays,
             notices: notices)
-        let files = try ReportWriter().write(input, templates: templates, to: configuration.reportsDirectory)
+        let templates = self.templates
+        let directory = configuration.reportsDirectory
+        let files = try await BlockingWork.run { try ReportWriter().write(input, templates: templates, to: directory) }
         if let keep = configuration.keepReportsDays {
-            _ = try ReportWriter().prune(directory: configuration.reportsDirectory, keepDays: keep, now: now())
+            let pruneAt = now()
+            _ = try await BlockingWork.run {
+                try ReportWriter().prune(directory: directory, keepDays: keep, now: pruneAt)
+            }
         }
         return files
     }
