@@ -33,7 +33,8 @@ struct DemoCommand: AsyncParsableCommand {
             print("mail:      \(result.mailDirectory)/ (one .eml per Owner digest)")
             print("metrics:   \(result.metricsFile)")
             print("")
-            print("Try: tokenwatch pages list --db \(result.configuration.databasePath)")
+            print("Look around: tokenwatch pages list --db \(result.configuration.databasePath)")
+            print("(from a checkout: swift run tokenwatch pages list --db \(result.configuration.databasePath))")
             // The demo shows a partial run on purpose (a flaky page, a company without Owners):
             // it succeeded when it produced its report.
             return check.reportFiles == nil ? check.status : .ok
