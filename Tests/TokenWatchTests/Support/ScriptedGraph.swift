@@ -1,27 +1,25 @@
 import Foundation
+import Synchronization
 
 @testable import TokenWatch
 
 /// A `GraphAPI` whose answers a test scripts per token and per call, to drive the check
 /// engine through retries, rate limits and failures without a network.
-final class ScriptedGraph: GraphAPI, @unchecked Sendable {
-    // @unchecked: every mutable field is only touched under `lock`.
+final class ScriptedGraph: GraphAPI, Sendable {
     typealias Script = @Sendable (_ call: Int, _ tokens: [String]) throws -> DebugTokenBatch
 
-    private let lock = NSLock()
     private let script: Script
-    private var calls = 0
-    private var _sent: [[String]] = []
+    /// Every batch sent, in order: its length is the call count.
+    private let sentBatches = Mutex<[[String]]>([])
 
     init(_ script: @escaping Script) { self.script = script }
 
-    var sent: [[String]] { lock.withLock { _sent } }
+    var sent: [[String]] { sentBatches.withLock { $0 } }
 
     func debugTokens(_ tokens: [Secret]) async throws -> DebugTokenBatch {
-        let call: Int = lock.withLock {
-            calls += 1
-            _sent.append(tokens.map(\.reveal))
-            return calls
+        let call: Int = sentBatches.withLock { sent in
+            sent.append(tokens.map(\.reveal))
+            return sent.count
         }
         return try script(call, tokens.map(\.reveal))
     }
