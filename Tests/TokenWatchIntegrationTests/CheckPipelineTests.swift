@@ -269,4 +269,24 @@ struct CheckPipelineTests {
         let reminder = harness.mailFiles.map(harness.mail).first { $0.contains("eminder") }
         #expect(reminder != nil)
     }
+
+    @Test func heldDigestsClearThemselvesWhenTheWaveWasAnIncident() async throws {
+        let harness = try await PipelineHarness()
+        let ids = (1...24).map { String(8_100_000 + $0) }
+        try await harness.seed(ids.map { ($0, TokenBehaviour.valid) })
+        _ = try await harness.check()
+        let tokens = ids.map { GraphSimulator.token(.valid, page: $0, suffix: "t") }
+        for (id, token) in zip(ids, tokens) { harness.simulator.register(token: token, as: .revoked, page: id) }
+        let wave = try await harness.check()
+        #expect(wave.summary.contains("MASS INVALIDATION"))
+        #expect(try await harness.workspace.database.outboxCounts().held == 24)
+        for (id, token) in zip(ids, tokens) { harness.simulator.register(token: token, as: .valid, page: id) }
+        let recovered = try await harness.check()
+        await harness.stop()
+        #expect(recovered.status == .ok, "\(recovered.summary)")
+        let counts = try await harness.workspace.database.outboxCounts()
+        #expect(counts.held == 0)
+        #expect(counts.dropped == 24)
+        #expect(harness.mailFiles.isEmpty)
+    }
 }

@@ -62,7 +62,11 @@ public struct DigestDispatcher: Sendable {
                 }
             try await database.dropOutbox(ids: ids, reason: why, actor: actor, now: now)
         }
-        outcome.droppedRows = stale.count
+        let recovered = try await database.staleHeldOutboxIDs()
+        try await database.dropOutbox(
+            ids: recovered, reason: "held by the mass-invalidation guard; the page is no longer invalid", actor: actor,
+            now: now)
+        outcome.droppedRows = stale.count + recovered.count
         let staleIDs = Set(stale.map(\.id))
         let live = due.filter { !staleIDs.contains($0.id) }
 

@@ -282,3 +282,18 @@ extension AppDatabase {
             db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email", arguments: [companyID])
     }
 }
+
+extension AppDatabase {
+    /// Held rows whose page is no longer invalid (valid again, disconnected, renewed): a wave
+    /// that was an incident clears itself as the pages recover.
+    public func staleHeldOutboxIDs() async throws(StoreError) -> [Int64] {
+        try await read { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT outbox.id FROM outbox JOIN page ON page.id = outbox.page_ref
+                    WHERE outbox.state = 'held' AND page.status != 'invalid' ORDER BY outbox.id
+                    """)
+        }
+    }
+}
