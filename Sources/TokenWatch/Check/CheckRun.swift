@@ -79,7 +79,7 @@ public struct CheckRun: Sendable {
                     now: started)
         } catch {
             let (status, message) = ErrorClassification.classify(error)
-            return CheckRunResult(status: status == .failure ? .failure : status, summary: message, problems: [message])
+            return CheckRunResult(status: status, summary: message, problems: [message])
         }
         logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
 

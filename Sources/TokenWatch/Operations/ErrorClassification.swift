@@ -4,6 +4,7 @@ public enum ErrorClassification {
     public static func classify(_ error: any Error) -> (status: ExitStatus, message: String) {
         switch error {
         case let error as StoreError:
+            if case .notFound = error { return (.usage, error.description) }  // a page or company named wrong
             return (error.isConfiguration ? .configuration : .failure, error.description)
         case let error as TemplateError:
             switch error {
