@@ -82,9 +82,6 @@ func writeError(_ line: String) {
 func readStandardInput(prompt: String? = nil) async -> Data {
     // A person at a terminal sees what is expected; a pipe gets no prompt.
     if let prompt, isatty(0) == 1 { writeError(prompt) }
-    return await withCheckedContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(returning: FileHandle.standardInput.readDataToEndOfFile())
-        }
-    }
+    // A pipe read blocks: off the cooperative pool. Reading stdin does not throw.
+    return (try? await BlockingWork.run { FileHandle.standardInput.readDataToEndOfFile() }) ?? Data()
 }

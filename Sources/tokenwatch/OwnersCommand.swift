@@ -17,7 +17,7 @@ struct OwnersCommand: AsyncParsableCommand {
             if emails.isEmpty { throw ValidationError("give at least one email address") }
             for email in emails {
                 if let problem = EmailAddress.problem(email) {
-                    throw ValidationError("address \"\(email)\" \(problem)")
+                    throw ValidationError("address \"\(email)\": \(problem)")
                 }
             }
         }

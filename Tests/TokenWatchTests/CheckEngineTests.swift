@@ -13,10 +13,8 @@ struct CheckEngineTests {
     let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     init() async throws {
-        directory = try TestDirectory()
-        database = try AppDatabase.open(path: directory.file("tw.sqlite3"), create: true)
-        try TokenCipher.createKeyFileIfMissing(at: directory.file("k"))
-        cipher = try TokenCipher.load(keyFile: directory.file("k"))
+        let store = try await TemporaryStore()
+        (directory, database, cipher) = (store.directory, store.database, store.cipher)
         _ = try await database.addOwners(company: "Acme", emails: ["one@acme.test", "two@acme.test"], now: now)
     }
 

@@ -12,11 +12,8 @@ struct StoreTests {
     let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     init() async throws {
-        directory = try TestDirectory()
-        database = try AppDatabase.open(path: directory.file("tw.sqlite3"), create: true)
-        try TokenCipher.createKeyFileIfMissing(at: directory.file("tw.sqlite3.key"))
-        cipher = try TokenCipher.load(keyFile: directory.file("tw.sqlite3.key"))
-        try await database.verifyKey(cipher)
+        let store = try await TemporaryStore()
+        (directory, database, cipher) = (store.directory, store.database, store.cipher)
     }
 
     func upsert(_ id: String, name: String = "Page", token: String, company: String = "Acme") -> PageUpsert {

@@ -31,16 +31,12 @@ extension Workspace {
         case .success(let parsed): rows = parsed
         case .failure(let problems): throw InputRejected(problems.problems.map(\.description))
         }
-        do {
-            return try await database.upsertPages(
-                rows.map {
-                    PageUpsert(
-                        company: $0.company, pageID: $0.pageID, pageName: $0.pageName, token: $0.accessToken,
-                        source: "\(source) line \($0.line)")
-                }, cipher: cipher, actor: actor, now: now)
-        } catch let conflict as UpsertConflict {
-            throw InputRejected(conflict.problems)
-        }
+        return try await upsert(
+            rows.map {
+                PageUpsert(
+                    company: $0.company, pageID: $0.pageID, pageName: $0.pageName, token: $0.accessToken,
+                    source: "\(source) line \($0.line)")
+            }, actor: actor, now: now)
     }
 
     /// `pages connect --page-id`: one page with a token from stdin or a file.
@@ -56,13 +52,9 @@ extension Workspace {
         if token.isEmpty { problems.append("the access token is empty") }
         if token.reveal.contains(where: \.isWhitespace) { problems.append("the access token contains whitespace") }
         if !problems.isEmpty { throw InputRejected(problems) }
-        do {
-            return try await database.upsertPages(
-                [PageUpsert(company: company, pageID: pageID, pageName: name, token: token, source: "--page-id")],
-                cipher: cipher, actor: actor, now: now)
-        } catch let conflict as UpsertConflict {
-            throw InputRejected(conflict.problems)
-        }
+        return try await upsert(
+            [PageUpsert(company: company, pageID: pageID, pageName: name, token: token, source: "--page-id")],
+            actor: actor, now: now)
     }
 
     /// `pages connect --user-token-stdin`: the server side of "Log in with Facebook". Every
@@ -112,16 +104,11 @@ extension Workspace {
         let before = try await database.watchedPageIDs(company: company)
         var summary = UpsertSummary()
         if !granted.pages.isEmpty {
-            do {
-                summary = try await database.upsertPages(
-                    granted.pages.map {
-                        PageUpsert(
-                            company: company, pageID: $0.pageID, pageName: $0.name, token: $0.accessToken,
-                            source: "login")
-                    }, cipher: cipher, actor: actor, now: now)
-            } catch let conflict as UpsertConflict {
-                throw InputRejected(conflict.problems)
-            }
+            summary = try await upsert(
+                granted.pages.map {
+                    PageUpsert(
+                        company: company, pageID: $0.pageID, pageName: $0.name, token: $0.accessToken, source: "login")
+                }, actor: actor, now: now)
         }
         let grantedIDs = Set(granted.pages.map(\.pageID))
         let missing = before.filter { !grantedIDs.contains($0.key) }.sorted { $0.key < $1.key }
@@ -137,5 +124,14 @@ extension Workspace {
             }
         }
         return LoginConnectResult(summary: summary, notGranted: missing, disconnected: disconnected)
+    }
+
+    /// Upserts in one transaction; rows that conflict with stored pages are input errors.
+    private func upsert(_ pages: [PageUpsert], actor: String, now: Date) async throws -> UpsertSummary {
+        do {
+            return try await database.upsertPages(pages, cipher: cipher, actor: actor, now: now)
+        } catch let conflict as UpsertConflict {
+            throw InputRejected(conflict.problems)
+        }
     }
 }

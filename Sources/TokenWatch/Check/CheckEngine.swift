@@ -365,18 +365,16 @@ public struct CheckEngine: Sendable {
             outcome.becameValid += commit.becameValid
             outcome.changedPageIDs.formUnion(commit.newlyInvalid)
             outcome.changedPageIDs.formUnion(commit.becameValid)
-            for pageID in commit.newlyInvalid {
-                if let result = results.first(where: { $0.target.pageID == pageID }),
-                    case .invalid(let reason, _, let error) = result.verdict
-                {
-                    logger.notice(
-                        "page became invalid",
-                        metadata: [
-                            "page_id": "\(pageID)", "page": "\(result.target.pageName)",
-                            "company": "\(result.target.company)",
-                            "reason": "\(reason.code)", "code": "\(error?.codeText ?? "-")",
-                        ])
-                }
+            let newlyInvalid = Set(commit.newlyInvalid)
+            for result in results where newlyInvalid.contains(result.target.pageID) {
+                guard case .invalid(let reason, _, let error) = result.verdict else { continue }
+                logger.notice(
+                    "page became invalid",
+                    metadata: [
+                        "page_id": "\(result.target.pageID)", "page": "\(result.target.pageName)",
+                        "company": "\(result.target.company)", "reason": "\(reason.code)",
+                        "code": "\(error?.codeText ?? "-")",
+                    ])
             }
         } catch {
             throw CheckError.store(error)

@@ -239,10 +239,8 @@ public struct CheckRun: Sendable {
         let counts = (try? await workspace.database.statusCounts()) ?? [:]
         let lastSuccess = try? await workspace.database.lastSuccessfulRunEnd()
         let ended = now()
-        var expiring = 0
-        if let pages = try? await workspace.database.pages() {
-            expiring = pages.count { $0.isExpiring(now: ended, warningDays: configuration.expiryWarningDays) }
-        }
+        let expiring =
+            (try? await workspace.database.expiringCount(now: ended, warningDays: configuration.expiryWarningDays)) ?? 0
         let requests = outcome?.requests ?? GraphRequestCounts()
         let metrics = RunMetrics(
             pagesByStatus: Dictionary(uniqueKeysWithValues: PageStatus.allCases.map { ($0, counts[$0] ?? 0) }),

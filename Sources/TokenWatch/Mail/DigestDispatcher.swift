@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 
@@ -121,9 +120,8 @@ public struct DigestDispatcher: Sendable {
     }
 
     /// A digest's identity: the outbox rows it carries. The same rows give the same key, so
-    /// a retry reuses the Message-ID.
+    /// a retry reuses the Message-ID (the composer hashes the key into it).
     static func digestKey(_ items: [OutboxItem]) -> String {
-        let ids = items.map(\.id).sorted().map(String.init).joined(separator: ",")
-        return SHA256.hash(data: Data(ids.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        items.map(\.id).sorted().map(String.init).joined(separator: ",")
     }
 }

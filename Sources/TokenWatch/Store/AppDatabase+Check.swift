@@ -195,9 +195,7 @@ extension AppDatabase {
                     runID: runID)
                 commit.newlyInvalid.append(target.pageID)
                 if owners[state.companyID] == nil {
-                    owners[state.companyID] = try String.fetchAll(
-                        db, sql: "SELECT email FROM owner WHERE company_id = ? ORDER BY email",
-                        arguments: [state.companyID])
+                    owners[state.companyID] = try Self.ownerEmails(db, companyID: state.companyID)
                 }
                 for email in owners[state.companyID] ?? [] {
                     try db.cachedStatement(

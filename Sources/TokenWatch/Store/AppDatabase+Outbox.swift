@@ -4,6 +4,8 @@ import GRDB
 /// One notification waiting in the outbox: a page for one Owner address.
 public struct OutboxItem: Sendable, Equatable {
     public var id: Int64
+    /// The page's row, for its log.
+    public var pageRef: Int64
     public var ownerEmail: String
     /// `invalid`, `reminder` or `expiring`.
     public var kind: String
@@ -57,7 +59,7 @@ extension AppDatabase {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT outbox.id, outbox.owner_email, outbox.kind, outbox.reason_code, outbox.reason_detail,
+                    SELECT outbox.id, outbox.page_ref, outbox.owner_email, outbox.kind, outbox.reason_code, outbox.reason_detail,
                            outbox.since, outbox.attempts, company.name AS company, page.page_id, page.page_name,
                            page.status, page.expires_at
                     FROM outbox JOIN page ON page.id = outbox.page_ref JOIN company ON company.id = page.company_id
@@ -66,7 +68,7 @@ extension AppDatabase {
                     """, arguments: [now]
             ).map { row in
                 OutboxItem(
-                    id: row["id"], ownerEmail: row["owner_email"], kind: row["kind"],
+                    id: row["id"], pageRef: row["page_ref"], ownerEmail: row["owner_email"], kind: row["kind"],
                     reason: (row["reason_code"] as String?).flatMap {
                         InvalidReason(code: $0, detail: row["reason_detail"])
                     },
@@ -87,13 +89,9 @@ extension AppDatabase {
                         UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,
                             last_attempt_at = ?, last_error = NULL WHERE id = ? AND state = 'pending'
                         """, arguments: [now, messageID, now, item.id])
-                if let pageRef = try Int64.fetchOne(
-                    db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id])
-                {
-                    try Self.appendEvent(
-                        db, pageRef: pageRef, kind: .ownerNotified, actor: actor,
-                        detail: "\(item.kind == "invalid" ? "digest" : item.kind) sent to \(item.ownerEmail)", at: now)
-                }
+                try Self.appendEvent(
+                    db, pageRef: item.pageRef, kind: .ownerNotified, actor: actor,
+                    detail: "\(item.kind == "invalid" ? "digest" : item.kind) sent to \(item.ownerEmail)", at: now)
             }
         }
     }
@@ -113,13 +111,10 @@ extension AppDatabase {
                         UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ?, next_attempt_at = ?,
                             state = ? WHERE id = ? AND state = 'pending'
                         """, arguments: [error, now, nextAttemptAt, finalAttempt ? "failed" : "pending", item.id])
-                if finalAttempt,
-                    let pageRef = try Int64.fetchOne(
-                        db, sql: "SELECT page_ref FROM outbox WHERE id = ?", arguments: [item.id])
-                {
+                if finalAttempt {
                     gaveUp = true
                     try Self.appendEvent(
-                        db, pageRef: pageRef, kind: .notificationFailed, actor: actor,
+                        db, pageRef: item.pageRef, kind: .notificationFailed, actor: actor,
                         detail: "gave up emailing \(item.ownerEmail) after \(item.attempts + 1) attempts: \(error)",
                         at: now)
                 }

@@ -79,20 +79,11 @@ extension AppDatabase {
     }
 }
 
-/// Email address checks for Owners: strict enough that no address can carry a header.
+/// Email address checks for Owners: the same rules the mailer applies (`MailAddress`), so an
+/// Owner accepted here can always be sent to, and no address can carry a header.
 public enum EmailAddress {
     /// Nil when valid, else why not.
     public static func problem(_ address: String) -> String? {
-        if address.isEmpty { return "is empty" }
-        if address.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
-            return "contains spaces or control characters"
-        }
-        if address.contains(where: { "<>,;\"()[]\\".contains($0) }) {
-            return "contains characters not allowed in an address"
-        }
-        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        if parts.count != 2 || parts[0].isEmpty || parts[1].isEmpty { return "is not of the form name@domain" }
-        if !parts[1].contains(".") && parts[1] != "localhost" { return "has no domain" }
-        return nil
+        MailAddress.problem(with: address)
     }
 }

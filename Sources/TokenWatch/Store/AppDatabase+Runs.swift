@@ -99,6 +99,19 @@ extension AppDatabase {
         }
     }
 
+    /// Pages flagged "expiring": `PageRecord.isExpiring` counted in SQL, so a run's metrics
+    /// need not load every page.
+    public func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM page
+                    WHERE status != 'disconnected' AND expires_at IS NOT NULL AND expires_at <= ?
+                    """, arguments: [now.addingTimeInterval(Double(warningDays) * 86_400)]) ?? 0
+        }
+    }
+
     /// Counts of pages per status.
     public func statusCounts() async throws(StoreError) -> [PageStatus: Int] {
         try await read { db in
