@@ -40,22 +40,31 @@ public struct Demo: Sendable {
 
         let simulator = GraphSimulator(appID: appID, appSecret: appSecret, servedVersion: configuration.graphVersion)
         try await simulator.start()
-        defer { Task { await simulator.stop() } }
         configuration.graphURL = simulator.baseURL
-
-        _ = try await Workspace.initialise(configuration)
-        let workspace = try await Workspace.open(configuration)
-        try await seed(workspace)
-
-        let services = try Services(configuration: configuration, logger: logger)
-        let check = await CheckRun(
-            workspace: workspace, graph: try services.graph(), mailTransport: try services.mailTransport(),
-            templates: try TemplateSet(), logger: logger
-        ).run(CheckOptions(concurrency: 4, batchSize: 10, actor: "demo"), metricsFile: configuration.metricsFile)
+        // Stopped on every path, awaited (a `defer` cannot await).
+        let check: CheckRunResult
+        do {
+            check = try await checkSampleData(configuration)
+        } catch {
+            await simulator.stop()
+            throw error
+        }
         await simulator.stop()
         return Result(
             directory: root, configuration: configuration, check: check, mailDirectory: root + "/mail",
             metricsFile: root + "/tokenwatch.prom")
+    }
+
+    /// Initialises the installation, seeds it and runs the production check on it.
+    func checkSampleData(_ configuration: Configuration) async throws -> CheckRunResult {
+        _ = try await Workspace.initialise(configuration)
+        let workspace = try await Workspace.open(configuration)
+        try await seed(workspace)
+        let services = try Services(configuration: configuration, logger: logger)
+        return await CheckRun(
+            workspace: workspace, graph: try services.graph(), mailTransport: try services.mailTransport(),
+            templates: try TemplateSet(), logger: logger
+        ).run(CheckOptions(concurrency: 4, batchSize: 10, actor: "demo"), metricsFile: configuration.metricsFile)
     }
 
     /// Companies, Owners and pages, once: a second demo run in the same directory reuses them.
