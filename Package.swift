@@ -3,6 +3,12 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// Every part of the library: what the executables and the tests may import.
+let libraryParts: [Target.Dependency] = [
+    "TokenWatch", "TokenWatchModel", "TokenWatchSystem", "TokenWatchTemplates", "TokenWatchStore",
+    "TokenWatchHTTP", "TokenWatchGraph", "TokenWatchMail", "TokenWatchReports", "TokenWatchCheck",
+]
+
 let package = Package(
     name: "TokenWatch",
     platforms: [.macOS(.v15)],
@@ -26,16 +32,86 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // One target per part, so the arrows that must never exist do not compile
+        // (docs/ARCHITECTURE.md): Model knows nothing of ours; Store never knows the network;
+        // Graph never knows Store; Reports render a plain value and never ask Graph or Store.
+        .target(name: "TokenWatchModel", swiftSettings: strict),
+        // Files written atomically and blocking work kept off the cooperative pool.
+        .target(name: "TokenWatchSystem", swiftSettings: strict),
+        .target(
+            name: "TokenWatchTemplates",
+            dependencies: [.product(name: "Mustache", package: "swift-mustache")],
+            resources: [.embedInCode("Templates")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchStore",
+            dependencies: [
+                "TokenWatchModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchHTTP",
+            dependencies: ["CCurl", "TokenWatchModel"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchGraph",
+            dependencies: [
+                "TokenWatchModel",
+                "TokenWatchHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchMail",
+            dependencies: [
+                "TokenWatchModel",
+                "TokenWatchSystem",
+                "TokenWatchTemplates",
+                "TokenWatchHTTP",
+                "TokenWatchStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchReports",
+            dependencies: ["TokenWatchModel", "TokenWatchSystem", "TokenWatchTemplates"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TokenWatchCheck",
+            dependencies: [
+                "TokenWatchModel",
+                "TokenWatchGraph",
+                "TokenWatchStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The app layer the commands call: orchestration and configuration; throws typed
+        // errors, never exits.
         .target(
             name: "TokenWatch",
             dependencies: [
-                "CCurl",
+                "TokenWatchModel",
+                "TokenWatchSystem",
+                "TokenWatchTemplates",
+                "TokenWatchStore",
+                "TokenWatchHTTP",
+                "TokenWatchGraph",
+                "TokenWatchMail",
+                "TokenWatchReports",
+                "TokenWatchCheck",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.embedInCode("Templates")],
             swiftSettings: strict
         ),
         .target(
@@ -50,8 +126,7 @@ let package = Package(
         // `tokenwatch demo`: sample data, the simulator in-process, the real check pipeline.
         .target(
             name: "TokenWatchDemo",
-            dependencies: [
-                "TokenWatch",
+            dependencies: libraryParts + [
                 "GraphSimulator",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -59,8 +134,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tokenwatch",
-            dependencies: [
-                "TokenWatch",
+            dependencies: libraryParts + [
                 "TokenWatchDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,8 +143,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tokenwatch-bench",
-            dependencies: [
-                "TokenWatch",
+            dependencies: libraryParts + [
                 "GraphSimulator",
                 "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),
@@ -84,13 +157,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenWatchTests",
-            dependencies: ["TokenWatch", "TokenWatchTestSupport"],
+            dependencies: libraryParts + ["TokenWatchTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TokenWatchIntegrationTests",
-            dependencies: [
-                "TokenWatch",
+            dependencies: libraryParts + [
                 "TokenWatchTestSupport",
                 "GraphSimulator",
                 "TokenWatchDemo",

@@ -2,6 +2,11 @@ import Foundation
 import GraphSimulator
 import Logging
 import TokenWatch
+import TokenWatchCheck
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
+import TokenWatchTemplates
 
 /// `tokenwatch demo`: a throw-away installation with sample pages, the Graph simulator on a
 /// loopback port, and the same `check` pipeline production runs — libcurl, the verdict rules,
@@ -61,7 +66,7 @@ public struct Demo: Sendable {
         let workspace = try await Workspace.open(configuration)
         try await seed(workspace)
         let services = try Services(configuration: configuration, logger: logger)
-        return await CheckRun(
+        return try await CheckRun(
             workspace: workspace, graph: try services.graph(), mailTransport: try services.mailTransport(),
             templates: try TemplateSet(), logger: logger
         ).run(CheckOptions(concurrency: 4, batchSize: 10, actor: "demo"), metricsFile: configuration.metricsFile)

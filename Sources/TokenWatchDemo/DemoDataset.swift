@@ -1,3 +1,5 @@
+import TokenWatchStore
+
 /// The sample companies, Owners and pages of `tokenwatch demo`: every verdict TokenWatch
 /// can reach, under names a newcomer can tell apart. Each token follows the simulator's
 /// convention `simtok_<behaviour>_<page id>_<suffix>`, so the simulator answers for it as Graph

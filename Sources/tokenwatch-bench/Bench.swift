@@ -1,4 +1,6 @@
 import Foundation
+import TokenWatchHTTP
+import TokenWatchStore
 
 /// Benchmarks that print figures (never assert on time):
 /// `tokenwatch-bench check …` (the whole check against the simulator) and

@@ -2,6 +2,9 @@ import Foundation
 import GraphSimulator
 import Logging
 import TokenWatch
+import TokenWatchCheck
+import TokenWatchModel
+import TokenWatchStore
 
 /// `tokenwatch-bench check [pages] [latency-ms] [batch] [concurrency]`: the check pipeline on
 /// N pages in a temporary database against the Graph simulator answering each HTTP request

@@ -1,7 +1,9 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
-import TokenWatch
+import TokenWatchHTTP
+import TokenWatchMail
+import TokenWatchModel
 
 /// Fires many requests at once through `CurlHTTPClient` against a loopback FlyingFox server
 /// that waits before answering, and reports the wall time and how many were in flight.
@@ -54,7 +56,7 @@ enum EngineBench {
             let errors = await withTaskGroup(of: Bool.self) { group in
                 for _ in 0..<options.requests {
                     group.addTask {
-                        let response = try? await client.send(TokenWatch.HTTPRequest(url: url, timeoutSeconds: 30))
+                        let response = try? await client.send(TokenWatchHTTP.HTTPRequest(url: url, timeoutSeconds: 30))
                         return response?.status == 200
                     }
                 }

@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import TokenWatch
+import TokenWatchCheck
+import TokenWatchHTTP
+import TokenWatchStore
+import TokenWatchTemplates
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +56,7 @@ struct CheckCommand: AsyncParsableCommand {
             let transport = dryRun || noEmail ? nil : try services.mailTransport()
             let workspace = try await Workspace.open(configuration)
             let progress = LazyProgress()
-            let result = await CheckRun(
+            let result = try await CheckRun(
                 workspace: workspace, graph: graph, mailTransport: transport, templates: templates, logger: logger,
                 progress: { done, total in progress.update(done: done, total: total) }
             ).run(
@@ -62,16 +66,14 @@ struct CheckCommand: AsyncParsableCommand {
                     actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"] ?? "cron"),
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
-            if dryRun, let outcome = result.outcome {
-                print(DryRunOutput.table(outcome.verdicts))
-            }
-            for problem in result.problems where result.status != .ok { writeError("tokenwatch: \(problem)") }
+            let outcome = result.outcome
+            if dryRun { print(DryRunOutput.table(result.verdicts)) }
             // Quiet and fine prints nothing, so cron (which mails any output) stays silent.
-            if !global.quiet || result.status != .ok {
+            if !global.quiet || outcome.status != .completed {
                 if let files = result.reportFiles { print("report: \(files.html)") }
-                print(result.summary)
+                print(outcome.summary)
             }
-            return result.status
+            return ExitStatus(outcome.status)
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TokenWatch
 import TokenWatchDemo
+import TokenWatchStore
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +24,7 @@ struct DemoCommand: AsyncParsableCommand {
             let result = try await Demo(logger: .init(label: "tokenwatch.demo")).run(directory: dir)
             let check = result.check
             print("")
-            print(check.summary)
+            print(check.outcome.summary)
             print("")
             print("database:  \(result.configuration.databasePath)")
             if let files = check.reportFiles {
@@ -37,7 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("(from a checkout: swift run tokenwatch pages list --db \(result.configuration.databasePath))")
             // The demo shows a partial run on purpose (a flaky page, a company without Owners):
             // it succeeded when it produced its report.
-            return check.reportFiles == nil ? check.status : .ok
+            return check.reportFiles == nil ? ExitStatus(check.outcome.status) : .ok
         }
     }
 }

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenWatch
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchSystem
 
 /// Options every subcommand accepts (SPEC.md "Global options").
 struct GlobalOptions: ParsableArguments {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchStore
+import TokenWatchTemplates
 
 struct NotifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +31,7 @@ struct NotifyCommand: AsyncParsableCommand {
             )
             .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
             print(result.summary)
-            return result.status
+            return ExitStatus(result.status)
         }
     }
 }

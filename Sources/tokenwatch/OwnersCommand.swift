@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
 
 struct OwnersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +19,7 @@ struct OwnersCommand: AsyncParsableCommand {
         func validate() throws {
             if emails.isEmpty { throw ValidationError("give at least one email address") }
             for email in emails {
-                if let problem = EmailAddress.problem(email) {
+                if let problem = MailAddress.problem(with: email) {
                     throw ValidationError("address \"\(email)\": \(problem)")
                 }
             }

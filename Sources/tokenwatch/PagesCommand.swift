@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchReports
+import TokenWatchStore
 
 struct PagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchTemplates
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +21,7 @@ struct ReportCommand: AsyncParsableCommand {
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
             let workspace = try await Workspace.open(configuration)
             let files = try await ReportRun(workspace: workspace, templates: templates)
-                .write(outcome: nil, runStartedAt: nil, status: nil, heldWave: false)
+                .write(outcome: nil)
             print("report: \(files.html)")
             print("        \(files.csv)")
             return .ok

@@ -1,5 +1,7 @@
 import ArgumentParser
-import TokenWatch
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchTemplates
 
 struct TemplatesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
 import ArgumentParser
-import TokenWatch
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
 
 @main
 struct TokenWatchCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import Foundation
 import GraphSimulator
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchStore
 
 /// `tokenwatch check` as cron runs it: the built binary against the simulator, for what only
 /// a separate process can show — the run lock, a SIGKILL in the middle of a run, exit codes.
@@ -33,7 +33,7 @@ struct CheckBinaryTests {
         let result = try await check(["--metrics-file", harness.directory.file("m.prom")])
         await harness.stop()
         #expect(result.status == 0, "\(result.all)")
-        #expect(result.stdout.contains("checked 2 pages: 1 valid, 1 invalid (1 new), 0 unknown; 0 unchecked"))
+        #expect(result.stdout.contains("checked 2 pages: 1 valid, 1 invalid (1 new), 0 undecided; 0 unchecked"))
         #expect(!result.all.contains(PipelineHarness.appSecret))
         #expect(!result.all.contains("simtok_"))
         #expect(harness.mailFiles.count == 1)

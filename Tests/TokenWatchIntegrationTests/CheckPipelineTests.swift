@@ -3,6 +3,10 @@ import GraphSimulator
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchCheck
+@testable import TokenWatchModel
+@testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 /// `check` end to end in-process: the real pipeline (libcurl, verdict rules, SQLite, report,
 /// digests as .eml files) against the Graph simulator on loopback.
@@ -40,14 +44,14 @@ struct CheckPipelineTests {
         try await harness.seed(pages, owners: ["owner@acme.example", "cto@acme.example"])
         let result = try await harness.check()
         await harness.stop()
-        #expect(result.status == .ok, "\(result.summary) \(result.problems)")
+        #expect(result.outcome.status == .completed, "\(result.outcome.summary) \(result.outcome.reasons)")
         for (index, expected) in Self.table.enumerated() {
             let page = try #require(try await harness.page(String(9_000_000_000 + index)))
             #expect(page.status == expected.1, "\(expected.0)")
             #expect(page.reason?.code == expected.2, "\(expected.0)")
         }
         let invalidCount = Self.table.count { $0.1 == .invalid }
-        #expect(result.outcome?.newlyInvalid.count == invalidCount)
+        #expect(result.outcome.newlyInvalid.count == invalidCount)
         // One digest per Owner, each listing every newly invalid page.
         #expect(harness.mailFiles.count == 2)
         for file in harness.mailFiles {
@@ -73,9 +77,9 @@ struct CheckPipelineTests {
         let first = try await harness.check()
         let second = try await harness.check()
         await harness.stop()
-        #expect(first.outcome?.newlyInvalid == ["1001"])
-        #expect(second.outcome?.newlyInvalid.isEmpty == true)
-        #expect(second.dispatch?.sent == 0)
+        #expect(first.outcome.newlyInvalid == ["1001"])
+        #expect(second.outcome.newlyInvalid.isEmpty == true)
+        #expect(second.outcome.digests.sent == 0)
         #expect(harness.mailFiles.count == 1)
         let (_, events) = try await harness.workspace.database.pageLog(pageID: "1001")
         #expect(events.map(\.kind) == [.connected, .becameInvalid, .ownerNotified])
@@ -89,8 +93,8 @@ struct CheckPipelineTests {
             harness.simulator.clearFaults()
             harness.simulator.setFault(fault)
             let result = try await harness.check()
-            #expect(result.status == .partial, "\(fault)")
-            #expect(result.outcome?.unknown == 2, "\(fault)")
+            #expect(result.outcome.status == .partial, "\(fault)")
+            #expect(result.outcome.undecided == 2, "\(fault)")
             #expect(try await harness.status("2001") == .valid, "\(fault)")
         }
         await harness.stop()
@@ -104,18 +108,18 @@ struct CheckPipelineTests {
         // Null items come back on retry (in a smaller batch, so they answer).
         harness.simulator.setFault(.nullItems(every: 2))
         let retried = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
-        #expect(retried.outcome?.invalid == 0)
-        #expect(retried.outcome?.valid == 6)
+        #expect(retried.outcome.invalid == 0)
+        #expect(retried.outcome.valid == 6)
         #expect(harness.simulator.stats.batchRequests >= 2)
         // Items that never answer stay unknown: never invalid, status kept.
         harness.simulator.setFault(.nullItems(every: 1))
         let nulls = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
-        #expect(nulls.status == .partial)
-        #expect(nulls.outcome?.unknown == 6)
+        #expect(nulls.outcome.status == .partial)
+        #expect(nulls.outcome.undecided == 6)
         harness.simulator.setFault(.malformedItems(every: 1))
         let malformed = try await harness.check(CheckOptions(concurrency: 1, batchSize: 6))
         await harness.stop()
-        #expect(malformed.outcome?.unknown == 6)
+        #expect(malformed.outcome.undecided == 6)
         #expect(try await harness.workspace.database.pages(status: .valid).count == 6)
     }
 
@@ -127,9 +131,9 @@ struct CheckPipelineTests {
         let result = try await harness.check(CheckOptions(concurrency: 1, batchSize: 5))
         let stats = harness.simulator.stats
         await harness.stop()
-        #expect(result.status == .partial)
-        #expect(result.outcome?.valid == 10)
-        #expect(result.outcome?.unchecked == 10)
+        #expect(result.outcome.status == .partial)
+        #expect(result.outcome.valid == 10)
+        #expect(result.outcome.unchecked == 10)
         #expect(stats.httpRequests == 3)
         #expect(try await harness.workspace.database.pages(status: .unknown).count == 10)
     }
@@ -140,7 +144,7 @@ struct CheckPipelineTests {
         let result = try await harness.check()
         let stats = harness.simulator.stats
         await harness.stop()
-        #expect(result.outcome?.valid == 3)
+        #expect(result.outcome.valid == 3)
         #expect(stats.debugCount(for: GraphSimulator.token(.valid, page: "5001", suffix: "t")) == 1)
         #expect(stats.debugCount(for: GraphSimulator.token(.flaky(failures: 1), page: "5002", suffix: "t")) == 2)
     }
@@ -152,7 +156,7 @@ struct CheckPipelineTests {
         let result = try await harness.check(CheckOptions(concurrency: 3, batchSize: 50))
         let stats = harness.simulator.stats
         await harness.stop()
-        #expect(result.outcome?.valid == 230)
+        #expect(result.outcome.valid == 230)
         #expect(stats.itemsPerBatch.allSatisfy { $0 <= 50 })
         #expect(stats.batchRequests == 5)
         #expect(stats.maxInFlight <= 3)
@@ -164,9 +168,9 @@ struct CheckPipelineTests {
         try await harness.seed([("7001", .passwordChanged)])
         let result = try await harness.check()
         await harness.stop()
-        #expect(result.status == .configuration)
-        #expect(result.summary.contains("TOKENWATCH_APP_SECRET"))
-        #expect(!result.summary.contains("not-the-secret"))
+        #expect(result.outcome.status == .configurationError)
+        #expect(result.outcome.summary.contains("TOKENWATCH_APP_SECRET"))
+        #expect(!result.outcome.summary.contains("not-the-secret"))
         #expect(try await harness.status("7001") == .unknown)
         #expect(harness.mailFiles.isEmpty)
     }
@@ -181,22 +185,22 @@ struct CheckPipelineTests {
                 token: GraphSimulator.token(.valid, page: id, suffix: "t"), as: .passwordChanged, page: id)
         }
         let wave = try await harness.check()
-        #expect(wave.status == .partial)
-        #expect(wave.summary.contains("MASS INVALIDATION"))
+        #expect(wave.outcome.status == .partial)
+        #expect(wave.outcome.summary.contains("MASS INVALIDATION"))
         #expect(harness.mailFiles.isEmpty)
         #expect(try await harness.workspace.database.outboxCounts().held == 50)
         let html = try String(contentsOfFile: try #require(wave.reportFiles).html, encoding: .utf8)
         #expect(html.contains("Mass invalidation"))
         // A later run keeps them held and sends nothing.
         let later = try await harness.check()
-        #expect(later.status == .partial)
+        #expect(later.outcome.status == .partial)
         #expect(harness.mailFiles.isEmpty)
         await harness.stop()
         let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
         let notify = Notify(
             workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger)
         let released = try await notify.run(releaseHeld: true, dropHeld: false, actor: "cli:ops")
-        #expect(released.status == .ok, "\(released.summary)")
+        #expect(released.status == .completed, "\(released.summary)")
         #expect(harness.mailFiles.count == 2)
         let again = try await notify.run(releaseHeld: false, dropHeld: false, actor: "cli:ops")
         #expect(again.summary.contains("0 sent"))
@@ -216,7 +220,7 @@ struct CheckPipelineTests {
         let result = try await harness.check()
         await harness.stop()
         #expect(try await harness.status("9101") == .valid)
-        #expect(result.dispatch?.sent == 0)
+        #expect(result.outcome.digests.sent == 0)
         #expect(harness.mailFiles.isEmpty)
         let (_, events) = try await harness.workspace.database.pageLog(pageID: "9101")
         #expect(events.map(\.kind).contains(.notificationDropped))
@@ -227,7 +231,7 @@ struct CheckPipelineTests {
         try await harness.seed([("9201", .valid)])
         let result = try await harness.check()
         await harness.stop()
-        #expect(result.outcome?.servedVersion == "v25.0")
+        #expect(result.outcome.servedVersion == "v25.0")
         let html = try String(contentsOfFile: try #require(result.reportFiles).html, encoding: .utf8)
         #expect(html.contains("v25.0"))
         #expect(try await harness.workspace.database.lastRun()?.servedVersion == "v25.0")
@@ -239,10 +243,10 @@ struct CheckPipelineTests {
         let first = try await harness.check()
         let second = try await harness.check()
         await harness.stop()
-        #expect(first.status == .ok, "\(first.summary)")
+        #expect(first.outcome.status == .completed, "\(first.outcome.summary)")
         #expect(try await harness.status("9301") == .valid)
-        #expect(first.dispatch?.sent == 1)
-        #expect(second.dispatch?.sent == 0)
+        #expect(first.outcome.digests.sent == 1)
+        #expect(second.outcome.digests.sent == 0)
         #expect(harness.mailFiles.count == 1)
         let message = harness.mail(try #require(harness.mailFiles.first))
         #expect(message.contains("9301"))
@@ -259,12 +263,12 @@ struct CheckPipelineTests {
         _ = try await harness.check()
         #expect(harness.mailFiles.count == 1)
         let sameWeek = try await harness.check(now: { Date().addingTimeInterval(86_400) })
-        #expect(sameWeek.dispatch?.sent == 0)
+        #expect(sameWeek.outcome.digests.sent == 0)
         let later = try await harness.check(now: { Date().addingTimeInterval(4 * 86_400) })
-        #expect(later.dispatch?.sent == 1)
+        #expect(later.outcome.digests.sent == 1)
         let again = try await harness.check(now: { Date().addingTimeInterval(5 * 86_400) })
         await harness.stop()
-        #expect(again.dispatch?.sent == 0)
+        #expect(again.outcome.digests.sent == 0)
         #expect(harness.mailFiles.count == 2)
         let reminder = harness.mailFiles.map(harness.mail).first { $0.contains("eminder") }
         #expect(reminder != nil)
@@ -278,12 +282,12 @@ struct CheckPipelineTests {
         let tokens = ids.map { GraphSimulator.token(.valid, page: $0, suffix: "t") }
         for (id, token) in zip(ids, tokens) { harness.simulator.register(token: token, as: .revoked, page: id) }
         let wave = try await harness.check()
-        #expect(wave.summary.contains("MASS INVALIDATION"))
+        #expect(wave.outcome.summary.contains("MASS INVALIDATION"))
         #expect(try await harness.workspace.database.outboxCounts().held == 24)
         for (id, token) in zip(ids, tokens) { harness.simulator.register(token: token, as: .valid, page: id) }
         let recovered = try await harness.check()
         await harness.stop()
-        #expect(recovered.status == .ok, "\(recovered.summary)")
+        #expect(recovered.outcome.status == .completed, "\(recovered.outcome.summary)")
         let counts = try await harness.workspace.database.outboxCounts()
         #expect(counts.held == 0)
         #expect(counts.dropped == 24)

@@ -1,6 +1,8 @@
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchHTTP
+@testable import TokenWatchMail
+@testable import TokenWatchModel
 
 /// `CurlHTTPClient` and `CurlEventLoop` against real servers on loopback.
 @Suite("CurlHTTPClient")

@@ -3,6 +3,10 @@ import GraphSimulator
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 /// Owner digests delivered over real SMTP (aiosmtpd on loopback), from the outbox a real
 /// check filled: contents per Owner, unicode and hostile names, refusal then acceptance
@@ -79,8 +83,8 @@ struct DigestDeliveryTests {
             ], cipher: harness.workspace.cipher, actor: "t", now: Date())
         let result = try await harness.check()
         await harness.stop()
-        #expect(result.status == .ok, "\(result.summary) \(result.problems)")
-        #expect(result.dispatch?.sent == 2)
+        #expect(result.outcome.status == .completed, "\(result.outcome.summary) \(result.outcome.reasons)")
+        #expect(result.outcome.digests.sent == 2)
         let received = try sink.receivedMessages()
         await sink.stop()
         #expect(received.count == 2)
@@ -118,8 +122,8 @@ struct DigestDeliveryTests {
         let harness = try await harness(sink, login: true)
         try await harness.seed([("3001", .passwordChanged), ("3002", .revoked)], owners: ["owner@acme.example"])
         let first = try await harness.check()
-        #expect(first.status == .partial)
-        #expect(first.dispatch?.failed == 1)
+        #expect(first.outcome.status == .partial)
+        #expect(first.outcome.digests.failed == 1)
         #expect(try sink.receivedMessages().isEmpty)
         let page = try #require(try await harness.page("3001"))
         #expect(page.status == .invalid)
@@ -131,12 +135,12 @@ struct DigestDeliveryTests {
             workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger,
             now: { Date().addingTimeInterval(600) })
         let sent = try await later.run(releaseHeld: false, dropHeld: false, actor: "cron")
-        #expect(sent.status == .ok, "\(sent.summary)")
+        #expect(sent.status == .completed, "\(sent.summary)")
         let again = try await later.run(releaseHeld: false, dropHeld: false, actor: "cron")
         #expect(again.summary.contains("0 sent"))
         let rerun = try await harness.check()
         await harness.stop()
-        #expect(rerun.dispatch?.sent == 0)
+        #expect(rerun.outcome.digests.sent == 0)
         let received = try sink.receivedMessages()
         await sink.stop()
         #expect(received.count == 1)
@@ -153,11 +157,11 @@ struct DigestDeliveryTests {
         let result = try await harness.check()
         await harness.stop()
         await sink.stop()
-        #expect(result.status == .partial)
+        #expect(result.outcome.status == .partial)
         let lastError = try await harness.workspace.database.lastOutboxError()
         #expect(lastError != nil)
         #expect(lastError?.contains(Self.smtpPassword) == false)
-        #expect(!result.problems.joined().contains(Self.smtpPassword))
+        #expect(!result.outcome.reasons.joined().contains(Self.smtpPassword))
     }
 
     @Test func aDigestThatKeepsFailingIsMarkedFailedLoggedAndReported() async throws {
@@ -168,7 +172,7 @@ struct DigestDeliveryTests {
         }
         try await harness.seed([("5001", .checkpoint)])
         let first = try await harness.check()
-        #expect(first.status == .partial)
+        #expect(first.outcome.status == .partial)
         let transport = try Services(configuration: harness.configuration, logger: harness.logger).mailTransport()
         let later = Notify(
             workspace: harness.workspace, templates: try TemplateSet(), transport: transport, logger: harness.logger,
@@ -187,6 +191,6 @@ struct DigestDeliveryTests {
         await sink.stop()
         let html = try String(contentsOfFile: try #require(report.reportFiles).html, encoding: .utf8)
         #expect(html.contains("could not be delivered"))
-        #expect(report.dispatch?.sent == 0 && report.dispatch?.failed == 0)
+        #expect(report.outcome.digests.sent == 0 && report.outcome.digests.failed == 0)
     }
 }

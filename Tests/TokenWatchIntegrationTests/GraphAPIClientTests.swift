@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchGraph
+@testable import TokenWatchHTTP
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 /// `GraphAPIClient` over real libcurl against loopback servers answering every shape Graph
 /// has been seen to send.

@@ -3,6 +3,10 @@ import GraphSimulator
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchGraph
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 /// `pages connect --user-token-stdin`, the server side of "Log in with Facebook": `me/accounts`
 /// over real loopback from the simulator, followed across its paging, into a real database.
@@ -103,7 +107,7 @@ struct LoginConnectTests {
 
             // The Page tokens the login handed out are what check inspects, and they are valid.
             let checked = try await harness.check(email: false)
-            #expect(checked.status == .ok, "\(checked.summary) \(checked.problems)")
+            #expect(checked.outcome.status == .completed, "\(checked.outcome.summary) \(checked.outcome.reasons)")
             #expect(try await harness.workspace.database.pages(company: "Acme").allSatisfy { $0.status == .valid })
             for page in Self.pages { #expect(harness.simulator.stats.debugCount(for: page.accessToken) == 1) }
 

@@ -3,6 +3,10 @@ import Logging
 import Testing
 import TokenWatch
 import TokenWatchDemo
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchReports
+import TokenWatchStore
 import TokenWatchTestSupport
 
 /// The report formats checked on real output: the report pair a whole demo run writes (sample
@@ -24,7 +28,7 @@ struct ReportValidationTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let result = try await Demo(logger: logger).run(directory: directory.path)
-        let files = try #require(result.check.reportFiles, "the demo wrote no report: \(result.check.problems)")
+        let files = try #require(result.check.reportFiles, "the demo wrote no report: \(result.check.outcome.reasons)")
         let pages = try await Workspace.open(result.configuration).database.pages()
         return (files, pages)
     }

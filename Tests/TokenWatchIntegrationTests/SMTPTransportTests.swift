@@ -1,6 +1,8 @@
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchHTTP
+@testable import TokenWatchMail
+@testable import TokenWatchModel
 
 /// `SMTPTransport` over real libcurl against aiosmtpd (`smtp_sink.py`) on loopback.
 @Suite("SMTPTransport")

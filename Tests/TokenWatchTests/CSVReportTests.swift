@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchReports
+@testable import TokenWatchStore
 
 @Suite("CSV report")
 struct CSVReportTests {

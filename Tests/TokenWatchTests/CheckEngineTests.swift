@@ -3,7 +3,11 @@ import Logging
 import Testing
 import TokenWatchTestSupport
 
-@testable import TokenWatch
+@testable import TokenWatchCheck
+@testable import TokenWatchGraph
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 @Suite("Check engine")
 struct CheckEngineTests {

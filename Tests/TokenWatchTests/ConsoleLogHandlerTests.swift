@@ -3,6 +3,8 @@ import Logging
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 @Suite struct ConsoleLogHandlerTests {
     /// 2026-11-29T04:29:10.250Z

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchGraph
+@testable import TokenWatchHTTP
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 /// The pure parts of the Graph client: encodings, the proof, usage headers, paging URLs.
 @Suite("Graph wire format")

@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 @Suite("HTML report")
 struct HTMLReportTests {
@@ -123,7 +127,7 @@ struct HTMLReportTests {
         #expect(!html.contains("<b>"))
         #expect(!html.contains("<i>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
-        #expect(html.contains("&lt;b&gt;partial&lt;/b&gt;"))
+        #expect(html.contains("&lt;b&gt;cli:eve&lt;/b&gt;"))
         #expect(html.contains("Say &quot;hi&quot;"))
         #expect(html.contains("Fish &amp; Chips"))
         #expect(html.contains("it&#39;s"))

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchTemplates
 
 @Suite("Digest composer")
 struct MailDigestComposerTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
 
 @Suite("File transport")
 struct MailFileTransportTests {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchSystem
+@testable import TokenWatchTemplates
 
 /// What Python's `email` package (policy.default) makes of a message: an independent parser
 /// to check ours against.
@@ -187,7 +190,7 @@ enum MailFixtures {
     }
 
     static func entry(
-        _ kind: DigestEntry.Kind = .invalid, company: String = "Acme", id: String = "1000001",
+        _ kind: NoticeKind = .invalid, company: String = "Acme", id: String = "1000001",
         name: String = "Acme Careers", reason: InvalidReason? = .passwordChanged
     ) -> DigestEntry {
         DigestEntry(

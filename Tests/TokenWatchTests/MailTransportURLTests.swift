@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
 
 @Suite("Mail transport URL")
 struct MailTransportURLTests {

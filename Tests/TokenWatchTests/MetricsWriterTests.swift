@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchReports
 
 @Suite struct MetricsWriterTests {
     /// 2026-11-29T04:29:10Z
@@ -9,13 +11,16 @@ import Testing
 
     static let sample = RunMetrics(
         pagesByStatus: [.valid: 4810, .invalid: 153, .unknown: 30, .disconnected: 7],
-        newlyInvalid: 12, unchecked: 30, expiring: 41,
+        newlyInvalid: 12, unchecked: 30, undecided: 4, expiring: 41,
         graphRequests: [.ok: 100, .error: 2, .rateLimited: 1],
         mailDigests: [.sent: 9, .pending: 1],
         runDuration: 12.3456, finishedAt: finished, exitCode: 0)
 
     static func expected(lastSuccess: String?, exitCode: Int) -> String {
         var text = """
+            # HELP tokenwatch_build_info Always 1; the running TokenWatch version as a label.
+            # TYPE tokenwatch_build_info gauge
+            tokenwatch_build_info{version="\(TokenWatchVersion.current)"} 1
             # HELP tokenwatch_pages Pages per status after the last check run.
             # TYPE tokenwatch_pages gauge
             tokenwatch_pages{status="valid"} 4810
@@ -28,6 +33,9 @@ import Testing
             # HELP tokenwatch_pages_unchecked Pages the last check run did not reach (rate limit, deadline).
             # TYPE tokenwatch_pages_unchecked gauge
             tokenwatch_pages_unchecked 30
+            # HELP tokenwatch_pages_undecided Pages the last check run asked about but could not decide (outage, malformed answer).
+            # TYPE tokenwatch_pages_undecided gauge
+            tokenwatch_pages_undecided 4
             # HELP tokenwatch_pages_expiring Pages flagged expiring: the token or its data access ends soon.
             # TYPE tokenwatch_pages_expiring gauge
             tokenwatch_pages_expiring 41

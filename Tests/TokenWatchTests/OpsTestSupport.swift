@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 
 @testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
 
 /// A fresh directory under the system temp dir, removed when the value goes away.
 final class OpsScratchDirectory: Sendable {

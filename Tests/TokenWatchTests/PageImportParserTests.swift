@@ -2,6 +2,12 @@ import Foundation
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchStore
+@testable import TokenWatchSystem
+@testable import TokenWatchTemplates
 
 @Suite("Pages import parser")
 struct PageImportParserTests {

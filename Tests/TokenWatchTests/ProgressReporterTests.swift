@@ -1,6 +1,9 @@
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 @Suite struct ProgressReporterTests {
     @Test func writesNothingWhenNotATerminal() {

@@ -1,6 +1,9 @@
 import Foundation
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchStore
 
 /// A fixed dataset for report tests: a page of each status, an expiring one, one whose data
 /// access ends soon, a disconnected one and one missing a permission. Fixed dates, so the
@@ -81,16 +84,23 @@ enum ReportFixtures {
         ]
     }
 
-    static var run: ReportRunInfo {
-        ReportRunInfo(
-            startedAt: generatedAt, endedAt: at(72), outcome: "completed", exitCode: 0, checked: 6, unchecked: 0,
-            newlyInvalid: 1, configuredVersion: "v25.0", servedVersion: "v25.0")
+    static var run: RunOutcome {
+        var run = RunOutcome(
+            runID: 7, actor: "cron", startedAt: generatedAt, endedAt: at(72), status: .completed,
+            configuredVersion: "v25.0")
+        run.valid = 5
+        run.invalid = 1
+        run.newlyInvalid = ["100000000000002"]
+        run.servedVersion = "v25.0"
+        run.digests.sent = 1
+        return run
     }
 
     static var input: ReportInput {
         ReportInput(
-            generatedAt: generatedAt, run: run, pages: pages, recentEvents: events,
-            changedPageIDs: ["100000000000002", "300000000000002"], expiryWarningDays: 14,
+            generatedAt: generatedAt, run: run,
+            notifications: ["100000000000002": PageNotification(notified: ["owner@acme.example"])], pages: pages,
+            recentEvents: events, changedPageIDs: ["100000000000002", "300000000000002"], expiryWarningDays: 14,
             notices: ["Company Cobalt Logistics has no Owners: nobody would be emailed about its pages."])
     }
 
@@ -114,9 +124,17 @@ enum ReportFixtures {
         }
         return ReportInput(
             generatedAt: generatedAt,
-            run: ReportRunInfo(
-                startedAt: generatedAt, endedAt: at(3), outcome: "<b>partial</b>", exitCode: 75,
-                configuredVersion: "v25.0", servedVersion: "<i>v26.0</i>"),
+            run: {
+                var run = RunOutcome(
+                    runID: 8, actor: "<b>cli:eve</b>", startedAt: generatedAt, endedAt: at(3), status: .partial,
+                    reasons: hostileNames, configuredVersion: "v25.0")
+                run.servedVersion = "<i>v26.0</i>"
+                return run
+            }(),
+            notifications: Dictionary(
+                uniqueKeysWithValues: hostileNames.indices.map {
+                    (String(900_000_000_000_000 + $0), PageNotification(notified: [hostileNames[$0]]))
+                }),
             pages: pages, recentEvents: events, changedPageIDs: [],
             notices: hostileNames)
     }

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchTemplates
 
 @Suite("Report writer")
 struct ReportWriterTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchStore
 
 @Suite struct RunLockTests {
     private func heldError(_ databasePath: String) -> RunLockError? {

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 import TokenWatchTestSupport
 
-@testable import TokenWatch
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 @Suite("Store")
 struct StoreTests {
@@ -112,8 +114,8 @@ struct StoreTests {
         #expect(try await database.addOwners(company: "Acme", emails: ["A@acme.test"], now: now).isEmpty)
         #expect(try await database.owners(company: "Acme").map(\.email) == ["a@acme.test", "b@acme.test"])
         #expect(try await database.removeOwners(company: "Acme", emails: ["a@acme.test"]) == ["a@acme.test"])
-        #expect(EmailAddress.problem("ok@example.com") == nil)
-        #expect(EmailAddress.problem("evil@example.com\r\nBcc: x@y.z") != nil)
-        #expect(EmailAddress.problem("no-at-sign") != nil)
+        #expect(MailAddress.problem(with: "ok@example.com") == nil)
+        #expect(MailAddress.problem(with: "evil@example.com\r\nBcc: x@y.z") != nil)
+        #expect(MailAddress.problem(with: "no-at-sign") != nil)
     }
 }

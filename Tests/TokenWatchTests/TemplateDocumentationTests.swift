@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchReports
 
 @Suite("Template documentation")
 struct TemplateDocumentationTests {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import TokenWatch
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 @Suite("Template set")
 struct TemplateSetTests {

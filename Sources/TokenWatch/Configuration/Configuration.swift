@@ -1,4 +1,6 @@
 import Foundation
+import TokenWatchMail
+import TokenWatchModel
 
 /// Everything a TokenWatch command needs to know, resolved once from flags, the environment,
 /// a config file and defaults (in that order of precedence). One immutable value, passed in.
@@ -74,6 +76,11 @@ public struct Configuration: Sendable {
         self.remindAfterDays = nil
         self.keepReportsDays = nil
     }
+
+    /// How long a sender's claim on an Owner's outbox rows lasts: long enough for one digest's
+    /// SMTP exchange (each step bounded by the HTTP timeout), short enough that the rows of a
+    /// sender that died are sent by the next run.
+    public var mailLease: TimeInterval { httpTimeout * 4 + 60 }
 
     /// The app token `APPID|SECRET` for `debug_token`, or nil when either part is missing.
     public var appToken: Secret? {

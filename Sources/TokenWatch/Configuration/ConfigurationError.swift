@@ -1,3 +1,6 @@
+import TokenWatchMail
+import TokenWatchModel
+
 /// Where a setting's value came from, for error messages and `config` diagnostics.
 public enum ConfigurationSource: Sendable, Hashable, CustomStringConvertible {
     /// A command-line flag.
@@ -37,6 +40,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case conflictingSecret(key: String, fileKey: String, source: ConfigurationSource)
     /// A `*_FILE` secret that cannot be read (missing, a directory, no permission, empty).
     case cannotReadSecretFile(key: String, path: String, source: ConfigurationSource, reason: String)
+    /// A setting the command needs is not set; the words say which and what for.
+    case missingSetting(String)
 
     public var description: String {
         switch self {
@@ -61,6 +66,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return "\(key) and \(fileKey) are both set in \(source); set only one of them"
         case .cannotReadSecretFile(let key, let path, let source, let reason):
             return "\(key) from \(source): cannot read secret file \(path): \(reason)"
+        case .missingSetting(let what):
+            return what
         }
     }
 }

@@ -1,3 +1,7 @@
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
+
 /// One setting TokenWatch understands: its environment name (also the key in a config file and
 /// in the loader's `flags`), the command-line flag that sets it if there is one, and a one-line
 /// summary for `--help` and the README.

@@ -1,3 +1,7 @@
+import TokenWatchHTTP
+import TokenWatchMail
+import TokenWatchModel
+
 /// A config file in the format systemd's `EnvironmentFile=` reads: `KEY=VALUE` lines, `#` and
 /// `;` comment lines, blank lines, values optionally in single quotes (literal) or double quotes
 /// (`\"`, `\\`, `` \` `` and `\$` unescaped), unquoted values trimmed, a backslash escaping the

@@ -1,4 +1,6 @@
 import Foundation
+import TokenWatchMail
+import TokenWatchModel
 
 /// One record read from a CSV file.
 struct CSVRecord: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import TokenWatchMail
+import TokenWatchModel
 
 /// One page to import, as read from the file: checked for shape, not yet against the database.
 public struct PageImportRow: Sendable, Equatable {

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import TokenWatchMail
+import TokenWatchModel
 
 /// How a console log handler turns one event into one line (`TextLogLine`, `JSONLogLine`).
 public protocol LogLineFormat: Sendable {

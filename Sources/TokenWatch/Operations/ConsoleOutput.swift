@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import TokenWatchMail
+import TokenWatchModel
 
 /// The operator's console, normally standard error: whole log lines, each in one `write`, and
 /// at most one live status line (the progress line) kept below them on a terminal.

@@ -1,5 +1,9 @@
 import Foundation
 import Synchronization
+import TokenWatchHTTP
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
 
 /// A live progress line for a person watching a run in a terminal:
 /// `checked 1200/5000 pages · 310/s · ETA 12 s`, redrawn in place on standard error.

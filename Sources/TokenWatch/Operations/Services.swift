@@ -1,5 +1,9 @@
 import Foundation
 import Logging
+import TokenWatchGraph
+import TokenWatchHTTP
+import TokenWatchMail
+import TokenWatchModel
 
 /// Builds the clients of the outside world from the configuration: the Graph API over
 /// libcurl and the mail transport. Missing or malformed settings are configuration errors
@@ -28,8 +32,8 @@ public struct Services: Sendable {
             missing.append("TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)")
         }
         guard missing.isEmpty, let appToken = configuration.appToken, let appSecret = configuration.appSecret else {
-            throw CommandFailure(
-                .configuration, "the Graph API needs the app credentials: set \(missing.joined(separator: " and "))")
+            throw ConfigurationError.missingSetting(
+                "the Graph API needs the app credentials: set \(missing.joined(separator: " and "))")
         }
         return GraphAPIClient(
             baseURL: configuration.graphURL, version: configuration.graphVersion, appToken: appToken,
@@ -40,13 +44,12 @@ public struct Services: Sendable {
     /// The mail transport of TOKENWATCH_SMTP_URL; needs TOKENWATCH_MAIL_FROM too.
     public func mailTransport() throws -> any MailTransport {
         guard let url = configuration.smtpURL, !url.isEmpty else {
-            throw CommandFailure(
-                .configuration,
+            throw ConfigurationError.missingSetting(
                 "no mail transport: set TOKENWATCH_SMTP_URL (smtp://host:port, smtps://host:port or file:///dir), or run check with --no-email"
             )
         }
         guard let from = configuration.mailFrom, !from.isEmpty else {
-            throw CommandFailure(.configuration, "no sender address: set TOKENWATCH_MAIL_FROM")
+            throw ConfigurationError.missingSetting("no sender address: set TOKENWATCH_MAIL_FROM")
         }
         switch try MailTransportURL(parsing: url) {
         case .file(let directory):

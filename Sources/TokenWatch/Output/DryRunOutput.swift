@@ -1,3 +1,6 @@
+import TokenWatchModel
+import TokenWatchStore
+
 /// `check --dry-run`: each page's verdict, nothing written.
 public enum DryRunOutput {
     public static func table(_ verdicts: [(target: CheckTarget, verdict: Verdict)]) -> String {

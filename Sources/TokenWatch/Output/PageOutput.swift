@@ -1,4 +1,7 @@
 import Foundation
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
 
 /// `pages list` and `pages log` output for people (aligned tables) and scripts (stable
 /// snake_case JSON).

@@ -1,4 +1,5 @@
 import Foundation
+import TokenWatchModel
 
 /// The two ways TokenWatch writes times outside reports, through the same formatting the
 /// reports use: ISO 8601 UTC for machines and a readable UTC form for people. Never local

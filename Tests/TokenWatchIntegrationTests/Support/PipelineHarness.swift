@@ -4,6 +4,11 @@ import Logging
 import TokenWatchTestSupport
 
 @testable import TokenWatch
+@testable import TokenWatchCheck
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 /// A TokenWatch installation in a temporary directory wired to a running GraphSimulator:
 /// real SQLite, real libcurl over loopback, `.eml` files for mail.
@@ -57,7 +62,7 @@ final class PipelineHarness: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> CheckRunResult {
         let services = try Services(configuration: configuration, logger: logger)
-        return await CheckRun(
+        return try await CheckRun(
             workspace: workspace, graph: try services.graph(),
             mailTransport: email ? try services.mailTransport() : nil,
             templates: try TemplateSet(), logger: logger, clock: ImmediateClock(), now: now

@@ -1,4 +1,4 @@
-@testable import TokenWatch
+@testable import TokenWatchHTTP
 
 /// Runs `body` with a fresh `CurlEventLoop` and shuts it down afterwards, also when `body`
 /// throws, so no test leaves a loop thread behind.

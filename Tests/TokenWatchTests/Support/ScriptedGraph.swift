@@ -1,7 +1,10 @@
 import Foundation
 import Synchronization
 
-@testable import TokenWatch
+@testable import TokenWatchGraph
+@testable import TokenWatchMail
+@testable import TokenWatchModel
+@testable import TokenWatchStore
 
 /// A `GraphAPI` whose answers a test scripts per token and per call, to drive the check
 /// engine through retries, rate limits and failures without a network.

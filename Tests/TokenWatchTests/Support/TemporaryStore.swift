@@ -1,7 +1,7 @@
 import Foundation
 import TokenWatchTestSupport
 
-@testable import TokenWatch
+@testable import TokenWatchStore
 
 /// A fresh database and its key in a temporary directory, verified against each other: the
 /// starting point of every store-level test.

@@ -1,0 +1,282 @@
+import Foundation
+import Logging
+import TokenWatchCheck
+import TokenWatchGraph
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchReports
+import TokenWatchStore
+import TokenWatchSystem
+import TokenWatchTemplates
+
+/// How a `check` went: the one outcome, and what was written from it.
+public struct CheckRunResult: Sendable {
+    /// The run's outcome; its status is the exit code.
+    public var outcome: RunOutcome
+    /// The report written from the outcome; nil for a dry run or when it could not be written.
+    public var reportFiles: ReportFiles?
+    /// Every verdict, for `--dry-run` to print.
+    public var verdicts: [(target: CheckTarget, verdict: Verdict)] = []
+}
+
+/// The whole `check` (SPEC.md steps 1–8): lock, load, check, commit, guard, mail, then the run
+/// outcome, decided once, from which the report, the metrics, the run record and the summary
+/// are rendered. Everything external comes in through the initialiser.
+public struct CheckRun: Sendable {
+    let workspace: Workspace
+    let graph: any GraphAPI
+    let mailTransport: (any MailTransport)?
+    let templates: TemplateSet
+    let logger: Logger
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Date
+    let progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(
+        workspace: Workspace, graph: any GraphAPI, mailTransport: (any MailTransport)?, templates: TemplateSet,
+        logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) {
+        self.workspace = workspace
+        self.graph = graph
+        self.mailTransport = mailTransport
+        self.templates = templates
+        self.logger = logger
+        self.clock = clock
+        self.now = now
+        self.progress = progress
+    }
+
+    var configuration: Configuration { workspace.configuration }
+
+    /// Runs a check. `mailTransport` nil means `--no-email`: digests stay pending.
+    /// - Throws: `RunLockError` when another run holds the lock, `StoreError` when the pages
+    ///   cannot be loaded — the run never started, so nothing reports it.
+    public func run(_ options: CheckOptions, metricsFile: String?) async throws -> CheckRunResult {
+        let started = now()
+        // Step 1: one run per database. A dry run writes nothing and takes no lock.
+        let lock = options.dryRun ? nil : try RunLock.acquire(databasePath: configuration.databasePath)
+        defer { lock?.release() }
+
+        // Step 2: every watched page, least recently checked first.
+        let database = workspace.database
+        let targets = try await database.checkTargets(pageIDs: options.pageIDs, cipher: workspace.cipher)
+        let runID =
+            options.dryRun
+            ? nil
+            : try await database.startRun(
+                actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
+                now: started)
+        logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
+
+        var outcome = RunOutcome(
+            runID: runID, actor: options.actor, startedAt: started, endedAt: started,
+            configuredVersion: configuration.graphVersion)
+        outcome.pagesTotal = targets.count
+
+        // Steps 3–5.
+        let engine = CheckEngine(
+            database: database, graph: graph,
+            rules: VerdictRules(appID: configuration.appID ?? "", requiredScopes: configuration.requiredScopes),
+            runTimeout: configuration.runTimeout, configuredVersion: configuration.graphVersion, clock: clock, now: now,
+            logger: logger, progress: progress)
+        let checked: CheckOutcome
+        do {
+            checked = try await engine.check(targets, options: options, runID: runID)
+        } catch {
+            logger.error("check ended: \(error)")
+            outcome.status = error.isConfiguration ? .configurationError : .failed
+            outcome.reasons = [error.description]
+            return await finish(outcome, metricsFile: metricsFile, writeReport: false)
+        }
+        outcome.absorb(checked)
+
+        if options.dryRun {
+            outcome.endedAt = now()
+            outcome.status = outcome.undecided + outcome.unchecked > 0 ? .partial : .completed
+            outcome.reasons = Self.pageReasons(outcome)
+            return CheckRunResult(outcome: outcome, verdicts: checked.verdicts)
+        }
+
+        var failures: [String] = []
+        // Step 7's guard, over the whole wave: whatever staged rows wait for it, from this run
+        // or from one that was killed before it passed them on.
+        do {
+            outcome.massInvalidation = try await MassInvalidationGuard(
+                minimum: configuration.massInvalidMin, percent: configuration.massInvalidPercent
+            ).judge(database, actor: options.actor, now: now())
+        } catch {
+            failures.append(error.description)
+        }
+        if let wave = outcome.massInvalidation, wave.held {
+            logger.critical(
+                "MASS INVALIDATION: \(wave.wave) of the \(wave.validBefore) pages valid before this wave became invalid. Digests are HELD, not sent: this is more often an incident at Meta or here than \(wave.wave) admins at once. Look, then `tokenwatch notify --release-held` or `--drop-held`."
+            )
+        }
+        do {
+            let notices = try await database.scheduleNotices(
+                expiryWarningDays: configuration.expiryWarningDays, remindAfterDays: configuration.remindAfterDays,
+                actor: options.actor, now: now())
+            if notices.expiring + notices.reminders > 0 {
+                logger.info(
+                    "notices queued",
+                    metadata: ["expiring": "\(notices.expiring)", "reminders": "\(notices.reminders)"])
+            }
+        } catch {
+            failures.append(error.description)
+        }
+        if let orphans = try? await database.companiesWithoutOwners(), !orphans.isEmpty {
+            logger.warning(
+                "no Owner to notify for these companies; add one with `tokenwatch owners add`",
+                metadata: ["companies": "\(orphans.joined(separator: ", "))"])
+        }
+
+        // The digests, within the run's time.
+        var mailProblem: String?
+        if let mailTransport {
+            do {
+                let composer = try DigestComposer(
+                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL)
+                let dispatch = try await DigestDispatcher(
+                    database: database, composer: composer, transport: mailTransport,
+                    maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
+                    lease: configuration.mailLease, logger: logger
+                ).dispatch(now: now, deadline: started.addingTimeInterval(configuration.runTimeout))
+                outcome.digests.sent = dispatch.sent
+                outcome.digests.failed = dispatch.failed
+                outcome.digests.dropped = dispatch.droppedRows
+                outcome.notified = dispatch.notified
+                mailProblem = dispatch.stoppedEarly
+            } catch {
+                mailProblem = "\(error)"
+                logger.error("digests not sent: \(error)")
+            }
+        } else {
+            mailProblem = "email is off for this run (--no-email)"
+        }
+        if let counts = try? await database.outboxCounts() {
+            outcome.digests.pending = counts.pending
+            outcome.digests.held = counts.held
+        }
+
+        // The outcome, decided once.
+        outcome.endedAt = now()
+        var reasons = failures + Self.pageReasons(outcome)
+        if outcome.heldWave {
+            reasons.append(
+                "mass invalidation: \(outcome.digests.held) notifications held until `notify --release-held`")
+        } else if outcome.digests.held > 0 {
+            reasons.append("\(outcome.digests.held) notifications held by the mass-invalidation guard")
+        }
+        if outcome.digests.failed > 0 { reasons.append("\(outcome.digests.failed) digests failed") }
+        if outcome.digests.pending > 0 {
+            reasons.append(
+                "\(outcome.digests.pending) notifications pending" + (mailProblem.map { " (\($0))" } ?? ""))
+        }
+        outcome.reasons = reasons
+        outcome.status = !failures.isEmpty ? .failed : reasons.isEmpty ? .completed : .partial
+        return await finish(outcome, metricsFile: metricsFile, writeReport: true)
+    }
+
+    /// Why pages lack a fresh verdict, in plain words.
+    static func pageReasons(_ outcome: RunOutcome) -> [String] {
+        var reasons: [String] = []
+        if outcome.undecided > 0 { reasons.append("\(outcome.undecided) pages not confirmed in this run") }
+        if outcome.unchecked > 0 {
+            let why = outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped"
+            reasons.append("\(outcome.unchecked) pages not checked (\(why))")
+        }
+        return reasons
+    }
+
+    /// Renders everything that reports the run from its outcome: the report, the metrics, the
+    /// stored run record and the summary line. Output that cannot be written turns the status
+    /// into 73; what was already written from the outcome keeps the status it had then.
+    private func finish(_ decided: RunOutcome, metricsFile: String?, writeReport: Bool) async -> CheckRunResult {
+        var outcome = decided
+        var reportFiles: ReportFiles?
+        if writeReport {
+            do {
+                reportFiles = try await ReportRun(workspace: workspace, templates: templates, now: now).write(
+                    outcome: outcome)
+            } catch {
+                logger.error("report not written: \(error)")
+                outcome.reasons.append("report not written: \(error)")
+                if outcome.status == .completed || outcome.status == .partial { outcome.status = .cannotWrite }
+            }
+        }
+        if let metricsFile {
+            do {
+                try await writeMetrics(metricsFile, outcome: outcome)
+            } catch {
+                logger.error("\(error)")
+                outcome.reasons.append("\(error)")
+                if outcome.status == .completed || outcome.status == .partial { outcome.status = .cannotWrite }
+            }
+        }
+        if let runID = outcome.runID {
+            do {
+                try await workspace.database.finishRun(CheckRunRecord(runID: runID, outcome: outcome))
+            } catch {
+                logger.error("run record not written: \(error)")
+            }
+        }
+        if outcome.status == .completed {
+            logger.info("\(outcome.summary)")
+        } else {
+            logger.warning("\(outcome.summary)")
+        }
+        return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
+    }
+
+    private func writeMetrics(_ path: String, outcome: RunOutcome) async throws {
+        let database = workspace.database
+        let counts = (try? await database.statusCounts()) ?? [:]
+        let lastSuccess = try? await database.lastSuccessfulRunEnd()
+        let expiring =
+            (try? await database.expiringCount(now: outcome.endedAt, warningDays: configuration.expiryWarningDays)) ?? 0
+        let metrics = RunMetrics(outcome: outcome, pagesByStatus: counts, expiring: expiring)
+        _ = try await BlockingWork.run {
+            try MetricsWriter(path: path).write(metrics, lastSuccessFallback: lastSuccess)
+        }
+    }
+}
+
+extension RunOutcome {
+    /// Takes the checking part's figures.
+    mutating func absorb(_ checked: CheckOutcome) {
+        valid = checked.valid
+        invalid = checked.invalid
+        undecided = checked.unknown
+        unchecked = checked.unchecked
+        newlyInvalid = checked.newlyInvalid
+        becameValid = checked.becameValid
+        changedPageIDs = checked.changedPageIDs
+        graphRequests = checked.requests
+        rateLimited = checked.rateLimited
+        deadlineReached = checked.deadlineReached
+        servedVersion = checked.servedVersion
+    }
+}
+
+extension CheckRunRecord {
+    /// The stored record of a run, from its outcome.
+    init(runID: Int64, outcome: RunOutcome) {
+        self.init(id: runID, startedAt: outcome.startedAt, actor: outcome.actor)
+        endedAt = outcome.endedAt
+        self.outcome = outcome.status.phrase
+        exitCode = outcome.exitCode
+        pagesTotal = outcome.pagesTotal
+        checked = outcome.checked
+        valid = outcome.valid
+        invalid = outcome.invalid
+        newlyInvalid = outcome.newlyInvalid.count
+        unknown = outcome.undecided
+        unchecked = outcome.unchecked
+        configuredVersion = outcome.configuredVersion
+        servedVersion = outcome.servedVersion
+        massInvalidationHeld = outcome.heldWave
+        message = outcome.reasons.first
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import TokenWatchModel
+import TokenWatchReports
+import TokenWatchStore
+import TokenWatchSystem
+import TokenWatchTemplates
+
+/// Builds a report from stored state and a run's outcome (after a check), or from stored state
+/// alone (`tokenwatch report`), and writes the timestamped pair plus `latest.*`.
+public struct ReportRun: Sendable {
+    let workspace: Workspace
+    let templates: TemplateSet
+    let now: @Sendable () -> Date
+
+    /// Log entries shown per page.
+    static let recentEventCount = 5
+
+    public init(workspace: Workspace, templates: TemplateSet, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.workspace = workspace
+        self.templates = templates
+        self.now = now
+    }
+
+    /// Writes the report; `outcome` nil regenerates it from stored state without a run.
+    public func write(outcome: RunOutcome?) async throws -> ReportFiles {
+        let configuration = workspace.configuration
+        let database = workspace.database
+        let pages = try await database.pages()
+        let events = try await database.recentEvents(limit: Self.recentEventCount)
+        let waiting = try await database.waitingNotifications()
+        var notifications: [String: PageNotification] = [:]
+        for (pageID, states) in waiting {
+            notifications[pageID] = PageNotification(pending: states["pending"] ?? [], held: states["held"] ?? [])
+        }
+        for (pageID, owners) in outcome?.notified ?? [:] {
+            notifications[pageID, default: PageNotification()].notified = owners
+        }
+
+        var notices: [String] = []
+        if let wave = outcome?.massInvalidation, wave.held {
+            notices.append(
+                "Mass invalidation: \(wave.wave) of the \(wave.validBefore) pages that were valid became invalid. The Owner digests are held, not sent, until an operator runs “tokenwatch notify --release-held” (or “--drop-held”)."
+            )
+        }
+        let counts = try await database.outboxCounts()
+        if counts.held > 0 && !(outcome?.heldWave ?? false) {
+            notices.append(
+                "\(counts.held) notifications are held by the mass-invalidation guard: “tokenwatch notify --release-held” sends them, “--drop-held” discards them."
+            )
+        }
+        if counts.failed > 0 {
+            notices.append(
+                "\(counts.failed) notifications could not be delivered; see each page's log.")
+        }
+        if let outcome, outcome.versionMismatch, let served = outcome.servedVersion {
+            notices.append(
+                "Graph served API version \(served), not the configured \(outcome.configuredVersion): the configured version may have expired. Update TOKENWATCH_GRAPH_VERSION."
+            )
+        }
+        if let outcome, outcome.unchecked > 0 {
+            notices.append(
+                "\(outcome.unchecked) pages were not checked in this run (\(outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped")); they keep their previous status."
+            )
+        }
+        let orphans = try await database.companiesWithoutOwners()
+        if !orphans.isEmpty {
+            notices.append(
+                "No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
+        }
+        let input = ReportInput(
+            generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications, pages: pages,
+            recentEvents: events, changedPageIDs: outcome?.changedPageIDs ?? [],
+            expiryWarningDays: configuration.expiryWarningDays, notices: notices)
+        let templates = self.templates
+        let directory = configuration.reportsDirectory
+        let files = try await BlockingWork.run { try ReportWriter().write(input, templates: templates, to: directory) }
+        if let keep = configuration.keepReportsDays {
+            let pruneAt = now()
+            _ = try await BlockingWork.run {
+                try ReportWriter().prune(directory: directory, keepDays: keep, now: pruneAt)
+            }
+        }
+        return files
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import TokenWatchCheck
+import TokenWatchGraph
+import TokenWatchMail
+import TokenWatchModel
+import TokenWatchStore
+
+/// Input that cannot be taken, every problem named with where it is. Nothing was written.
+public struct InputRejected: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [String]
+
+    public init(_ problems: [String]) { self.problems = problems }
+
+    public var description: String {
+        "nothing was written; \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
+            + problems.map { "  \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// What a "Log in with Facebook" connect did.
+public struct LoginConnectResult: Sendable {
+    public var summary: UpsertSummary
+    /// Pages of the company that the login did not grant again: Meta invalidates a
+    /// deselected page's token. Page ID → name.
+    public var notGranted: [(pageID: String, name: String)]
+    /// Those of them that were disconnected (`--disconnect-missing`).
+    public var disconnected: [String]
+}
+
+extension Workspace {
+    /// `pages import`: all rows or none. Problems in the file (with line numbers) and rows
+    /// that conflict with stored pages are all reported at once.
+    public func importPages(csv: Data, source: String, actor: String, now: Date) async throws -> UpsertSummary {
+        let rows: [PageImportRow]
+        switch PageImportParser.parse(data: csv, source: source) {
+        case .success(let parsed): rows = parsed
+        case .failure(let problems): throw InputRejected(problems.problems.map(\.description))
+        }
+        return try await upsert(
+            rows.map {
+                PageUpsert(
+                    company: $0.company, pageID: $0.pageID, pageName: $0.pageName, token: $0.accessToken,
+                    source: "\(source) line \($0.line)")
+            }, actor: actor, now: now)
+    }
+
+    /// `pages connect --page-id`: one page with a token from stdin or a file.
+    public func connect(company: String, pageID: String, name: String, token: Secret, actor: String, now: Date)
+        async throws -> UpsertSummary
+    {
+        var problems: [String] = []
+        if company.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("--company is empty") }
+        if pageID.isEmpty || !pageID.allSatisfy(\.isASCII) || !pageID.allSatisfy(\.isNumber) {
+            problems.append("--page-id must be the Page's numeric ID")
+        }
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("--name is empty") }
+        if token.isEmpty { problems.append("the access token is empty") }
+        if token.reveal.contains(where: \.isWhitespace) { problems.append("the access token contains whitespace") }
+        if !problems.isEmpty { throw InputRejected(problems) }
+        return try await upsert(
+            [PageUpsert(company: company, pageID: pageID, pageName: name, token: token, source: "--page-id")],
+            actor: actor, now: now)
+    }
+
+    /// `pages connect --user-token-stdin`: the server side of "Log in with Facebook". Every
+    /// Page the user token grants is upserted for `company`; the company's pages that were
+    /// not granted again are named (or disconnected with `disconnectMissing`).
+    ///
+    /// An empty company or user token, and a user token Graph rejects as invalid (code 190 or
+    /// 102), are `InputRejected` (exit 65): the operator's input, not a failure of TokenWatch.
+    /// Nothing is written then.
+    public func connectFromLogin(
+        company: String, userToken: Secret, graph: any GraphAPI, disconnectMissing: Bool, actor: String, now: Date
+    ) async throws -> LoginConnectResult {
+        var problems: [String] = []
+        if company.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("--company is empty") }
+        if userToken.isEmpty {
+            problems.append("the user token is empty")
+        } else if userToken.reveal.unicodeScalars.contains(where: {
+            $0.properties.isWhitespace || $0.properties.generalCategory == .control
+        }) {
+            // It goes into an HTTP header: a line break would start a header of its own.
+            problems.append("the user token contains whitespace or control characters")
+        }
+        if !problems.isEmpty { throw InputRejected(problems) }
+
+        let granted: GrantedPages
+        do {
+            granted = try await graph.grantedPages(userToken: userToken)
+        } catch GraphClientError.rejected(let error, let status, _, _) where [190, 102].contains(error.code) {
+            throw InputRejected([
+                "Graph rejected the user token (HTTP \(status), \(error.codeText)): \(error.message); log in with Facebook again"
+            ])
+        } catch GraphClientError.rejected(let error, let status, _, _) where VerdictRules.isOwnConfigurationError(error)
+        {
+            // 100/101/104 here concern our app (appsecret_proof, app ID), not the person.
+            throw CheckError.credentialsRejected(error, httpStatus: status)
+        }
+        // A login that grants nothing (a token without pages_show_list, a person who unticked
+        // everything) must not disconnect a whole company in one go.
+        if disconnectMissing && granted.pages.isEmpty {
+            throw InputRejected([
+                "the login granted no pages at all; refusing --disconnect-missing, which would disconnect every page of \(company)"
+            ])
+        }
+        let before = try await database.watchedPageIDs(company: company)
+        var summary = UpsertSummary()
+        if !granted.pages.isEmpty {
+            summary = try await upsert(
+                granted.pages.map {
+                    PageUpsert(
+                        company: company, pageID: $0.pageID, pageName: $0.name, token: $0.accessToken, source: "login")
+                }, actor: actor, now: now)
+        }
+        let grantedIDs = Set(granted.pages.map(\.pageID))
+        let missing = before.filter { !grantedIDs.contains($0.key) }.sorted { $0.key < $1.key }
+            .map { (pageID: $0.key, name: $0.value) }
+        var disconnected: [String] = []
+        if disconnectMissing {
+            for page in missing
+            where try await database.disconnect(
+                pageID: page.pageID, reason: "not granted again in a Facebook login (deselected)", actor: actor,
+                now: now)
+            {
+                disconnected.append(page.pageID)
+            }
+        }
+        return LoginConnectResult(summary: summary, notGranted: missing, disconnected: disconnected)
+    }
+
+    /// Upserts in one transaction; rows that conflict with stored pages are input errors.
+    private func upsert(_ pages: [PageUpsert], actor: String, now: Date) async throws -> UpsertSummary {
+        do {
+            return try await database.upsertPages(pages, cipher: cipher, actor: actor, now: now)
+        } catch let conflict as UpsertConflict {
+            throw InputRejected(conflict.problems)
+        }
+    }
+}

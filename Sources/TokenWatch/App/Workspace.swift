@@ -1,0 +1,69 @@
+import Foundation
+import TokenWatchStore
+import TokenWatchSystem
+
+/// The opened store of one TokenWatch installation: the database and the key its tokens are
+/// sealed with, checked against each other. Every command that touches pages starts here.
+public struct Workspace: Sendable {
+    public let configuration: Configuration
+    public let database: AppDatabase
+    public let cipher: TokenCipher
+
+    /// What `init` did.
+    public struct InitResult: Sendable {
+        public var createdDatabase: Bool
+        public var createdKey: Bool
+        public var migrations: [String]
+    }
+
+    /// Creates or migrates the database and creates the key file (0600) when missing; run
+    /// twice it changes nothing. An existing database with a missing key is refused: a new
+    /// key could not open the tokens already stored.
+    public static func initialise(_ configuration: Configuration) async throws(StoreError) -> InitResult {
+        let existed = FileManager.default.fileExists(atPath: configuration.databasePath)
+        let keyExists = FileManager.default.fileExists(atPath: configuration.keyFile)
+        if existed && !keyExists {
+            let database = try AppDatabase.open(path: configuration.databasePath, create: false)
+            if try await database.hasSealedData() { throw StoreError.keyMissing(path: configuration.keyFile) }
+        }
+        let database = try AppDatabase.open(path: configuration.databasePath, create: true)
+        let createdKey = try TokenCipher.createKeyFileIfMissing(at: configuration.keyFile)
+        let cipher = try TokenCipher.load(keyFile: configuration.keyFile)
+        try await database.verifyKey(cipher)
+        return InitResult(
+            createdDatabase: !existed, createdKey: createdKey, migrations: try database.appliedMigrations())
+    }
+
+    /// Opens an initialised store and checks its key. Missing database or key, or the
+    /// wrong key, is a `StoreError` with `isConfiguration` true.
+    public static func open(_ configuration: Configuration) async throws(StoreError) -> Workspace {
+        // Opening runs migrations and file I/O: off the cooperative pool.
+        let (database, cipher) = try await blocking { () throws(StoreError) -> (AppDatabase, TokenCipher) in
+            (
+                try AppDatabase.open(path: configuration.databasePath, create: false),
+                try TokenCipher.load(keyFile: configuration.keyFile)
+            )
+        }
+        try await database.verifyKey(cipher)
+        return Workspace(configuration: configuration, database: database, cipher: cipher)
+    }
+
+    /// `BlockingWork.run` keeping the store's typed error.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError)
+        -> T
+    {
+        do {
+            return try await BlockingWork.run { try body() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(String(describing: error))
+        }
+    }
+
+    /// The person behind a CLI command, for the page log: `cli:<login>`.
+    public static func cliActor(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let user = environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
+        return "cli:\(user)"
+    }
+}

@@ -1,0 +1,387 @@
+import Foundation
+import Logging
+import TokenWatchGraph
+import TokenWatchModel
+import TokenWatchStore
+
+/// What a check run is asked to do.
+public struct CheckOptions: Sendable {
+    /// Only these pages (a one-off run after a renewal); nil for every watched page.
+    public var pageIDs: [String]?
+    /// Ask Graph and report verdicts, write nothing.
+    public var dryRun: Bool
+    /// Batch requests in flight at once.
+    public var concurrency: Int
+    /// Tokens per batch request (≤ 50).
+    public var batchSize: Int
+    /// Who is running it, for the page log: `cron`, `cli:<user>`.
+    public var actor: String
+
+    public init(
+        pageIDs: [String]? = nil, dryRun: Bool = false, concurrency: Int = 8, batchSize: Int = 50,
+        actor: String = "cron"
+    ) {
+        self.pageIDs = pageIDs
+        self.dryRun = dryRun
+        self.concurrency = concurrency
+        self.batchSize = batchSize
+        self.actor = actor
+    }
+}
+
+/// What the checking part of a run found.
+public struct CheckOutcome: Sendable {
+    public var runID: Int64?
+    public var startedAt: Date
+    public var endedAt: Date
+    /// Pages loaded for the run.
+    public var total = 0
+    /// Pages that were valid before the run (the mass-invalidation guard's base).
+    public var validBefore = 0
+    public var valid = 0
+    public var invalid = 0
+    public var unknown = 0
+    /// Pages the run did not reach (rate limit, deadline).
+    public var unchecked = 0
+    public var newlyInvalid: [String] = []
+    /// Of those, the pages that were valid before the run: the mass-invalidation guard's wave.
+    public var invalidFromValid = 0
+    public var becameValid: [String] = []
+    /// Pages whose status changed in this run.
+    public var changedPageIDs: Set<String> = []
+    public var rateLimited = false
+    public var deadlineReached = false
+    public var servedVersion: String?
+    public var requests = GraphRequestCounts()
+    /// Every verdict, by Page ID: filled for dry runs (which print them) only.
+    public var verdicts: [(target: CheckTarget, verdict: Verdict)] = []
+}
+
+/// A whole run could not go on. Descriptions carry Graph's code and message, never a secret.
+public enum CheckError: Error, Sendable, CustomStringConvertible {
+    /// Graph rejected our own credentials or request (190, 101, 104, 100 on the whole request).
+    case credentialsRejected(GraphError, httpStatus: Int)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case .credentialsRejected(let error, let status):
+            let setting =
+                switch error.code {
+                case 101: "TOKENWATCH_APP_ID"
+                case 104: "TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET (no app token was sent)"
+                default: "TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET (or TOKENWATCH_APP_SECRET_FILE)"
+                }
+            return
+                "Graph API rejected our app credentials (HTTP \(status), \(error.codeText)\(error.type.map { ", \($0)" } ?? "")): \"\(error.message)\" — check \(setting)"
+        case .store(let error):
+            return error.description
+        }
+    }
+
+    /// Our own setup is wrong (credentials rejected, the key): exit 78, not a failure.
+    public var isConfiguration: Bool {
+        switch self {
+        case .credentialsRejected: true
+        case .store(let error): error.isConfiguration
+        }
+    }
+}
+
+/// Checks pages against Graph: batches of up to 50 tokens, a TaskGroup of bounded width,
+/// bounded retries with backoff, a stop on rate limits and at the run deadline, and one
+/// transaction per batch of verdicts.
+public struct CheckEngine: Sendable {
+    let database: AppDatabase
+    let graph: any GraphAPI
+    let rules: VerdictRules
+    let retry: RetryPolicy
+    /// Seconds for the whole run; measured on `now`, so tests can move time.
+    let runTimeout: TimeInterval
+    let configuredVersion: String
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Date
+    let logger: Logger
+    /// Called after each batch with (pages decided so far, pages in the run).
+    let progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(
+        database: AppDatabase, graph: any GraphAPI, rules: VerdictRules, retry: RetryPolicy = RetryPolicy(),
+        runTimeout: TimeInterval, configuredVersion: String, clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) {
+        self.database = database
+        self.graph = graph
+        self.rules = rules
+        self.retry = retry
+        self.runTimeout = runTimeout
+        self.configuredVersion = configuredVersion
+        self.clock = clock
+        self.now = now
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// One batch request's worth of pages, and which attempt this is.
+    struct Job: Sendable {
+        var targets: [CheckTarget]
+        var attempt: Int
+    }
+
+    enum JobResult: Sendable {
+        case answered(Job, DebugTokenBatch)
+        case failed(Job, GraphClientError)
+    }
+
+    /// Runs the check over `targets` (already loaded). With `runID` nil (dry run) nothing
+    /// is written.
+    public func check(_ targets: [CheckTarget], options: CheckOptions, runID: Int64?) async throws(CheckError)
+        -> CheckOutcome
+    {
+        var outcome = CheckOutcome(runID: runID, startedAt: now(), endedAt: now())
+        outcome.total = targets.count
+        outcome.validBefore = targets.count { $0.status == .valid }
+        let batchSize = max(1, min(options.batchSize, 50))
+        let width = max(1, options.concurrency)
+        let deadline = now().addingTimeInterval(runTimeout)
+
+        var queue: [Job] = stride(from: 0, to: targets.count, by: batchSize).map {
+            Job(targets: Array(targets[$0..<min($0 + batchSize, targets.count)]), attempt: 1)
+        }
+        queue.reverse()  // popLast takes the least recently checked first
+        var retryBuckets: [Int: [CheckTarget]] = [:]
+        var unchecked: [CheckTarget] = []
+        var decidedCount = 0
+        var stopReason: String?
+
+        func nextJob(flushRetries: Bool) -> Job? {
+            if let job = queue.popLast() { return job }
+            for attempt in retryBuckets.keys.sorted() {
+                guard var bucket = retryBuckets[attempt], !bucket.isEmpty else { continue }
+                // A partial retry batch waits for more failures unless nothing else is left.
+                if bucket.count < batchSize && !flushRetries { continue }
+                let take = Array(bucket.prefix(batchSize))
+                bucket.removeFirst(take.count)
+                retryBuckets[attempt] = bucket.isEmpty ? nil : bucket
+                return Job(targets: take, attempt: attempt)
+            }
+            return nil
+        }
+
+        do {
+            try await withThrowingTaskGroup(of: JobResult.self) { group in
+                var inFlight = 0
+                func launch() {
+                    while inFlight < width, stopReason == nil {
+                        if now() >= deadline {
+                            stopReason = "run deadline reached"
+                            outcome.deadlineReached = true
+                            break
+                        }
+                        guard let job = nextJob(flushRetries: inFlight == 0) else { break }
+                        inFlight += 1
+                        let graph = self.graph
+                        let wait = retry.delay(beforeAttempt: job.attempt)
+                        let clock = self.clock
+                        group.addTask {
+                            if wait > .zero { try? await clock.sleep(for: wait) }
+                            do {
+                                return .answered(job, try await graph.debugTokens(job.targets.map(\.token)))
+                            } catch let error as GraphClientError {
+                                return .failed(job, error)
+                            } catch {
+                                return .failed(job, .transport(.curl(code: -1, String(describing: error))))
+                            }
+                        }
+                    }
+                }
+                launch()
+                while let result = try await group.next() {
+                    inFlight -= 1
+                    var decided: [PageCheckResult] = []
+                    switch result {
+                    case .answered(let job, let batch):
+                        outcome.requests.ok += 1
+                        noteVersion(batch.servedVersion, into: &outcome)
+                        if batch.usage.demandsStop, stopReason == nil {
+                            stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
+                            outcome.rateLimited = true
+                            logger.warning(
+                                "Graph usage at \(batch.usage.highestPercent ?? 0) %: no new requests this run",
+                                metadata: [
+                                    "minutes_to_regain": "\(batch.usage.minutesToRegainAccess.map(String.init) ?? "?")"
+                                ])
+                        }
+                        for (target, itemOutcome) in zip(job.targets, batch.outcomes) {
+                            switch rules.decide(itemOutcome, pageID: target.pageID, now: now()) {
+                            case .decided(let verdict):
+                                decided.append(PageCheckResult(target: target, verdict: verdict))
+                            case .retry(let why, let error):
+                                if job.attempt < retry.maxAttempts {
+                                    retryBuckets[job.attempt + 1, default: []].append(target)
+                                } else {
+                                    decided.append(
+                                        PageCheckResult(target: target, verdict: .unknown(why, error: error)))
+                                }
+                            case .stop(let error):
+                                unchecked.append(target)
+                                if stopReason == nil {
+                                    stopReason = "rate limited by Graph (\(error.codeText))"
+                                    outcome.rateLimited = true
+                                    logger.warning(
+                                        "Graph rate limit hit: no new requests this run",
+                                        metadata: ["code": "\(error.codeText)"])
+                                }
+                            }
+                        }
+                    case .failed(let job, let error):
+                        switch error {
+                        case .rejected(let graphError, let status, let usage, let version):
+                            noteVersion(version, into: &outcome)
+                            if VerdictRules.isOwnConfigurationError(graphError) {
+                                outcome.requests.error += 1
+                                group.cancelAll()
+                                throw CheckError.credentialsRejected(graphError, httpStatus: status)
+                            }
+                            if graphError.isRateLimit || VerdictRules.blocksApp(graphError.code) || usage.demandsStop {
+                                outcome.requests.rateLimited += 1
+                                unchecked.append(contentsOf: job.targets)
+                                if stopReason == nil {
+                                    stopReason = "rate limited by Graph (\(graphError.codeText))"
+                                    outcome.rateLimited = true
+                                    logger.warning(
+                                        "Graph rate limit hit: no new requests this run",
+                                        metadata: ["code": "\(graphError.codeText)"])
+                                }
+                            } else if VerdictRules.isTransient(graphError) {
+                                outcome.requests.error += 1
+                                retryOrGiveUp(
+                                    job, why: error.description, error: graphError.reference, into: &decided,
+                                    buckets: &retryBuckets)
+                            } else {
+                                outcome.requests.error += 1
+                                decided += job.targets.map {
+                                    PageCheckResult(
+                                        target: $0, verdict: .unknown(error.description, error: graphError.reference))
+                                }
+                            }
+                        case .transport(let httpError):
+                            if case .timedOut = httpError {
+                                outcome.requests.timeout += 1
+                            } else {
+                                outcome.requests.error += 1
+                            }
+                            retryOrGiveUp(
+                                job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
+                        case .malformed:
+                            outcome.requests.error += 1
+                            retryOrGiveUp(
+                                job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
+                        }
+                    }
+                    // Refill the group before committing, so requests are in flight while
+                    // the batch's transaction runs.
+                    launch()
+                    if !decided.isEmpty {
+                        try await record(decided, options: options, runID: runID, into: &outcome)
+                        decidedCount += decided.count
+                        progress?(decidedCount, targets.count)
+                    }
+                }
+            }
+        } catch let error as CheckError {
+            throw error
+        } catch {
+            throw CheckError.store(.database(String(describing: error)))
+        }
+
+        // What was never sent (stop, deadline) is "not checked": its status stays.
+        while let job = queue.popLast() { unchecked.append(contentsOf: job.targets) }
+        for bucket in retryBuckets.values { unchecked.append(contentsOf: bucket) }
+        outcome.unchecked = unchecked.count
+        if runID != nil, !options.dryRun, !unchecked.isEmpty {
+            do {
+                try await database.markUnchecked(
+                    rowIDs: unchecked.map(\.rowID), note: "not checked in the last run: \(stopReason ?? "stopped")")
+            } catch {
+                throw CheckError.store(error)
+            }
+        }
+        if options.dryRun {
+            outcome.verdicts += unchecked.map {
+                ($0, Verdict.unknown("not checked: \(stopReason ?? "stopped")", error: nil))
+            }
+        }
+        outcome.endedAt = now()
+        return outcome
+    }
+
+    private func retryOrGiveUp(
+        _ job: Job, why: String, error: GraphErrorCode?, into decided: inout [PageCheckResult],
+        buckets: inout [Int: [CheckTarget]]
+    ) {
+        if job.attempt < retry.maxAttempts {
+            buckets[job.attempt + 1, default: []].append(contentsOf: job.targets)
+        } else {
+            decided += job.targets.map { PageCheckResult(target: $0, verdict: .unknown(why, error: error)) }
+        }
+    }
+
+    private func noteVersion(_ served: String?, into outcome: inout CheckOutcome) {
+        guard let served, outcome.servedVersion == nil else { return }
+        outcome.servedVersion = served
+        if served != configuredVersion {
+            logger.warning(
+                "Graph served API version \(served), not the configured \(configuredVersion): the configured version may have expired (TOKENWATCH_GRAPH_VERSION)"
+            )
+        }
+    }
+
+    /// Counts a batch's verdicts and, unless dry, commits them in one transaction.
+    private func record(
+        _ results: [PageCheckResult], options: CheckOptions, runID: Int64?, into outcome: inout CheckOutcome
+    )
+        async throws(CheckError)
+    {
+        for result in results {
+            switch result.verdict {
+            case .valid: outcome.valid += 1
+            case .invalid: outcome.invalid += 1
+            case .unknown: outcome.unknown += 1
+            }
+        }
+        guard let runID, !options.dryRun else {
+            for result in results {
+                outcome.verdicts.append((result.target, result.verdict))
+                if case .invalid = result.verdict, result.target.status != .invalid {
+                    outcome.newlyInvalid.append(result.target.pageID)
+                }
+            }
+            return
+        }
+        do {
+            let commit = try await database.commit(
+                results, requiredScopes: rules.requiredScopes, runID: runID, actor: options.actor, now: now())
+            outcome.newlyInvalid += commit.newlyInvalid
+            let wasValid = Set(results.filter { $0.target.status == .valid }.map(\.target.pageID))
+            outcome.invalidFromValid += commit.newlyInvalid.count { wasValid.contains($0) }
+            outcome.becameValid += commit.becameValid
+            outcome.changedPageIDs.formUnion(commit.newlyInvalid)
+            outcome.changedPageIDs.formUnion(commit.becameValid)
+            let newlyInvalid = Set(commit.newlyInvalid)
+            for result in results where newlyInvalid.contains(result.target.pageID) {
+                guard case .invalid(let reason, _, let error) = result.verdict else { continue }
+                logger.notice(
+                    "page became invalid",
+                    metadata: [
+                        "page_id": "\(result.target.pageID)", "page": "\(result.target.pageName)",
+                        "company": "\(result.target.company)", "reason": "\(reason.code)",
+                        "code": "\(error?.codeText ?? "-")",
+                    ])
+            }
+        } catch {
+            throw CheckError.store(error)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import TokenWatchHTTP
+import TokenWatchModel
+
+/// Reading Graph's answers: the batch array, each item, `debug_token`'s `data`, the error
+/// envelope, `me/accounts`. Pure functions of bytes, so every shape Graph has been seen to send
+/// is tested without a network.
+extension GraphAPIClient {
+    /// The outcomes of a batch answer, one per token in request order; throws for answers
+    /// that concern the whole request.
+    static func decodeBatch(_ response: HTTPResponse, tokenCount: Int) throws(GraphClientError) -> DebugTokenBatch {
+        let usage = GraphUsage(response: response)
+        let servedVersion = response.header("facebook-api-version")
+        guard let document = JSONValue.parse(response.body) else {
+            throw .malformed(httpStatus: response.status, describeUnreadable(response))
+        }
+        try rejectTopLevelError(document, response: response, usage: usage, servedVersion: servedVersion)
+        guard let items = document.array else {
+            throw .malformed(httpStatus: response.status, "expected the batch's JSON array, got \(document.kind)")
+        }
+        guard items.count == tokenCount else {
+            throw .malformed(
+                httpStatus: response.status, "the batch answer has \(items.count) items for \(tokenCount) tokens")
+        }
+        return DebugTokenBatch(outcomes: items.map(decodeItem), usage: usage, servedVersion: servedVersion)
+    }
+
+    /// One batch item: `null`, or `{"code": 200, "body": "<JSON text>"}`.
+    static func decodeItem(_ item: JSONValue) -> DebugTokenOutcome {
+        if case .null = item { return .undecided("no answer within the batch time limit") }
+        guard let fields = item.object else { return .undecided("the batch item is \(item.kind), not an object") }
+        guard let code = fields["code"]?.int else { return .undecided("the batch item has no status code") }
+        let body: JSONValue
+        switch fields["body"] {
+        case .string(let text)?:
+            guard let parsed = JSONValue.parse(text) else {
+                return .undecided("the batch item (HTTP \(code)) has a body that is not JSON or is truncated")
+            }
+            body = parsed
+        case .object?:
+            // Graph sends a string; an object is the same answer, already parsed.
+            body = fields["body"] ?? .null
+        default:
+            return .undecided("the batch item (HTTP \(code)) has no body")
+        }
+        if let envelope = body["error"] {
+            guard let error = graphError(envelope) else {
+                return .undecided("the batch item (HTTP \(code)) has an error object without a code")
+            }
+            return .graphError(error, httpStatus: code)
+        }
+        if code == 200, let data = body["data"] {
+            guard let info = tokenInfo(data) else {
+                return .undecided("debug_token's data has no is_valid")
+            }
+            return .info(info)
+        }
+        return .undecided("the batch item (HTTP \(code)) has neither data nor an error")
+    }
+
+    /// `debug_token`'s `data`; nil when it lacks `is_valid`, the one field every answer has.
+    static func tokenInfo(_ data: JSONValue) -> TokenInfo? {
+        guard let isValid = data["is_valid"]?.bool else { return nil }
+        return TokenInfo(
+            isValid: isValid,
+            type: data["type"]?.string,
+            appID: data["app_id"]?.id,
+            profileID: data["profile_id"]?.id,
+            userID: data["user_id"]?.id,
+            scopes: (data["scopes"]?.array ?? []).compactMap(\.string),
+            granularScopes: (data["granular_scopes"]?.array ?? []).compactMap { entry in
+                guard let scope = entry["scope"]?.string else { return nil }
+                return GranularScope(scope: scope, targetIDs: entry["target_ids"]?.array?.compactMap(\.id))
+            },
+            expiresAt: date(data["expires_at"]),
+            dataAccessExpiresAt: date(data["data_access_expires_at"]),
+            issuedAt: date(data["issued_at"]),
+            error: data["error"].flatMap(graphError))
+    }
+
+    /// Graph's error object, from the envelope (`error_subcode`) or `data.error` (`subcode`).
+    /// nil without a numeric code: nothing could be decided on it.
+    static func graphError(_ value: JSONValue) -> GraphError? {
+        guard let code = value["code"]?.int else { return nil }
+        return GraphError(
+            code: code,
+            subcode: value["error_subcode"]?.int ?? value["subcode"]?.int,
+            type: value["type"]?.string,
+            message: value["message"]?.string ?? "",
+            fbtraceID: value["fbtrace_id"]?.string,
+            isTransient: value["is_transient"]?.bool ?? false)
+    }
+
+    /// Throws `.rejected` when the whole answer is Graph's error object.
+    static func rejectTopLevelError(
+        _ document: JSONValue, response: HTTPResponse, usage: GraphUsage, servedVersion: String?
+    ) throws(GraphClientError) {
+        guard let envelope = document["error"] else { return }
+        guard let error = graphError(envelope) else {
+            throw .malformed(httpStatus: response.status, "an error object without a code")
+        }
+        throw .rejected(error, httpStatus: response.status, usage: usage, servedVersion: servedVersion)
+    }
+
+    /// One page of `me/accounts`: its entries, the entries it had to skip, and `paging.next`.
+    static func decodeAccountsPage(
+        _ response: HTTPResponse
+    ) throws(GraphClientError) -> (pages: [GrantedPage], skipped: Int, next: String?) {
+        guard let document = JSONValue.parse(response.body) else {
+            throw .malformed(httpStatus: response.status, describeUnreadable(response))
+        }
+        try rejectTopLevelError(
+            document, response: response, usage: GraphUsage(response: response),
+            servedVersion: response.header("facebook-api-version"))
+        guard let entries = document["data"]?.array else {
+            throw .malformed(httpStatus: response.status, "me/accounts answered without a data array")
+        }
+        var pages: [GrantedPage] = []
+        var skipped = 0
+        for entry in entries {
+            // A Page without a token (no task that grants one) cannot be connected.
+            guard let id = entry["id"]?.id, let token = entry["access_token"]?.string, !token.isEmpty else {
+                skipped += 1
+                continue
+            }
+            pages.append(
+                GrantedPage(
+                    pageID: id, name: entry["name"]?.string ?? "", accessToken: Secret(token),
+                    tasks: (entry["tasks"]?.array ?? []).compactMap(\.string)))
+        }
+        let next = document["paging"]?["next"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        return (pages, skipped, next)
+    }
+
+    /// Says what an unreadable body looked like without quoting it.
+    static func describeUnreadable(_ response: HTTPResponse) -> String {
+        let body = response.body
+        let type = response.header("content-type").map { ", \($0)" } ?? ""
+        guard let first = body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
+            return "an empty body"
+        }
+        switch first {
+        case UInt8(ascii: "<"): return "an HTML or XML page (\(body.count) bytes\(type)), not JSON"
+        case UInt8(ascii: "["), UInt8(ascii: "{"): return "truncated or invalid JSON (\(body.count) bytes\(type))"
+        default: return "a body that is not JSON (\(body.count) bytes\(type))"
+        }
+    }
+
+    /// Seconds since 1970, 0 or absent meaning "never".
+    private static func date(_ value: JSONValue?) -> Date? {
+        guard let seconds = value?.int, seconds > 0 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+}

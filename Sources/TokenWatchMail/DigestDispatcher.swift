@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import TokenWatchModel
+import TokenWatchStore
+
+/// What a dispatch did with the outbox.
+public struct DispatchOutcome: Sendable, Equatable {
+    /// Digests (messages) handed to the transport.
+    public var sent = 0
+    /// Digests that failed this time (still pending, or given up).
+    public var failed = 0
+    /// Digests refused for good or given up after their last attempt in this dispatch.
+    public var gaveUp = 0
+    /// Outbox rows dropped as no longer news (page valid again, disconnected, Owner removed).
+    public var droppedRows = 0
+    /// Page ID → the Owner addresses a digest about it went to in this dispatch.
+    public var notified: [String: [String]] = [:]
+    /// Why sending stopped before the outbox was empty (a connection failure, the deadline,
+    /// a stop request); nil when every due digest was attempted.
+    public var stoppedEarly: String?
+
+    public init() {}
+}
+
+/// Sends the outbox as digests: one message per Owner address with every page due for them.
+///
+/// This is the outbox's sending policy, in one place: a sender claims one Owner's rows at a
+/// time (a lease, so two senders — two `notify`, or `check` and `notify` — never send the same
+/// digest), marks them sent in the transaction that logs them (never sent twice), fails a
+/// permanent refusal at once, spaces automatic retries by a backoff, and stops at the first
+/// connection-level failure (one timeout per run, not one per Owner) or at the deadline.
+public struct DigestDispatcher: Sendable {
+    let database: AppDatabase
+    let composer: DigestComposer
+    let transport: any MailTransport
+    let maxAttempts: Int
+    let actor: String
+    /// Who claims the rows: `check:<run>` or `notify:<pid>`.
+    let sender: String
+    /// How long a claim lasts: a sender that died lets the rows go after this.
+    let lease: TimeInterval
+    let logger: Logger
+
+    public init(
+        database: AppDatabase, composer: DigestComposer, transport: any MailTransport, maxAttempts: Int, actor: String,
+        sender: String, lease: TimeInterval, logger: Logger
+    ) {
+        self.database = database
+        self.composer = composer
+        self.transport = transport
+        self.maxAttempts = maxAttempts
+        self.actor = actor
+        self.sender = sender
+        self.lease = lease
+        self.logger = logger
+    }
+
+    /// Sends what is due.
+    /// - Parameters:
+    ///   - now: the clock; read again before each digest.
+    ///   - deadline: no digest is started after it (TOKENWATCH_RUN_TIMEOUT).
+    ///   - ignoreBackoff: send rows waiting for an automatic retry too (a person ran `notify`).
+    ///   - shouldStop: a stop request (SIGTERM): the digest in flight finishes, no new one starts.
+    public func dispatch(
+        now: @Sendable () -> Date, deadline: Date? = nil, ignoreBackoff: Bool = false,
+        shouldStop: @Sendable () -> Bool = { false }
+    ) async throws(StoreError) -> DispatchOutcome {
+        var outcome = DispatchOutcome()
+        outcome.droppedRows = try await database.dropStaleNotices(actor: actor, now: now())
+        var tried: Set<String> = []
+        while true {
+            if shouldStop() {
+                outcome.stoppedEarly = "stopped by a signal"
+                break
+            }
+            let start = now()
+            if let deadline, start >= deadline {
+                outcome.stoppedEarly = "the run's time (TOKENWATCH_RUN_TIMEOUT) ran out"
+                break
+            }
+            guard
+                let items = try await database.claimNextDigest(
+                    sender: sender, now: start, leaseUntil: start.addingTimeInterval(lease),
+                    ignoreBackoff: ignoreBackoff,
+                    skipping: tried)
+            else { break }
+            guard let first = items.first else { continue }
+            tried.insert(first.ownerEmail.lowercased())
+            if let failure = try await send(items, to: first.ownerEmail, now: now, into: &outcome) {
+                outcome.stoppedEarly = failure
+                break
+            }
+        }
+        return outcome
+    }
+
+    /// Sends one Owner's digest. Returns why sending must stop (a connection-level failure).
+    private func send(
+        _ items: [OutboxItem], to owner: String, now: @Sendable () -> Date, into outcome: inout DispatchOutcome
+    ) async throws(StoreError) -> String? {
+        let digest = Digest(
+            recipient: owner,
+            entries: items.map { item in
+                DigestEntry(
+                    kind: item.kind, company: item.company, pageID: item.pageID, pageName: item.pageName,
+                    reason: item.reason, since: item.since, expiresAt: item.expiresAt)
+            },
+            key: Self.digestKey(items))
+        let message: MailMessage
+        let reply: String
+        do {
+            message = try composer.compose(digest, now: now())
+            reply = try await transport.send(message)
+        } catch {
+            return try await recordFailure(items, owner: owner, error: error, now: now(), into: &outcome)
+        }
+        try await database.markSent(items, sender: sender, messageID: message.messageID, actor: actor, now: now())
+        outcome.sent += 1
+        for item in items { outcome.notified[item.pageID, default: []].append(item.ownerEmail) }
+        logger.info("digest sent", metadata: ["to": "\(owner)", "pages": "\(items.count)", "reply": "\(reply)"])
+        return nil
+    }
+
+    private func recordFailure(
+        _ items: [OutboxItem], owner: String, error: any Error, now: Date, into outcome: inout DispatchOutcome
+    ) async throws(StoreError) -> String? {
+        let mailError = error as? MailError
+        // A 5xx refusal or a message that cannot be composed will not get better by waiting.
+        let permanent = mailError.map { !$0.isTransient } ?? true
+        outcome.failed += 1
+        let attempts = (items.map(\.attempts).max() ?? 0) + 1
+        let wait = min(pow(2.0, Double(attempts - 1)) * 60, 6 * 3600)
+        let text = String(describing: error)
+        let gaveUp = try await database.markAttemptFailed(
+            items, sender: sender, error: text, permanent: permanent, nextAttemptAt: now.addingTimeInterval(wait),
+            maxAttempts: maxAttempts, actor: actor, now: now)
+        if gaveUp { outcome.gaveUp += 1 }
+        logger.error(
+            "digest not sent",
+            metadata: [
+                "to": "\(owner)", "pages": "\(items.count)", "attempt": "\(attempts)", "error": "\(text)",
+                "gave_up": "\(gaveUp)",
+            ])
+        if case .transport = mailError { return "the mail server could not be reached: \(text)" }
+        return nil
+    }
+
+    /// A digest's identity: the outbox rows it carries. The same rows give the same key, so
+    /// a retry reuses the Message-ID (the composer hashes the key into it).
+    static func digestKey(_ items: [OutboxItem]) -> String {
+        items.map(\.id).sorted().map(String.init).joined(separator: ",")
+    }
+}

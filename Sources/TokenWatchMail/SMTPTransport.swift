@@ -1,0 +1,190 @@
+import CCurl
+import Foundation
+import TokenWatchHTTP
+import TokenWatchModel
+
+/// `MailTransport` speaking SMTP through libcurl, on the same `CurlEventLoop` as the Graph
+/// requests (no thread of its own, nothing blocking).
+///
+/// URLs: `smtp://host:port` upgrades with STARTTLS when the server offers it (add
+/// `?tls=required` to refuse to send in clear), `smtps://host:port` is TLS from the first byte.
+/// Certificates are always verified. The EHLO name is the domain of the sender address.
+/// The password is handed to libcurl as an option, never put in a URL, and never appears in
+/// an error.
+public struct SMTPTransport: MailTransport {
+    /// How the connection is protected.
+    public enum Security: Sendable, Equatable {
+        /// `smtp://`: STARTTLS when offered, otherwise in clear.
+        case startTLSWhenOffered
+        /// `smtp://…?tls=required`: STARTTLS or fail.
+        case startTLSRequired
+        /// `smtps://`: implicit TLS.
+        case implicitTLS
+    }
+
+    /// `smtp` or `smtps`, and `host:port` (IPv6 in brackets).
+    private let scheme: String
+    private let authority: String
+    public let security: Security
+    private let username: String?
+    private let password: Secret?
+    private let timeoutSeconds: Double
+    private let caFile: String?
+    private let loop: CurlEventLoop
+
+    /// - Parameters:
+    ///   - url: `smtp://host[:port][?tls=required|optional]` or `smtps://host[:port]` (ports
+    ///     default to 25 and 465) — the `TOKENWATCH_SMTP_URL` value as it is. Credentials in the URL are refused: they belong in `username`/`password`.
+    ///   - username, password: for AUTH, when the server asks for it.
+    ///   - timeoutSeconds: for the whole exchange (`TOKENWATCH_HTTP_TIMEOUT`).
+    ///   - caFile: an extra CA bundle (`TOKENWATCH_CA_FILE`).
+    ///   - loop: where the transfer runs; the process-wide loop unless told otherwise.
+    /// - Throws: `MailError.configuration` for a URL it cannot use; the message never quotes
+    ///   the URL, which might hold a password.
+    public init(
+        url: String, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
+        caFile: String? = nil, loop: CurlEventLoop = .shared
+    ) throws(MailError) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "smtp" || scheme == "smtps"
+        else {
+            throw .configuration("the SMTP URL must look like smtp://host:port or smtps://host:port")
+        }
+        guard components.user == nil, components.password == nil else {
+            throw .configuration("the SMTP URL must not contain credentials; set the SMTP user and password instead")
+        }
+        guard let host = components.host, !host.isEmpty,
+            host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"/?#@\\".unicodeScalars.contains($0) })
+        else {
+            throw .configuration("the SMTP URL has no usable host")
+        }
+        guard components.path.isEmpty || components.path == "/" else {
+            throw .configuration("the SMTP URL must not have a path (the EHLO name comes from the sender address)")
+        }
+        var security: Security = scheme == "smtps" ? .implicitTLS : .startTLSWhenOffered
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value) {
+            case ("tls", "required") where scheme == "smtp":
+                security = .startTLSRequired
+            case ("tls", "optional") where scheme == "smtp":
+                security = .startTLSWhenOffered
+            case ("tls", "required"):
+                continue
+            default:
+                // The option is not quoted: whatever was typed there might be a secret.
+                throw .configuration(
+                    "the SMTP URL has an option other than tls=required or tls=optional (smtp:// only)")
+            }
+        }
+        let port = components.port ?? (scheme == "smtps" ? 465 : 25)
+        guard (1...65_535).contains(port) else { throw .configuration("the SMTP port must be between 1 and 65535") }
+        self.scheme = scheme
+        self.authority = (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host) + ":\(port)"
+        self.security = security
+        self.username = username.flatMap { $0.isEmpty ? nil : $0 }
+        self.password = password
+        self.timeoutSeconds = timeoutSeconds
+        self.caFile = caFile
+        self.loop = loop
+    }
+
+    /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with `message.data`.
+    /// Returns the server's last reply (e.g. "250 2.0.0 Ok: queued as …").
+    public func send(_ message: MailMessage) async throws -> String {
+        try Self.validate(message)
+        guard let transfer = CurlTransfer(maxBodyBytes: 64 * 1024) else {
+            throw MailError.transport("libcurl could not create a handle")
+        }
+        do {
+            try configure(transfer, for: message)
+        } catch {
+            throw MailError.configuration(error.description)
+        }
+        switch await loop.perform(transfer) {
+        case .cancelled:
+            throw MailError.transport("cancelled")
+        case .failedToStart(let reason):
+            throw MailError.transport(reason)
+        case .completed(let result):
+            guard result.succeeded else { throw error(for: result) }
+            return redacted(result.headerLines.last { !$0.isEmpty } ?? "\(result.responseCode)")
+        }
+    }
+
+    private func configure(_ transfer: CurlTransfer, for message: MailMessage) throws(CurlSetupError) {
+        try transfer.setCommonOptions(
+            totalTimeoutSeconds: timeoutSeconds,
+            connectTimeoutSeconds: min(timeoutSeconds, CurlHTTPClient.defaultConnectTimeoutSeconds))
+        // libcurl takes the EHLO name from the URL's path.
+        try transfer.set(CURLOPT_URL, "\(scheme)://\(authority)/\(Self.ehloName(for: message.envelopeFrom))")
+        try transfer.set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+        let useSSL: curl_usessl =
+            switch security {
+            case .startTLSWhenOffered: CURLUSESSL_TRY
+            case .startTLSRequired, .implicitTLS: CURLUSESSL_ALL
+            }
+        try transfer.set(CURLOPT_USE_SSL, Int(useSSL.rawValue))
+        try transfer.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try transfer.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile, !caFile.isEmpty { try transfer.set(CURLOPT_CAINFO, caFile) }
+        if let username {
+            try transfer.set(CURLOPT_USERNAME, username)
+            try transfer.set(CURLOPT_PASSWORD, password?.reveal ?? "")
+        }
+        try transfer.set(CURLOPT_MAIL_FROM, "<\(message.envelopeFrom)>")
+        try transfer.set(CURLOPT_MAIL_RCPT, list: message.envelopeTo.map { "<\($0)>" })
+        try transfer.setUpload(message.data)
+    }
+
+    /// Maps a failed exchange: a 4xx/5xx reply is `.rejected` with the server's words, AUTH
+    /// refused is `.authentication`, anything that broke the exchange is `.transport`.
+    private func error(for result: CurlTransferResult) -> MailError {
+        let code = result.responseCode
+        let reply = Self.reply(withCode: code, in: result.headerLines).map(redacted)
+        if result.code == CURLE_LOGIN_DENIED {
+            return .authentication(reply ?? redacted(result.explanation))
+        }
+        if (400...599).contains(code) {
+            return .rejected(code: code, reply: reply ?? redacted(result.explanation))
+        }
+        return .transport(redacted(result.explanation))
+    }
+
+    /// The server's last reply line carrying `code` ("451 4.3.0 Try again later").
+    private static func reply(withCode code: Int, in lines: [String]) -> String? {
+        guard code > 0 else { return nil }
+        let prefix = String(code)
+        return lines.last { $0.hasPrefix(prefix + " ") || $0.hasPrefix(prefix + "-") || $0 == prefix }
+    }
+
+    /// Belt and braces: a server that echoes what it was sent must not make us log a password.
+    private func redacted(_ text: String) -> String {
+        guard let password, password.reveal.count >= 3 else { return text }
+        return text.replacingOccurrences(of: password.reveal, with: "<redacted>")
+    }
+
+    /// The sender's domain if it is a plain host name, else "localhost".
+    static func ehloName(for sender: String) -> String {
+        guard let at = sender.lastIndex(of: "@") else { return "localhost" }
+        let domain = sender[sender.index(after: at)...]
+        let allowed = domain.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "."
+        }
+        return !domain.isEmpty && allowed ? String(domain) : "localhost"
+    }
+
+    /// Envelope addresses go into SMTP commands: nothing that could end or extend a command.
+    private static func validate(_ message: MailMessage) throws(MailError) {
+        guard !message.envelopeTo.isEmpty else { throw .configuration("the message has no recipients") }
+        for address in [message.envelopeFrom] + message.envelopeTo {
+            guard !address.isEmpty, address.contains("@"),
+                !address.unicodeScalars.contains(where: {
+                    $0.value <= 0x20 || $0.value == 0x7F || "<>".unicodeScalars.contains($0)
+                })
+            else {
+                throw .configuration(
+                    "an envelope address is empty or contains spaces, angle brackets or control characters")
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import TokenWatchModel
+
+extension PageEventKind {
+    /// The log entry's kind in words, as the report's Log shows it.
+    public var phrase: String {
+        switch self {
+        case .connected: "Connected"
+        case .renewed: "Renewed (new token)"
+        case .renamed: "Renamed"
+        case .disconnected: "Disconnected"
+        case .becameValid: "Became valid"
+        case .becameInvalid: "Became invalid"
+        case .permissionsChanged: "Permissions changed"
+        case .ownerNotified: "Owner notified"
+        case .notificationHeld: "Notification held"
+        case .notificationDropped: "Notification dropped"
+        case .notificationFailed: "Notification failed"
+        case .expiringWarned: "Expiry warning sent"
+        }
+    }
+}

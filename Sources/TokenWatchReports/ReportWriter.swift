@@ -1,0 +1,214 @@
+import Foundation
+import TokenWatchModel
+import TokenWatchSystem
+import TokenWatchTemplates
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The paths one `ReportWriter.write` produced.
+public struct ReportFiles: Sendable, Equatable {
+    /// `token-report-20261129T042910Z` (or with `-2`, `-3`…): shared by both files of the pair.
+    public var stem: String
+    public var html: String
+    public var csv: String
+    public var latestHTML: String
+    public var latestCSV: String
+
+    public init(stem: String, html: String, csv: String, latestHTML: String, latestCSV: String) {
+        self.stem = stem
+        self.html = html
+        self.csv = csv
+        self.latestHTML = latestHTML
+        self.latestCSV = latestCSV
+    }
+}
+
+/// A report could not be written or pruned. The CLI maps it to exit 73; the run's status
+/// updates are already committed and stay.
+public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotWrite(let path, let reason): "cannot write report \(path): \(reason)"
+        }
+    }
+}
+
+/// Writes report pairs so that auditors can trust them: every file appears complete or not at
+/// all, and no report is ever overwritten, even by another process writing in the same second.
+///
+/// Each file is written to a temporary file in the target directory, flushed, then hard-linked
+/// to its final name: `link(2)` fails with EEXIST instead of replacing, so the first writer of a
+/// name keeps it and the next one takes `-2`, `-3`… `latest.html` and `latest.csv` are copies
+/// replaced by `rename(2)`, which is atomic. The file steps themselves are `AtomicFile`'s.
+public struct ReportWriter: Sendable {
+    /// Gives up after this many reports in one second rather than loop forever.
+    static let maximumSequence = 9_999
+
+    public init() {}
+
+    /// Renders `input` to HTML (with `templates`) and CSV and writes the pair plus `latest.*`
+    /// into `directory`, created if missing.
+    public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
+        -> ReportFiles
+    {
+        let html = HTMLReport.render(input, templates: templates)
+        let csv = CSVReport.render(input)
+        return try write(html: Array(html.utf8), csv: Array(csv.utf8), generatedAt: input.generatedAt, to: directory)
+    }
+
+    /// Writes already rendered contents; the part of `write` that touches the file system.
+    func write(html: [UInt8], csv: [UInt8], generatedAt: Date, to directory: String) throws(ReportError)
+        -> ReportFiles
+    {
+        try Self.makeDirectory(directory)
+        let tempHTML = try Self.writeTemporary(html, in: directory)
+        defer { _ = unlink(tempHTML) }
+        let tempCSV = try Self.writeTemporary(csv, in: directory)
+        defer { _ = unlink(tempCSV) }
+
+        var sequence = 1
+        var placed: (stem: String, html: String, csv: String)?
+        while placed == nil {
+            guard sequence <= Self.maximumSequence else {
+                throw .cannotWrite(
+                    path: Self.path(directory, ReportFileName.stem(for: generatedAt, sequence: sequence)),
+                    reason: "more than \(Self.maximumSequence) reports in the same second")
+            }
+            let stem = ReportFileName.stem(for: generatedAt, sequence: sequence)
+            let htmlPath = Self.path(directory, stem + ".html")
+            let csvPath = Self.path(directory, stem + ".csv")
+            guard let htmlPlacement = try Self.publish(tempHTML, at: htmlPath) else {
+                sequence += 1
+                continue
+            }
+            let csvPlacement: AtomicFile.Placement?
+            do {
+                csvPlacement = try Self.publish(tempCSV, at: csvPath)
+            } catch {
+                AtomicFile.unpublish(htmlPlacement, from: htmlPath, to: tempHTML)
+                throw error
+            }
+            guard csvPlacement != nil else {
+                // A stray CSV holds this stem: give the HTML name back so the pair stays together.
+                AtomicFile.unpublish(htmlPlacement, from: htmlPath, to: tempHTML)
+                sequence += 1
+                continue
+            }
+            placed = (stem, htmlPath, csvPath)
+        }
+        guard let placed else { throw .cannotWrite(path: directory, reason: "no report name was free") }
+
+        // latest.* are replaced whole; each replacement also makes the pair's names durable.
+        let latestHTML = Self.path(directory, "latest.html")
+        let latestCSV = Self.path(directory, "latest.csv")
+        try Self.replace(latestHTML, with: html, in: directory)
+        try Self.replace(latestCSV, with: csv, in: directory)
+        return ReportFiles(
+            stem: placed.stem, html: placed.html, csv: placed.csv, latestHTML: latestHTML, latestCSV: latestCSV)
+    }
+
+    /// Deletes report pairs whose time (from the file name) is more than `keepDays` days before
+    /// `now`. Never deletes the newest pair, `latest.*`, or any file whose name is not exactly a
+    /// report's. A negative `keepDays` counts as 0. Returns the paths deleted, sorted.
+    @discardableResult
+    public func prune(directory: String, keepDays: Int, now: Date) throws(ReportError) -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .cannotWrite(path: directory, reason: "cannot list the directory to prune it")
+        }
+        let reports = names.compactMap { name in ReportFileName(name).map { (name, $0) } }
+        guard
+            let newest = reports.max(by: { a, b in
+                (a.1.date, a.1.sequence) < (b.1.date, b.1.sequence)
+            })
+        else { return [] }
+        let cutoff = now.addingTimeInterval(-Double(max(0, keepDays)) * 86_400)
+        var deleted: [String] = []
+        for (name, file) in reports where file.stem != newest.1.stem && file.date < cutoff {
+            let path = Self.path(directory, name)
+            var info = stat()
+            // Only regular files: a directory that happens to carry a report's name is not ours.
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) != 0 {
+                let code = errno
+                if code == ENOENT { continue }
+                throw .cannotWrite(path: path, reason: Self.describe(code))
+            }
+            deleted.append(path)
+        }
+        return deleted.sorted()
+    }
+
+    // MARK: - File system steps
+
+    static func path(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    static func describe(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+
+    /// `mkdir -p`, reporting the component that failed.
+    static func makeDirectory(_ directory: String) throws(ReportError) {
+        guard !directory.isEmpty else { throw .cannotWrite(path: directory, reason: "empty directory path") }
+        var info = stat()
+        if stat(directory, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw .cannotWrite(path: directory, reason: "exists and is not a directory")
+            }
+            return
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != directory {
+            try makeDirectory(parent)
+        }
+        if mkdir(directory, 0o755) != 0 {
+            let code = errno
+            // Another process may have created it meanwhile.
+            if code == EEXIST, stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
+            throw .cannotWrite(path: directory, reason: describe(code))
+        }
+    }
+
+    /// Reports are for auditors and hold no secrets: 0644 before the umask.
+    static let mode = AtomicFile.Mode.masked(0o644)
+
+    /// Writes `bytes` to a new hidden `.tmp` file in `directory`, flushed; returns its path.
+    static func writeTemporary(_ bytes: [UInt8], in directory: String) throws(ReportError) -> String {
+        do {
+            return try AtomicFile.writeTemporary(bytes, in: directory, hint: "token-report", mode: mode)
+        } catch {
+            throw .cannotWrite(path: directory, reason: error.reason)
+        }
+    }
+
+    /// Gives `temporary` the name `final` unless that name exists: nil when it does.
+    static func publish(_ temporary: String, at final: String) throws(ReportError) -> AtomicFile.Placement? {
+        do {
+            return try AtomicFile.publishWithoutOverwriting(temporary, at: final)
+        } catch {
+            throw .cannotWrite(path: final, reason: error.reason)
+        }
+    }
+
+    /// Replaces `final` atomically with a new file holding `bytes`.
+    static func replace(_ final: String, with bytes: [UInt8], in directory: String) throws(ReportError) {
+        do {
+            try AtomicFile.replace(final, with: bytes, mode: mode)
+        } catch {
+            // A temporary file's random name means nothing to a reader: name its directory.
+            throw .cannotWrite(path: error.path == final ? final : directory, reason: error.reason)
+        }
+    }
+}

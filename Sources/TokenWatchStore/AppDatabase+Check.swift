@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import TokenWatchModel
+
+/// A page to check, with its token opened.
+public struct CheckTarget: Sendable {
+    public var rowID: Int64
+    public var pageID: String
+    public var pageName: String
+    public var company: String
+    public var status: PageStatus
+    public var scopes: [String]
+    /// When the token was connected or renewed: a verdict about an older token is discarded.
+    public var tokenUpdatedAt: Date
+    public var token: Secret
+}
+
+/// One page's verdict in a run, ready to be committed.
+public struct PageCheckResult: Sendable {
+    public var target: CheckTarget
+    public var verdict: Verdict
+
+    public init(target: CheckTarget, verdict: Verdict) {
+        self.target = target
+        self.verdict = verdict
+    }
+}
+
+/// What committing a batch changed.
+public struct BatchCommit: Sendable, Equatable {
+    /// Pages that turned invalid (from valid or unknown).
+    public var newlyInvalid: [String] = []
+    public var becameValid: [String] = []
+    public var permissionsChanged: [String] = []
+    /// Verdicts thrown away because the page was disconnected or renewed during the run.
+    public var discarded: [String] = []
+    /// Outbox rows staged for Owners.
+    public var outboxRows = 0
+}
+
+extension AppDatabase {
+    /// Every watched page (or only `pageIDs`), least recently checked first, tokens opened.
+    /// Unknown or disconnected IDs in `pageIDs` are `StoreError.notFound`, naming them.
+    public func checkTargets(pageIDs: [String]?, cipher: TokenCipher) async throws(StoreError) -> [CheckTarget] {
+        struct SealedTarget: Sendable {
+            var target: CheckTarget
+            var sealed: Data
+        }
+        let rows: [SealedTarget] = try await read { db in
+            var sql = """
+                SELECT page.id, page.page_id, page.page_name, company.name AS company, page.status,
+                       page.scopes, page.token_updated_at, page.token_sealed
+                FROM page JOIN company ON company.id = page.company_id
+                WHERE page.status != 'disconnected' AND page.token_sealed IS NOT NULL
+                """
+            var arguments: StatementArguments = []
+            if let pageIDs {
+                sql += " AND page.page_id IN (\(databaseQuestionMarks(count: pageIDs.count)))"
+                arguments = StatementArguments(pageIDs)
+            }
+            sql += " ORDER BY page.last_checked_at IS NOT NULL, page.last_checked_at, page.id"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                SealedTarget(
+                    target: CheckTarget(
+                        rowID: row["id"], pageID: row["page_id"], pageName: row["page_name"], company: row["company"],
+                        status: PageStatus(rawValue: row["status"]) ?? .unknown,
+                        scopes: Self.splitScopes(row["scopes"]),
+                        tokenUpdatedAt: row["token_updated_at"], token: Secret("")),
+                    sealed: row["token_sealed"])
+            }
+        }
+        if let pageIDs {
+            let found = Set(rows.map(\.target.pageID))
+            let missing = pageIDs.filter { !found.contains($0) }
+            if !missing.isEmpty {
+                throw StoreError.notFound(
+                    "not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
+            }
+        }
+        var targets: [CheckTarget] = []
+        targets.reserveCapacity(rows.count)
+        for var row in rows {
+            row.target.token = try cipher.unseal(row.sealed, pageID: row.target.pageID)
+            targets.append(row.target)
+        }
+        return targets
+    }
+
+    /// Commits one batch's verdicts in one transaction: statuses, last-checked times, scopes
+    /// and expiry fields, a log entry for every transition, and a staged outbox row per Owner
+    /// for every page that turned invalid. Killed at any point, either all of it is there or
+    /// none of it, so the next run decides those pages again — never twice.
+    public func commit(_ results: [PageCheckResult], requiredScopes: [String], runID: Int64, actor: String, now: Date)
+        async throws(StoreError) -> BatchCommit
+    {
+        try await write { db in
+            var commit = BatchCommit()
+            // One read for the whole batch instead of one per page.
+            var current: [Int64: StoredState] = [:]
+            let ids = results.map(\.target.rowID)
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, status, scopes, token_updated_at, company_id FROM page
+                    WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                    """, arguments: StatementArguments(ids))
+            {
+                current[row["id"]] = StoredState(
+                    status: PageStatus(rawValue: row["status"]) ?? .unknown, scopes: Self.splitScopes(row["scopes"]),
+                    tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"])
+            }
+            var owners: [Int64: [String]] = [:]
+            for result in results {
+                guard let state = current[result.target.rowID] else { continue }
+                try Self.commit(
+                    result, state: state, runID: runID, actor: actor, now: now, db: db, owners: &owners, into: &commit)
+            }
+            return commit
+        }
+    }
+
+    /// A page's row as the batch found it.
+    struct StoredState {
+        var status: PageStatus
+        var scopes: [String]
+        var tokenUpdatedAt: Date
+        var companyID: Int64
+    }
+
+    private static func commit(
+        _ result: PageCheckResult, state: StoredState, runID: Int64, actor: String, now: Date, db: Database,
+        owners: inout [Int64: [String]], into commit: inout BatchCommit
+    ) throws {
+        let target = result.target
+        let status = state.status
+        if status == .disconnected || state.tokenUpdatedAt > target.tokenUpdatedAt {
+            commit.discarded.append(target.pageID)
+            return
+        }
+        let oldScopes = state.scopes
+        switch result.verdict {
+        case .unknown(let why, let error):
+            try db.cachedStatement(
+                sql: "UPDATE page SET last_check_error = ?, error_code = ?, error_subcode = ? WHERE id = ?"
+            ).execute(arguments: [why, error?.code, error?.subcode, target.rowID])
+
+        case .valid(let info):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
+                        reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
+                        last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
+                        expires_at = ?, data_access_expires_at = ?
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [
+                now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID,
+            ])
+            if status != .valid {
+                try appendEvent(
+                    db, pageRef: target.rowID, kind: .becameValid, actor: actor,
+                    detail: status == .invalid ? "token accepted again" : "first successful check", at: now,
+                    runID: runID)
+                commit.becameValid.append(target.pageID)
+            }
+            try logScopeChange(
+                db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: now, runID: runID,
+                commit: &commit)
+
+        case .invalid(let reason, let info, let error):
+            let scopes = info?.scopes ?? oldScopes
+            var missing: [String] = []
+            if case .missingPermissions(let lacking) = reason { missing = lacking }
+            try db.cachedStatement(
+                sql: """
+                    UPDATE page SET status = 'invalid', status_since = CASE WHEN status = 'invalid' THEN status_since ELSE ? END,
+                        reason_code = ?, reason_detail = ?, error_code = ?, error_subcode = ?,
+                        last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = ?,
+                        expires_at = COALESCE(?, expires_at), data_access_expires_at = COALESCE(?, data_access_expires_at)
+                    WHERE id = ?
+                    """
+            ).execute(
+                arguments: [
+                    now, reason.code, reason.detail, error?.code, error?.subcode, now, joinScopes(scopes),
+                    joinScopes(missing),
+                    info?.expiresAt, info?.dataAccessExpiresAt, target.rowID,
+                ])
+            if info != nil {
+                try logScopeChange(
+                    db, target: target, old: oldScopes, new: scopes, actor: actor, now: now, runID: runID,
+                    commit: &commit)
+            }
+            if status != .invalid {
+                try appendEvent(
+                    db, pageRef: target.rowID, kind: .becameInvalid, actor: actor, detail: reason.sentence, at: now,
+                    runID: runID)
+                commit.newlyInvalid.append(target.pageID)
+                if owners[state.companyID] == nil {
+                    owners[state.companyID] = try Self.ownerEmails(db, companyID: state.companyID)
+                }
+                for email in owners[state.companyID] ?? [] {
+                    try stageNotice(
+                        db, pageRef: target.rowID, ownerEmail: email, kind: .invalid, reason: reason, since: now,
+                        runID: runID, fromValid: status == .valid, now: now)
+                    commit.outboxRows += 1
+                }
+            }
+        }
+    }
+
+    private static func logScopeChange(
+        _ db: Database, target: CheckTarget, old: [String], new: [String], actor: String, now: Date, runID: Int64,
+        commit: inout BatchCommit
+    ) throws {
+        // The first scopes ever seen are not a change.
+        guard !old.isEmpty, Set(old) != Set(new) else { return }
+        let added = new.filter { !old.contains($0) }
+        let removed = old.filter { !new.contains($0) }
+        var parts: [String] = []
+        if !added.isEmpty { parts.append("granted: " + added.joined(separator: ", ")) }
+        if !removed.isEmpty { parts.append("removed: " + removed.joined(separator: ", ")) }
+        try appendEvent(
+            db, pageRef: target.rowID, kind: .permissionsChanged, actor: actor, detail: parts.joined(separator: "; "),
+            at: now, runID: runID)
+        commit.permissionsChanged.append(target.pageID)
+    }
+
+    /// Records that a run did not reach these pages; their status stays as it was.
+    public func markUnchecked(rowIDs: [Int64], note: String) async throws(StoreError) {
+        guard !rowIDs.isEmpty else { return }
+        try await write { db in
+            for chunk in stride(from: 0, to: rowIDs.count, by: 500) {
+                let slice = Array(rowIDs[chunk..<min(chunk + 500, rowIDs.count)])
+                try db.execute(
+                    sql:
+                        "UPDATE page SET last_check_error = ? WHERE id IN (\(databaseQuestionMarks(count: slice.count)))",
+                    arguments: StatementArguments([note] as [any DatabaseValueConvertible]) + StatementArguments(slice))
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import TokenWatchModel
+
+/// A page as an import or a login delivers it.
+public struct PageUpsert: Sendable {
+    public var company: String
+    public var pageID: String
+    public var pageName: String
+    public var token: Secret
+    /// Where it came from, for error messages: "pages.csv line 4".
+    public var source: String
+
+    public init(company: String, pageID: String, pageName: String, token: Secret, source: String) {
+        self.company = company
+        self.pageID = pageID
+        self.pageName = pageName
+        self.token = token
+        self.source = source
+    }
+}
+
+/// What an upsert did, page by page.
+public struct UpsertSummary: Sendable, Equatable {
+    public var added: [String] = []
+    public var reconnected: [String] = []
+    public var renewed: [String] = []
+    public var renamed: [String] = []
+    public var unchanged: [String] = []
+
+    public init() {}
+}
+
+/// Rows an import cannot take because of what the database already holds.
+public struct UpsertConflict: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+extension AppDatabase {
+    /// Upserts pages in one transaction: all or nothing. A new page is `connected`, a
+    /// disconnected one coming back is `connected` again, a changed token is `renewed`
+    /// (status back to unknown until checked), a changed name is `renamed`, an identical row
+    /// changes nothing. A page ID that belongs to another company fails the whole upsert with
+    /// `UpsertConflict`, naming every such row.
+    public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
+        async throws -> UpsertSummary
+    {
+        // Seal outside the transaction: the cipher is pure CPU.
+        var sealed: [Data] = []
+        sealed.reserveCapacity(pages.count)
+        for page in pages { sealed.append(try cipher.seal(page.token, pageID: page.pageID)) }
+        let sealedTokens = sealed
+        do {
+            return try await writer.write { db in
+                var summary = UpsertSummary()
+                var conflicts: [String] = []
+                for (index, page) in pages.enumerated() {
+                    let existing = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT page.id, page.page_name, page.token_sealed, page.status, company.name AS company
+                            FROM page JOIN company ON company.id = page.company_id WHERE page.page_id = ?
+                            """, arguments: [page.pageID])
+                    guard let existing else {
+                        let companyID = try Self.companyID(db, name: page.company, create: true, now: now)
+                        try db.execute(
+                            sql: """
+                                INSERT INTO page (company_id, page_id, page_name, token_sealed, token_updated_at,
+                                                  status, status_since, created_at)
+                                VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?)
+                                """,
+                            arguments: [companyID, page.pageID, page.pageName, sealedTokens[index], now, now, now])
+                        try Self.appendEvent(
+                            db, pageRef: db.lastInsertedRowID, kind: .connected, actor: actor, detail: nil, at: now)
+                        summary.added.append(page.pageID)
+                        continue
+                    }
+                    let rowID: Int64 = existing["id"]
+                    let company: String = existing["company"]
+                    if company != page.company {
+                        conflicts.append(
+                            "\(page.source): page ID \(page.pageID) already belongs to company \"\(company)\", not \"\(page.company)\""
+                        )
+                        continue
+                    }
+                    let status = PageStatus(rawValue: existing["status"]) ?? .unknown
+                    let oldSealed: Data? = existing["token_sealed"]
+                    let sameToken =
+                        try oldSealed.map { try cipher.unseal($0, pageID: page.pageID) == page.token } ?? false
+                    let oldName: String = existing["page_name"]
+                    if oldName != page.pageName {
+                        try db.execute(
+                            sql: "UPDATE page SET page_name = ? WHERE id = ?", arguments: [page.pageName, rowID])
+                        try Self.appendEvent(
+                            db, pageRef: rowID, kind: .renamed, actor: actor,
+                            detail: "renamed from \"\(oldName)\" to \"\(page.pageName)\"", at: now)
+                        summary.renamed.append(page.pageID)
+                    }
+                    if status == .disconnected || !sameToken {
+                        try db.execute(
+                            sql: """
+                                UPDATE page SET token_sealed = ?, token_updated_at = ?, status = 'unknown',
+                                    status_since = ?, reason_code = NULL, reason_detail = NULL, error_code = NULL,
+                                    error_subcode = NULL, last_check_error = NULL, expiry_warned_for = NULL
+                                WHERE id = ?
+                                """, arguments: [sealedTokens[index], now, now, rowID])
+                        if status == .disconnected {
+                            try Self.appendEvent(
+                                db, pageRef: rowID, kind: .connected, actor: actor,
+                                detail: "reconnected with a new token",
+                                at: now)
+                            summary.reconnected.append(page.pageID)
+                        } else {
+                            try Self.appendEvent(
+                                db, pageRef: rowID, kind: .renewed, actor: actor,
+                                detail: status == .invalid ? "new token for an invalid page" : nil, at: now)
+                            summary.renewed.append(page.pageID)
+                        }
+                    } else if oldName == page.pageName {
+                        summary.unchanged.append(page.pageID)
+                    }
+                }
+                if !conflicts.isEmpty { throw UpsertConflict(problems: conflicts) }
+                return summary
+            }
+        } catch let error as UpsertConflict {
+            throw error
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(String(describing: error))
+        }
+    }
+
+    /// Pages ordered for a person: by company, then name. Filters are optional.
+    public func pages(status: PageStatus? = nil, company: String? = nil) async throws(StoreError) -> [PageRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
+                    WHERE (? IS NULL OR page.status = ?) AND (? IS NULL OR company.name = ?)
+                    ORDER BY company.name, page.page_name, page.page_id
+                    """, arguments: [status?.rawValue, status?.rawValue, company, company]
+            ).map(Self.pageRecord)
+        }
+    }
+
+    /// One page and its log, oldest movement first.
+    public func pageLog(pageID: String) async throws(StoreError) -> (PageRecord, [PageEvent]) {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
+                        WHERE page.page_id = ?
+                        """, arguments: [pageID])
+            else { throw StoreError.notFound("no page with ID \(pageID)") }
+            let events = try Row.fetchAll(
+                db, sql: "SELECT at, kind, actor, detail FROM page_event WHERE page_ref = ? ORDER BY id",
+                arguments: [row["row_id"] as Int64]
+            ).map(Self.pageEvent)
+            return (Self.pageRecord(row), events)
+        }
+    }
+
+    /// The last `limit` log entries of every page, newest first, keyed by Page ID.
+    public func recentEvents(limit: Int) async throws(StoreError) -> [String: [PageEvent]] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT page.page_id, e.at, e.kind, e.actor, e.detail FROM (
+                        SELECT page_ref, at, kind, actor, detail,
+                               ROW_NUMBER() OVER (PARTITION BY page_ref ORDER BY id DESC) AS n
+                        FROM page_event) AS e
+                    JOIN page ON page.id = e.page_ref
+                    WHERE e.n <= ? ORDER BY page.page_id, e.n
+                    """, arguments: [limit])
+            var events: [String: [PageEvent]] = [:]
+            for row in rows { events[row["page_id"], default: []].append(Self.pageEvent(row)) }
+            return events
+        }
+    }
+
+    /// Stops watching a page: status disconnected, token erased (reconnecting needs a new
+    /// one), logged. Disconnecting a disconnected page changes nothing and returns false.
+    public func disconnect(pageID: String, reason: String?, actor: String, now: Date) async throws(StoreError) -> Bool {
+        try await write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, status FROM page WHERE page_id = ?", arguments: [pageID])
+            else { throw StoreError.notFound("no page with ID \(pageID)") }
+            if row["status"] == PageStatus.disconnected.rawValue { return false }
+            let rowID: Int64 = row["id"]
+            try db.execute(
+                sql: """
+                    UPDATE page SET status = 'disconnected', status_since = ?, token_sealed = NULL,
+                        reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
+                        last_check_error = NULL
+                    WHERE id = ?
+                    """, arguments: [now, rowID])
+            try Self.appendEvent(db, pageRef: rowID, kind: .disconnected, actor: actor, detail: reason, at: now)
+            return true
+        }
+    }
+
+    /// Page IDs of a company that are still watched (for the "not granted again" warning).
+    public func watchedPageIDs(company: String) async throws(StoreError) -> [String: String] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT page.page_id, page.page_name FROM page JOIN company ON company.id = page.company_id
+                    WHERE company.name = ? AND page.status != 'disconnected'
+                    """, arguments: [company])
+            var result: [String: String] = [:]
+            for row in rows { result[row["page_id"]] = row["page_name"] }
+            return result
+        }
+    }
+
+    static func pageEvent(_ row: Row) -> PageEvent {
+        PageEvent(
+            at: row["at"] ?? Date(timeIntervalSince1970: 0),
+            kind: PageEventKind(rawValue: row["kind"] ?? "") ?? .connected,
+            actor: row["actor"] ?? "",
+            detail: row["detail"])
+    }
+}

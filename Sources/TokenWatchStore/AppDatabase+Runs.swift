@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+import TokenWatchModel
+
+/// One `check` run as recorded: when, by whom, what it found and how it ended.
+public struct CheckRunRecord: Sendable, Equatable {
+    public var id: Int64
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var actor: String
+    public var outcome: String?
+    public var exitCode: Int32?
+    public var pagesTotal = 0
+    public var checked = 0
+    public var valid = 0
+    public var invalid = 0
+    public var newlyInvalid = 0
+    public var unknown = 0
+    public var unchecked = 0
+    public var configuredVersion: String?
+    public var servedVersion: String?
+    public var massInvalidationHeld = false
+    public var message: String?
+
+    public init(id: Int64, startedAt: Date, actor: String) {
+        self.id = id
+        self.startedAt = startedAt
+        self.actor = actor
+    }
+}
+
+extension AppDatabase {
+    /// Records the start of a run; returns its ID.
+    public func startRun(actor: String, configuredVersion: String, pagesTotal: Int, now: Date) async throws(StoreError)
+        -> Int64
+    {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO check_run (started_at, actor, configured_version, pages_total) VALUES (?, ?, ?, ?)",
+                arguments: [now, actor, configuredVersion, pagesTotal])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records how a run ended.
+    public func finishRun(_ run: CheckRunRecord) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE check_run SET ended_at = ?, outcome = ?, exit_code = ?, pages_total = ?, checked = ?,
+                        valid = ?, invalid = ?, newly_invalid = ?, unknown = ?, unchecked = ?, served_version = ?,
+                        mass_invalidation_held = ?, message = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    run.endedAt, run.outcome, run.exitCode, run.pagesTotal, run.checked, run.valid, run.invalid,
+                    run.newlyInvalid, run.unknown, run.unchecked, run.servedVersion, run.massInvalidationHeld,
+                    run.message, run.id,
+                ])
+        }
+    }
+
+    /// When the last run that exited 0 ended (for the metrics' last-success figure).
+    public func lastSuccessfulRunEnd() async throws(StoreError) -> Date? {
+        try await read { db in
+            try Date.fetchOne(db, sql: "SELECT MAX(ended_at) FROM check_run WHERE exit_code = 0")
+        }
+    }
+
+    /// The most recent finished run, for `tokenwatch report`.
+    public func lastRun() async throws(StoreError) -> CheckRunRecord? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM check_run WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+            else { return nil }
+            var run = CheckRunRecord(id: row["id"], startedAt: row["started_at"], actor: row["actor"])
+            run.endedAt = row["ended_at"]
+            run.outcome = row["outcome"]
+            run.exitCode = row["exit_code"]
+            run.pagesTotal = row["pages_total"]
+            run.checked = row["checked"]
+            run.valid = row["valid"]
+            run.invalid = row["invalid"]
+            run.newlyInvalid = row["newly_invalid"]
+            run.unknown = row["unknown"]
+            run.unchecked = row["unchecked"]
+            run.configuredVersion = row["configured_version"]
+            run.servedVersion = row["served_version"]
+            run.massInvalidationHeld = row["mass_invalidation_held"]
+            run.message = row["message"]
+            return run
+        }
+    }
+
+    /// Page IDs whose status changed in a run (for the report's "changed in this run").
+    public func pagesChanged(inRun runID: Int64) async throws(StoreError) -> Set<String> {
+        try await read { db in
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT page.page_id FROM page_event JOIN page ON page.id = page_event.page_ref
+                        WHERE page_event.run_id = ? AND page_event.kind IN ('became_valid', 'became_invalid')
+                        """, arguments: [runID]))
+        }
+    }
+
+    /// Pages flagged "expiring": `PageRecord.isExpiring` counted in SQL, so a run's metrics
+    /// need not load every page.
+    public func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM page
+                    WHERE status != 'disconnected' AND expires_at IS NOT NULL AND expires_at <= ?
+                    """, arguments: [now.addingTimeInterval(Double(warningDays) * 86_400)]) ?? 0
+        }
+    }
+
+    /// Counts of pages per status.
+    public func statusCounts() async throws(StoreError) -> [PageStatus: Int] {
+        try await read { db in
+            var counts: [PageStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM page GROUP BY status") {
+                if let status = PageStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+}
+
+extension AppDatabase {
+    /// SQLite's `PRAGMA integrity_check`: "ok" for a sound database.
+    public func integrityCheck() async throws(StoreError) -> String {
+        try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+
+/// The TokenWatch database: one SQLite file in WAL mode that owns its schema through
+/// versioned migrations. An existing database is upgraded in place, never recreated.
+public struct AppDatabase: Sendable {
+    /// The GRDB connection pool (WAL: readers never block the writer).
+    let writer: DatabasePool
+    public let path: String
+
+    /// Opens the database at `path`. With `create` false a missing file is
+    /// `StoreError.notInitialised` (so a typo in `--db` never silently creates an empty one).
+    public static func open(path: String, create: Bool) throws(StoreError) -> AppDatabase {
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.notInitialised(path: path)
+        }
+        if create {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if !FileManager.default.fileExists(atPath: directory) {
+                throw StoreError.cannotOpen(path: path, reason: "directory \(directory) does not exist")
+            }
+        }
+        var configuration = GRDB.Configuration()
+        // Another process (an admin command during a run) waits instead of failing at once.
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "tokenwatch"
+        configuration.prepareDatabase { db in
+            // In WAL mode NORMAL is still atomic and consistent after a crash or a kill; it
+            // skips the fsync per commit (one batch = one commit), which FULL would cost.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            let database = AppDatabase(writer: pool, path: path)
+            try database.migrator.migrate(pool)
+            return database
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+        }
+    }
+
+    /// Migration identifiers applied to this database, oldest first.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        do {
+            return try writer.read { db in try migrator.appliedMigrations(db) }
+        } catch {
+            throw StoreError.database(String(describing: error))
+        }
+    }
+
+    /// The schema, as a list of migrations. Never edit a shipped migration: add a new one.
+    var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: companies, owners, pages, page log, runs, outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value BLOB NOT NULL
+                    );
+                    CREATE TABLE company (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE owner (
+                        id INTEGER PRIMARY KEY,
+                        company_id INTEGER NOT NULL REFERENCES company(id) ON DELETE CASCADE,
+                        email TEXT NOT NULL COLLATE NOCASE,
+                        created_at DATETIME NOT NULL,
+                        UNIQUE (company_id, email)
+                    );
+                    CREATE TABLE page (
+                        id INTEGER PRIMARY KEY,
+                        company_id INTEGER NOT NULL REFERENCES company(id),
+                        page_id TEXT NOT NULL UNIQUE,
+                        page_name TEXT NOT NULL,
+                        token_sealed BLOB,
+                        token_updated_at DATETIME NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'unknown'
+                            CHECK (status IN ('unknown', 'valid', 'invalid', 'disconnected')),
+                        reason_code TEXT,
+                        reason_detail TEXT,
+                        error_code INTEGER,
+                        error_subcode INTEGER,
+                        status_since DATETIME,
+                        last_checked_at DATETIME,
+                        last_check_error TEXT,
+                        scopes TEXT NOT NULL DEFAULT '',
+                        missing_scopes TEXT NOT NULL DEFAULT '',
+                        expires_at DATETIME,
+                        data_access_expires_at DATETIME,
+                        expiry_warned_for DATETIME,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX page_by_check ON page(status, last_checked_at);
+                    CREATE INDEX page_by_company ON page(company_id);
+                    CREATE TABLE page_event (
+                        id INTEGER PRIMARY KEY,
+                        page_ref INTEGER NOT NULL REFERENCES page(id),
+                        at DATETIME NOT NULL,
+                        kind TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        detail TEXT,
+                        run_id INTEGER
+                    );
+                    CREATE INDEX page_event_by_page ON page_event(page_ref, id);
+                    CREATE TABLE check_run (
+                        id INTEGER PRIMARY KEY,
+                        started_at DATETIME NOT NULL,
+                        ended_at DATETIME,
+                        actor TEXT NOT NULL,
+                        outcome TEXT,
+                        exit_code INTEGER,
+                        pages_total INTEGER NOT NULL DEFAULT 0,
+                        checked INTEGER NOT NULL DEFAULT 0,
+                        valid INTEGER NOT NULL DEFAULT 0,
+                        invalid INTEGER NOT NULL DEFAULT 0,
+                        newly_invalid INTEGER NOT NULL DEFAULT 0,
+                        unknown INTEGER NOT NULL DEFAULT 0,
+                        unchecked INTEGER NOT NULL DEFAULT 0,
+                        configured_version TEXT,
+                        served_version TEXT,
+                        mass_invalidation_held INTEGER NOT NULL DEFAULT 0,
+                        message TEXT
+                    );
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY,
+                        page_ref INTEGER NOT NULL REFERENCES page(id),
+                        owner_email TEXT NOT NULL COLLATE NOCASE,
+                        kind TEXT NOT NULL DEFAULT 'invalid' CHECK (kind IN ('invalid', 'reminder', 'expiring')),
+                        reason_code TEXT,
+                        reason_detail TEXT,
+                        since DATETIME NOT NULL,
+                        run_id INTEGER REFERENCES check_run(id),
+                        created_at DATETIME NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('staged', 'pending', 'held', 'sent', 'failed', 'dropped')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        last_attempt_at DATETIME,
+                        next_attempt_at DATETIME,
+                        message_id TEXT,
+                        sent_at DATETIME
+                    );
+                    CREATE INDEX outbox_by_state ON outbox(state, owner_email);
+                    """)
+        }
+        // Senders claim the rows they send (a lease), so two senders never send one digest;
+        // `from_valid` marks the rows of pages that were valid before: the guard's wave.
+        migrator.registerMigration("v2: outbox claims and the wave") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+                    ALTER TABLE outbox ADD COLUMN claim_expires_at DATETIME;
+                    ALTER TABLE outbox ADD COLUMN from_valid INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
+        return migrator
+    }
+}
