@@ -50,6 +50,12 @@ public enum MailError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What is wrong, without the subsystem's prefix (for a setting's error message).
+    public var reason: String {
+        if case .configuration(let why) = self { return why }
+        return description
+    }
+
     /// True when a later attempt may succeed (4xx, transport failures).
     public var isTransient: Bool {
         switch self {

@@ -83,13 +83,13 @@ public enum MailTransportURL: Sendable, Equatable {
             var tlsRequired = false
             for item in query.split(separator: "&") {
                 switch item.lowercased() {
-                case "tls=required" where scheme == "smtp": tlsRequired = true
+                // smtps:// is TLS from the first byte: tls=required says what it does anyway.
+                case "tls=required": tlsRequired = true
                 case "tls=optional" where scheme == "smtp": tlsRequired = false
                 default:
-                    // Only the option's name is shown: its value could be a secret.
-                    let name = item.split(separator: "=", maxSplits: 1).first.map { String($0.prefix(30)) } ?? ""
+                    // Not quoted at all: whatever was typed there might be a secret.
                     throw MailError.configuration(
-                        "\(setting): unsupported option \"\(name)\"; the only one is tls=required (smtp:// only)")
+                        "\(setting): unsupported option; the options are tls=required and, for smtp://, tls=optional")
                 }
             }
             self =

@@ -22,9 +22,8 @@ public struct SMTPTransport: MailTransport {
         case implicitTLS
     }
 
-    /// `smtp` or `smtps`, and `host:port` (IPv6 in brackets).
-    private let scheme: String
-    private let authority: String
+    /// `smtp://host:port` or `smtps://host:port` (IPv6 in brackets), as libcurl takes it.
+    private let baseURL: String
     public let security: Security
     private let username: String?
     private let password: Secret?
@@ -33,59 +32,40 @@ public struct SMTPTransport: MailTransport {
     private let loop: CurlEventLoop
 
     /// - Parameters:
-    ///   - url: `smtp://host[:port][?tls=required|optional]` or `smtps://host[:port]` (ports
-    ///     default to 25 and 465) — the `TOKENWATCH_SMTP_URL` value as it is. Credentials in the URL are refused: they belong in `username`/`password`.
+    ///   - endpoint: an `.smtp` or `.smtps` `MailTransportURL` (the one parser of
+    ///     `TOKENWATCH_SMTP_URL`).
     ///   - username, password: for AUTH, when the server asks for it.
     ///   - timeoutSeconds: for the whole exchange (`TOKENWATCH_HTTP_TIMEOUT`).
     ///   - caFile: an extra CA bundle (`TOKENWATCH_CA_FILE`).
     ///   - loop: where the transfer runs; the process-wide loop unless told otherwise.
-    /// - Throws: `MailError.configuration` for a URL it cannot use; the message never quotes
-    ///   the URL, which might hold a password.
+    /// - Throws: `MailError.configuration` for a `file://` endpoint.
     public init(
-        url: String, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
+        endpoint: MailTransportURL, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
         caFile: String? = nil, loop: CurlEventLoop = .shared
     ) throws(MailError) {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            scheme == "smtp" || scheme == "smtps"
-        else {
-            throw .configuration("the SMTP URL must look like smtp://host:port or smtps://host:port")
+        guard let baseURL = endpoint.curlURL else {
+            throw .configuration("a file:// mail URL writes .eml files; it is not an SMTP server")
         }
-        guard components.user == nil, components.password == nil else {
-            throw .configuration("the SMTP URL must not contain credentials; set the SMTP user and password instead")
+        switch endpoint {
+        case .smtp(_, _, let tlsRequired): self.security = tlsRequired ? .startTLSRequired : .startTLSWhenOffered
+        default: self.security = .implicitTLS
         }
-        guard let host = components.host, !host.isEmpty,
-            host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"/?#@\\".unicodeScalars.contains($0) })
-        else {
-            throw .configuration("the SMTP URL has no usable host")
-        }
-        guard components.path.isEmpty || components.path == "/" else {
-            throw .configuration("the SMTP URL must not have a path (the EHLO name comes from the sender address)")
-        }
-        var security: Security = scheme == "smtps" ? .implicitTLS : .startTLSWhenOffered
-        for item in components.queryItems ?? [] {
-            switch (item.name, item.value) {
-            case ("tls", "required") where scheme == "smtp":
-                security = .startTLSRequired
-            case ("tls", "optional") where scheme == "smtp":
-                security = .startTLSWhenOffered
-            case ("tls", "required"):
-                continue
-            default:
-                // The option is not quoted: whatever was typed there might be a secret.
-                throw .configuration(
-                    "the SMTP URL has an option other than tls=required or tls=optional (smtp:// only)")
-            }
-        }
-        let port = components.port ?? (scheme == "smtps" ? 465 : 25)
-        guard (1...65_535).contains(port) else { throw .configuration("the SMTP port must be between 1 and 65535") }
-        self.scheme = scheme
-        self.authority = (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host) + ":\(port)"
-        self.security = security
+        self.baseURL = baseURL
         self.username = username.flatMap { $0.isEmpty ? nil : $0 }
         self.password = password
         self.timeoutSeconds = timeoutSeconds
         self.caFile = caFile
         self.loop = loop
+    }
+
+    /// Parses `url` (a `TOKENWATCH_SMTP_URL` value) with `MailTransportURL` and connects to it.
+    public init(
+        url: String, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
+        caFile: String? = nil, loop: CurlEventLoop = .shared
+    ) throws(MailError) {
+        try self.init(
+            endpoint: MailTransportURL(parsing: url), username: username, password: password,
+            timeoutSeconds: timeoutSeconds, caFile: caFile, loop: loop)
     }
 
     /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with `message.data`.
@@ -116,7 +96,7 @@ public struct SMTPTransport: MailTransport {
             totalTimeoutSeconds: timeoutSeconds,
             connectTimeoutSeconds: min(timeoutSeconds, CurlHTTPClient.defaultConnectTimeoutSeconds))
         // libcurl takes the EHLO name from the URL's path.
-        try transfer.set(CURLOPT_URL, "\(scheme)://\(authority)/\(Self.ehloName(for: message.envelopeFrom))")
+        try transfer.set(CURLOPT_URL, "\(baseURL)/\(Self.ehloName(for: message.envelopeFrom))")
         try transfer.set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
         let useSSL: curl_usessl =
             switch security {

@@ -23,21 +23,13 @@ struct CheckCommand: AsyncParsableCommand {
     var dryRun = false
     @Flag(name: .customLong("no-email"), help: "Leave digests pending (a later `notify` sends them).") var noEmail =
         false
-    @Option(help: "Batch requests in flight (TOKENWATCH_CONCURRENCY).") var concurrency: Int?
-    @Option(name: .customLong("batch-size"), help: "Tokens per batch request, at most 50.") var batchSize: Int?
-    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (TOKENWATCH_METRICS_FILE).")
+    // Ranges and defaults are the settings' own (Settings): a bad value is a usage error.
+    @Option(help: ArgumentHelp(Settings.concurrency.key.flagHelp)) var concurrency: Int?
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp(Settings.batchSize.key.flagHelp)) var batchSize: Int?
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp(ConfigurationKey.metricsFile.flagHelp))
     var metricsFile: String?
-    @Option(
-        name: .customLong("keep-reports"),
-        help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
+    @Option(name: .customLong("keep-reports"), help: ArgumentHelp(Settings.keepReportsDays.key.flagHelp))
     var keepReports: Int?
-
-    func validate() throws {
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let batchSize, !(1...50).contains(batchSize) {
-            throw ValidationError("--batch-size must be between 1 and 50")
-        }
-    }
 
     func run() async throws {
         try await execute {

@@ -37,7 +37,7 @@ enum ErrorClassification {
             case .store(let store): return classify(store)
             }
         case let error as ConfigurationError:
-            return (.configuration, error.description)
+            return (error.isUsage ? .usage : .configuration, error.description)
         case let error as MailError:
             if case .configuration = error { return (.configuration, error.description) }
             return (.failure, error.description)

@@ -8,9 +8,7 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report", abstract: "Write the report from stored state, without any network call.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(
-        name: .customLong("keep-reports"),
-        help: "Prune report pairs older than DAYS (never the latest; TOKENWATCH_KEEP_REPORTS_DAYS).")
+    @Option(name: .customLong("keep-reports"), help: ArgumentHelp(Settings.keepReportsDays.key.flagHelp))
     var keepReports: Int?
 
     func run() async throws {

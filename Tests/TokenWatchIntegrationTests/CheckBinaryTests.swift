@@ -28,6 +28,23 @@ struct CheckBinaryTests {
         try await TokenWatchBinary.run(["check"] + arguments, environment: env.merging(extra) { $1 })
     }
 
+    /// A setting's range lives on the setting: the same value is a usage error (64) as a flag
+    /// and a configuration error (78) from the environment, and neither asks Graph anything.
+    @Test func aBadFlagValueIsUsageAndTheSameValueFromTheEnvironmentIsConfiguration() async throws {
+        try await harness.seed([("1001", .valid)])
+        let flag = try await check(["--concurrency", "300"])
+        let environment = try await check(extra: ["TOKENWATCH_CONCURRENCY": "300"])
+        let batch = try await check(["--batch-size", "0"])
+        let requests = harness.simulator.stats.httpRequests
+        await harness.stop()
+        #expect(flag.status == 64, "\(flag.all)")
+        #expect(flag.stderr.contains("--concurrency: 300 is out of range: must be between 1 and 256"))
+        #expect(environment.status == 78, "\(environment.all)")
+        #expect(environment.stderr.contains("TOKENWATCH_CONCURRENCY from the environment: 300 is out of range"))
+        #expect(batch.status == 64, "\(batch.all)")
+        #expect(requests == 0)
+    }
+
     @Test func aCompleteRunExitsZeroWithASummaryAndNoSecrets() async throws {
         try await harness.seed([("1001", .valid), ("1002", .passwordChanged)])
         let result = try await check(["--metrics-file", harness.directory.file("m.prom")])

@@ -18,6 +18,9 @@ struct MailTransportURLTests {
             ("smtp://[::1]:8025", .smtp(host: "::1", port: 8025, tlsRequired: false)),
             ("smtps://mail.example.com:465", .smtps(host: "mail.example.com", port: 465)),
             ("smtps://mail.example.com", .smtps(host: "mail.example.com", port: 465)),
+            // The configuration loader, SMTPTransport and this parser once disagreed on it: smtps is
+            // TLS from the first byte, so tls=required only says so.
+            ("smtps://mail.example.com?tls=required", .smtps(host: "mail.example.com", port: 465)),
             ("file:///var/spool/tokenwatch", .file(directory: "/var/spool/tokenwatch")),
             ("file:///tmp/my%20mail/", .file(directory: "/tmp/my mail/")),
         ])
@@ -32,7 +35,7 @@ struct MailTransportURLTests {
             "smtp://mail.example.com:0", "smtp://mail.example.com:65536", "smtp://mail.example.com:abc",
             "smtp://mail.example.com:", "smtp://mail.example.com:-1", "smtp://mail.example.com/path",
             "smtp://mail.example.com#frag", "smtp://mail.example.com?tls=maybe",
-            "smtps://mail.example.com?tls=required",
+            "smtps://mail.example.com?tls=optional",
             "smtp://mail example.com", "smtp://mail.example.com\r\n", "smtp://[::1", "smtp://[zz]:25",
             "smtp://bad_host!:25", "file://host/dir", "file://localhost/dir", "file://", "file:relative",
             "file:///dir?x=1", "file:///bad%zz",

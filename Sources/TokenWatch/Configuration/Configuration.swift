@@ -47,12 +47,12 @@ public struct Configuration: Sendable {
     /// Prune report pairs older than this many days (never the latest); nil keeps everything.
     public var keepReportsDays: Int?
 
-    /// The built-in defaults of SPEC.md.
-    public init(databasePath: String = "./tokenwatch.sqlite3") {
+    /// The built-in defaults of SPEC.md, as each setting declares them (`Settings`).
+    public init(databasePath: String = Settings.database.defaultValue) {
         self.databasePath = databasePath
-        self.reportsDirectory = "./reports"
-        self.graphURL = "https://graph.facebook.com"
-        self.graphVersion = "v25.0"
+        self.reportsDirectory = Settings.reportsDirectory.defaultValue
+        self.graphURL = Settings.graphURL.defaultValue
+        self.graphVersion = Settings.graphVersion.defaultValue
         self.appID = nil
         self.appSecret = nil
         self.keyFile = databasePath + ".key"
@@ -62,19 +62,19 @@ public struct Configuration: Sendable {
         self.smtpPassword = nil
         self.mailFrom = nil
         self.renewURL = nil
-        self.requiredScopes = ["pages_messaging", "pages_manage_metadata"]
-        self.concurrency = 8
-        self.batchSize = 50
-        self.httpTimeout = 30
-        self.runTimeout = 900
+        self.requiredScopes = Settings.requiredScopes.defaultValue
+        self.concurrency = Settings.concurrency.defaultValue
+        self.batchSize = Settings.batchSize.defaultValue
+        self.httpTimeout = Settings.httpTimeout.defaultValue
+        self.runTimeout = Settings.runTimeout.defaultValue
         self.metricsFile = nil
         self.templatesDirectory = nil
-        self.expiryWarningDays = 14
-        self.massInvalidPercent = 50
-        self.massInvalidMin = 20
-        self.mailMaxAttempts = 10
-        self.remindAfterDays = nil
-        self.keepReportsDays = nil
+        self.expiryWarningDays = Settings.expiryWarningDays.defaultValue
+        self.massInvalidPercent = Settings.massInvalidPercent.defaultValue
+        self.massInvalidMin = Settings.massInvalidMin.defaultValue
+        self.mailMaxAttempts = Settings.mailMaxAttempts.defaultValue
+        self.remindAfterDays = Settings.remindAfterDays.defaultValue
+        self.keepReportsDays = Settings.keepReportsDays.defaultValue
     }
 
     /// How long a sender's claim on an Owner's outbox rows lasts: long enough for one digest's

@@ -43,6 +43,15 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// A setting the command needs is not set; the words say which and what for.
     case missingSetting(String)
 
+    /// True when the command line itself is wrong (a flag's value): a usage error, not the
+    /// configuration's.
+    public var isUsage: Bool {
+        switch self {
+        case .invalidValue(_, .flag, _), .unknownKey(_, .flag, _): true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .cannotReadConfigFile(let path, let reason):
@@ -61,6 +70,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
                 return "unknown setting \(name) in \(source)\(hint)"
             }
         case .invalidValue(let key, let source, let reason):
+            if source == .flag, let flag = ConfigurationLoader.knownKeys.first(where: { $0.name == key })?.flag {
+                return "\(flag): \(reason)"
+            }
             return "\(key) from \(source): \(reason)"
         case .conflictingSecret(let key, let fileKey, let source):
             return "\(key) and \(fileKey) are both set in \(source); set only one of them"

@@ -31,17 +31,177 @@ public struct ConfigurationKey: Sendable, Hashable {
     }
 }
 
+/// A setting with a typed value: its key (name, flag, summary), its default and the one
+/// parser that every value of it goes through — flag, environment, file and default alike. The
+/// default and the range live here and nowhere else.
+public struct Setting<Value: Sendable>: Sendable {
+    public let key: ConfigurationKey
+    /// The value when no level sets one.
+    public let defaultValue: Value
+    /// Parses a value as typed; the failure is the reason in words (never the value of a secret).
+    let parse: @Sendable (String) -> Result<Value, SettingProblem>
+
+    init(
+        _ key: ConfigurationKey, default defaultValue: Value,
+        parse: @escaping @Sendable (String) -> Result<Value, SettingProblem>
+    ) {
+        self.key = key
+        self.defaultValue = defaultValue
+        self.parse = parse
+    }
+}
+
+/// Why a value was refused, in words.
+struct SettingProblem: Error, Sendable {
+    var reason: String
+}
+
+extension Setting where Value == Int {
+    /// A whole number within `range`.
+    static func integer(
+        _ name: String, flag: String? = nil, range: ClosedRange<Int>, default value: Int, _ summary: String
+    ) -> Setting<Int> {
+        Setting(
+            ConfigurationKey(name, flag: flag, default: String(value), summary + Self.rangeText(range)),
+            default: value, parse: { Self.wholeNumber($0, in: range) })
+    }
+}
+
+extension Setting where Value == Int? {
+    /// A whole number within `range`, unset (off) by default.
+    static func optionalInteger(_ name: String, flag: String? = nil, range: ClosedRange<Int>, _ summary: String)
+        -> Setting<Int?>
+    {
+        Setting(
+            ConfigurationKey(name, flag: flag, summary + Setting<Int>.rangeText(range)), default: nil,
+            parse: { Setting<Int>.wholeNumber($0, in: range).map { Optional($0) } })
+    }
+}
+
+extension Setting where Value == Double {
+    /// A decimal number within `range`; `exclusiveLower` refuses the lower bound itself.
+    static func decimal(
+        _ name: String, range: ClosedRange<Double>, exclusiveLower: Bool = false, default value: Double,
+        unit: String, _ summary: String
+    ) -> Setting<Double> {
+        Setting(
+            ConfigurationKey(name, default: Self.plain(value), summary), default: value,
+            parse: { text in
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty,
+                    trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "+") }),
+                    let number = Double(trimmed), number.isFinite, range.contains(number),
+                    !(exclusiveLower && number == range.lowerBound)
+                else {
+                    let lower =
+                        exclusiveLower
+                        ? "greater than \(Self.plain(range.lowerBound))" : "from \(Self.plain(range.lowerBound))"
+                    let upper = range.upperBound.isInfinite ? "" : " to \(Self.plain(range.upperBound))"
+                    return .failure(SettingProblem(reason: "\(quotedValue(text)) is not \(unit) \(lower)\(upper)"))
+                }
+                return .success(number)
+            })
+    }
+
+    /// `30`, not `30.0`.
+    static func plain(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+extension Setting {
+    static func rangeText(_ range: ClosedRange<Int>) -> String {
+        range.upperBound >= Int(Int32.max)
+            ? ", at least \(range.lowerBound)" : ", \(range.lowerBound) to \(range.upperBound)"
+    }
+
+    static func wholeNumber(_ text: String, in range: ClosedRange<Int>) -> Result<Int, SettingProblem> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let number = Int(trimmed) else {
+            return .failure(SettingProblem(reason: "\(quotedValue(text)) is not a whole number"))
+        }
+        guard range.contains(number) else {
+            let bounds =
+                range.upperBound >= Int(Int32.max)
+                ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+            return .failure(SettingProblem(reason: "\(number) is out of range: must be \(bounds)"))
+        }
+        return .success(number)
+    }
+}
+
+/// A non-secret value as it may appear in a message: quoted, control characters escaped,
+/// at most 64 characters.
+func quotedValue(_ value: String) -> String {
+    var shown = ""
+    for scalar in value.unicodeScalars.prefix(64) {
+        shown += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+    }
+    return "'" + shown + (value.unicodeScalars.count > 64 ? "…'" : "'")
+}
+
+/// The typed settings: numbers with their ranges and defaults.
+public enum Settings {
+    public static let database = Setting<String>(
+        ConfigurationKey(
+            "TOKENWATCH_DB", flag: "--db", default: "./tokenwatch.sqlite3", "SQLite database path"),
+        default: "./tokenwatch.sqlite3", parse: { .success($0) })
+    public static let reportsDirectory = Setting<String>(
+        ConfigurationKey(
+            "TOKENWATCH_REPORTS_DIR", flag: "--reports-dir", default: "./reports",
+            "directory the HTML and CSV reports are written to"),
+        default: "./reports", parse: { .success($0) })
+    public static let graphURL = Setting<String>(
+        ConfigurationKey(
+            "TOKENWATCH_GRAPH_URL", default: "https://graph.facebook.com",
+            "Graph API base URL, http or https (tests point it at a local server)"),
+        default: "https://graph.facebook.com", parse: SettingParsers.graphURL)
+    public static let graphVersion = Setting<String>(
+        ConfigurationKey("TOKENWATCH_GRAPH_VERSION", default: "v25.0", "Graph API version path prefix, like v25.0"),
+        default: "v25.0", parse: SettingParsers.graphVersion)
+    public static let requiredScopes = Setting<[String]>(
+        ConfigurationKey(
+            "TOKENWATCH_REQUIRED_SCOPES", default: "pages_messaging,pages_manage_metadata",
+            "comma-separated permissions a page needs to count as valid"),
+        default: ["pages_messaging", "pages_manage_metadata"], parse: SettingParsers.scopes)
+    public static let concurrency = Setting<Int>.integer(
+        "TOKENWATCH_CONCURRENCY", flag: "--concurrency", range: 1...256, default: 8, "Graph batch requests in flight")
+    public static let batchSize = Setting<Int>.integer(
+        "TOKENWATCH_BATCH_SIZE", flag: "--batch-size", range: 1...50, default: 50, "tokens per Graph batch request")
+    public static let httpTimeout = Setting<Double>.decimal(
+        "TOKENWATCH_HTTP_TIMEOUT", range: 0...Double.infinity, exclusiveLower: true, default: 30,
+        unit: "a number of seconds", "seconds for one Graph or SMTP exchange")
+    public static let runTimeout = Setting<Double>.decimal(
+        "TOKENWATCH_RUN_TIMEOUT", range: 0...Double.infinity, exclusiveLower: true, default: 900,
+        unit: "a number of seconds", "seconds for a whole check, mail included; pages not reached count as unchecked")
+    public static let expiryWarningDays = Setting<Int>.integer(
+        "TOKENWATCH_EXPIRY_WARNING_DAYS", range: 0...Int(Int32.max), default: 14,
+        "flag pages whose token or data access ends within this many days")
+    public static let massInvalidPercent = Setting<Double>.decimal(
+        "TOKENWATCH_MASS_INVALID_PERCENT", range: 0...100, default: 50, unit: "a percentage",
+        "mass-invalidation guard: hold digests when more than this % of valid pages turn invalid")
+    public static let massInvalidMin = Setting<Int>.integer(
+        "TOKENWATCH_MASS_INVALID_MIN", range: 0...Int(Int32.max), default: 20,
+        "mass-invalidation guard: ... and at least this many pages")
+    public static let mailMaxAttempts = Setting<Int>.integer(
+        "TOKENWATCH_MAIL_MAX_ATTEMPTS", range: 1...Int(Int32.max), default: 10,
+        "send attempts before a digest is marked failed")
+    public static let remindAfterDays = Setting<Int?>.optionalInteger(
+        "TOKENWATCH_REMIND_AFTER_DAYS", range: 1...Int(Int32.max),
+        "remind Owners of pages still invalid this many days after the first alert (off when unset)")
+    public static let keepReportsDays = Setting<Int?>.optionalInteger(
+        "TOKENWATCH_KEEP_REPORTS_DAYS", flag: "--keep-reports", range: 1...Int(Int32.max),
+        "delete report pairs older than this many days, never the latest (keep all when unset)")
+}
+
 extension ConfigurationKey {
-    static let database = ConfigurationKey(
-        "TOKENWATCH_DB", flag: "--db", default: "./tokenwatch.sqlite3", "SQLite database path")
-    static let reportsDirectory = ConfigurationKey(
-        "TOKENWATCH_REPORTS_DIR", flag: "--reports-dir", default: "./reports",
-        "directory the HTML and CSV reports are written to")
-    static let graphURL = ConfigurationKey(
-        "TOKENWATCH_GRAPH_URL", default: "https://graph.facebook.com",
-        "Graph API base URL, http or https (tests point it at a local server)")
-    static let graphVersion = ConfigurationKey(
-        "TOKENWATCH_GRAPH_VERSION", default: "v25.0", "Graph API version path prefix, like v25.0")
+    /// The `--help` text of the flag that sets it: the summary, the variable and the default.
+    public var flagHelp: String {
+        summary + " (\(name)" + (defaultValue.map { "; default \($0)" } ?? "") + ")"
+    }
+}
+
+extension ConfigurationKey {
     static let appID = ConfigurationKey(
         "TOKENWATCH_APP_ID", "Meta app ID (numeric), needed by check for debug_token")
     static let appSecret = ConfigurationKey(
@@ -68,41 +228,9 @@ extension ConfigurationKey {
         "TOKENWATCH_MAIL_FROM", "sender address of the digests")
     static let renewURL = ConfigurationKey(
         "TOKENWATCH_RENEW_URL", "renewal link in digests, {page_id} substituted")
-    static let requiredScopes = ConfigurationKey(
-        "TOKENWATCH_REQUIRED_SCOPES", default: "pages_messaging,pages_manage_metadata",
-        "comma-separated permissions a page needs to count as valid")
-    static let concurrency = ConfigurationKey(
-        "TOKENWATCH_CONCURRENCY", flag: "--concurrency", default: "8",
-        "Graph requests in flight, 1 to 256")
-    static let batchSize = ConfigurationKey(
-        "TOKENWATCH_BATCH_SIZE", flag: "--batch-size", default: "50",
-        "tokens per Graph batch request, 1 to 50")
-    static let httpTimeout = ConfigurationKey(
-        "TOKENWATCH_HTTP_TIMEOUT", default: "30", "seconds for one Graph or SMTP exchange")
-    static let runTimeout = ConfigurationKey(
-        "TOKENWATCH_RUN_TIMEOUT", default: "900",
-        "seconds for a whole check; pages not reached count as unchecked")
-    static let metricsFile = ConfigurationKey(
+    public static let metricsFile = ConfigurationKey(
         "TOKENWATCH_METRICS_FILE", flag: "--metrics-file",
         "where check writes Prometheus metrics (node_exporter textfile collector)")
     static let templatesDirectory = ConfigurationKey(
         "TOKENWATCH_TEMPLATES_DIR", "directory of templates replacing the built-in ones by name")
-    static let expiryWarningDays = ConfigurationKey(
-        "TOKENWATCH_EXPIRY_WARNING_DAYS", default: "14",
-        "flag pages whose token or data access ends within this many days")
-    static let massInvalidPercent = ConfigurationKey(
-        "TOKENWATCH_MASS_INVALID_PERCENT", default: "50",
-        "mass-invalidation guard: hold digests when more than this % of valid pages turn invalid")
-    static let massInvalidMin = ConfigurationKey(
-        "TOKENWATCH_MASS_INVALID_MIN", default: "20",
-        "mass-invalidation guard: ... and at least this many pages")
-    static let mailMaxAttempts = ConfigurationKey(
-        "TOKENWATCH_MAIL_MAX_ATTEMPTS", default: "10",
-        "send attempts before a digest is marked failed")
-    static let remindAfterDays = ConfigurationKey(
-        "TOKENWATCH_REMIND_AFTER_DAYS",
-        "remind Owners of pages still invalid this many days after the first alert (off when unset)")
-    static let keepReportsDays = ConfigurationKey(
-        "TOKENWATCH_KEEP_REPORTS_DAYS",
-        "delete report pairs older than this many days, never the latest (keep all when unset)")
 }

@@ -23,11 +23,13 @@ public struct LoadedConfiguration: Sendable {
 public enum ConfigurationLoader {
     /// Every setting, in the order `--help` and the README list them.
     public static let knownKeys: [ConfigurationKey] = [
-        .database, .reportsDirectory, .graphURL, .graphVersion, .appID, .appSecret, .appSecretFile,
-        .keyFile, .caFile, .smtpURL, .smtpUser, .smtpPassword, .smtpPasswordFile, .mailFrom,
-        .renewURL, .requiredScopes, .concurrency, .batchSize, .httpTimeout, .runTimeout,
-        .metricsFile, .templatesDirectory, .expiryWarningDays, .massInvalidPercent,
-        .massInvalidMin, .mailMaxAttempts, .remindAfterDays, .keepReportsDays,
+        Settings.database.key, Settings.reportsDirectory.key, Settings.graphURL.key, Settings.graphVersion.key,
+        .appID, .appSecret, .appSecretFile, .keyFile, .caFile, .smtpURL, .smtpUser, .smtpPassword,
+        .smtpPasswordFile, .mailFrom, .renewURL, Settings.requiredScopes.key, Settings.concurrency.key,
+        Settings.batchSize.key, Settings.httpTimeout.key, Settings.runTimeout.key, .metricsFile,
+        .templatesDirectory, Settings.expiryWarningDays.key, Settings.massInvalidPercent.key,
+        Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.remindAfterDays.key,
+        Settings.keepReportsDays.key,
     ]
 
     /// The settings as a `--help` section: one line per key with its flag and default, e.g.
@@ -183,33 +185,61 @@ private struct Resolver {
     init(layers: Layers) { self.layers = layers }
 
     mutating func configuration() throws(ConfigurationError) -> Configuration {
-        var c = Configuration(databasePath: string(.database) ?? "./tokenwatch.sqlite3")
+        var c = Configuration(databasePath: try value(Settings.database))
         c.keyFile = string(.keyFile) ?? c.databasePath + ".key"
-        if let v = string(.reportsDirectory) { c.reportsDirectory = v }
-        if let v = try graphURL() { c.graphURL = v }
-        if let v = try graphVersion() { c.graphVersion = v }
+        c.reportsDirectory = try value(Settings.reportsDirectory)
+        c.graphURL = try value(Settings.graphURL)
+        c.graphVersion = try value(Settings.graphVersion)
         c.appID = try appID()
         c.appSecret = try secret(.appSecret, file: .appSecretFile)
-        c.caFile = string(.caFile)
+        c.caFile = try existingPath(.caFile, directory: false)
         c.smtpURL = try smtpURL()
         c.smtpUser = string(.smtpUser)
         c.smtpPassword = try secret(.smtpPassword, file: .smtpPasswordFile)
         c.mailFrom = try mailFrom()
         c.renewURL = try renewURL()
-        if let v = try requiredScopes() { c.requiredScopes = v }
-        if let v = try integer(.concurrency, in: 1...256) { c.concurrency = v }
-        if let v = try integer(.batchSize, in: 1...50) { c.batchSize = v }
-        if let v = try seconds(.httpTimeout) { c.httpTimeout = v }
-        if let v = try seconds(.runTimeout) { c.runTimeout = v }
+        c.requiredScopes = try value(Settings.requiredScopes)
+        c.concurrency = try value(Settings.concurrency)
+        c.batchSize = try value(Settings.batchSize)
+        c.httpTimeout = try value(Settings.httpTimeout)
+        c.runTimeout = try value(Settings.runTimeout)
         c.metricsFile = string(.metricsFile)
-        c.templatesDirectory = string(.templatesDirectory)
-        if let v = try integer(.expiryWarningDays, in: 0...Int(Int32.max)) { c.expiryWarningDays = v }
-        if let v = try percent(.massInvalidPercent) { c.massInvalidPercent = v }
-        if let v = try integer(.massInvalidMin, in: 0...Int(Int32.max)) { c.massInvalidMin = v }
-        if let v = try integer(.mailMaxAttempts, in: 1...Int(Int32.max)) { c.mailMaxAttempts = v }
-        c.remindAfterDays = try integer(.remindAfterDays, in: 1...Int(Int32.max))
-        c.keepReportsDays = try integer(.keepReportsDays, in: 1...Int(Int32.max))
+        c.templatesDirectory = try existingPath(.templatesDirectory, directory: true)
+        c.expiryWarningDays = try value(Settings.expiryWarningDays)
+        c.massInvalidPercent = try value(Settings.massInvalidPercent)
+        c.massInvalidMin = try value(Settings.massInvalidMin)
+        c.mailMaxAttempts = try value(Settings.mailMaxAttempts)
+        c.remindAfterDays = try value(Settings.remindAfterDays)
+        c.keepReportsDays = try value(Settings.keepReportsDays)
         return c
+    }
+
+    /// A typed setting: the highest level that sets it, through the setting's own parser; its
+    /// default when no level does.
+    private mutating func value<Value>(_ setting: Setting<Value>) throws(ConfigurationError) -> Value {
+        guard let (text, source) = raw(setting.key) else { return setting.defaultValue }
+        switch setting.parse(text) {
+        case .success(let value): return value
+        case .failure(let problem):
+            throw .invalidValue(key: setting.key.name, source: source, reason: problem.reason)
+        }
+    }
+
+    /// A path that must exist when set: a directory (templates) or a regular file (CA bundle).
+    private mutating func existingPath(_ key: ConfigurationKey, directory: Bool) throws(ConfigurationError)
+        -> String?
+    {
+        guard let (path, source) = raw(key) else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .invalidValue(key: key.name, source: source, reason: "\(quotedValue(path)) does not exist")
+        }
+        guard isDirectory.boolValue == directory else {
+            throw .invalidValue(
+                key: key.name, source: source,
+                reason: "\(quotedValue(path)) is \(directory ? "not a directory" : "a directory, not a file")")
+        }
+        return path
     }
 
     // MARK: - Lookups
@@ -223,51 +253,6 @@ private struct Resolver {
     /// A free-form value such as a path: taken as given.
     private mutating func string(_ key: ConfigurationKey) -> String? {
         raw(key)?.value
-    }
-
-    private mutating func integer(_ key: ConfigurationKey, in range: ClosedRange<Int>) throws(ConfigurationError)
-        -> Int?
-    {
-        guard let (value, source) = raw(key) else { return nil }
-        let text = value.trimmingCharacters(in: .whitespaces)
-        guard let number = Int(text) else {
-            throw .invalidValue(key: key.name, source: source, reason: "\(quoted(value)) is not a whole number")
-        }
-        guard range.contains(number) else {
-            let bounds =
-                range.upperBound >= Int(Int32.max)
-                ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
-            throw .invalidValue(key: key.name, source: source, reason: "\(number) is out of range: must be \(bounds)")
-        }
-        return number
-    }
-
-    private mutating func seconds(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
-        guard let (value, source) = raw(key) else { return nil }
-        guard let number = Self.decimal(value), number > 0 else {
-            throw .invalidValue(
-                key: key.name, source: source,
-                reason: "\(quoted(value)) is not a number of seconds greater than 0")
-        }
-        return number
-    }
-
-    private mutating func percent(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
-        guard let (value, source) = raw(key) else { return nil }
-        guard let number = Self.decimal(value), (0...100).contains(number) else {
-            throw .invalidValue(
-                key: key.name, source: source, reason: "\(quoted(value)) is not a percentage from 0 to 100")
-        }
-        return number
-    }
-
-    /// A plain decimal number (no `inf`, `nan` or hexadecimal).
-    private static func decimal(_ value: String) -> Double? {
-        let text = value.trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "+") }),
-            let number = Double(text), number.isFinite
-        else { return nil }
-        return number
     }
 
     // MARK: - Secrets
@@ -324,67 +309,13 @@ private struct Resolver {
         return text
     }
 
-    private mutating func graphURL() throws(ConfigurationError) -> String? {
-        guard let (value, source) = raw(.graphURL) else { return nil }
-        let key = ConfigurationKey.graphURL.name
-        // URLs are never echoed: they could carry credentials.
-        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
-        else {
-            throw .invalidValue(
-                key: key, source: source,
-                reason: "not an http or https URL with a host, like https://graph.facebook.com")
-        }
-        guard url.user == nil, url.password == nil else {
-            throw .invalidValue(key: key, source: source, reason: "the URL must not contain a user or password")
-        }
-        guard url.query == nil, url.fragment == nil else {
-            throw .invalidValue(key: key, source: source, reason: "the URL must not have a query or fragment")
-        }
-        var normalized = value.trimmingCharacters(in: .whitespaces)
-        while normalized.hasSuffix("/") { normalized.removeLast() }
-        return normalized
-    }
-
-    private mutating func graphVersion() throws(ConfigurationError) -> String? {
-        guard let (value, source) = raw(.graphVersion) else { return nil }
-        let parts = value.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
-        guard value.first == "v", parts.count == 2,
-            parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isNumber } })
-        else {
-            throw .invalidValue(
-                key: ConfigurationKey.graphVersion.name, source: source,
-                reason: "\(quoted(value)) is not a Graph API version like v25.0")
-        }
-        return value
-    }
-
     private mutating func smtpURL() throws(ConfigurationError) -> String? {
         guard let (value, source) = raw(.smtpURL) else { return nil }
-        let key = ConfigurationKey.smtpURL.name
-        let expected = "expected smtp://host:port, smtps://host:port or file:///directory"
-        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased() else {
-            throw .invalidValue(key: key, source: source, reason: "not a URL; \(expected)")
-        }
-        switch scheme {
-        case "smtp", "smtps":
-            guard url.user == nil, url.password == nil else {
-                throw .invalidValue(
-                    key: key, source: source,
-                    reason:
-                        "the URL must not contain a user or password; use TOKENWATCH_SMTP_USER and TOKENWATCH_SMTP_PASSWORD_FILE"
-                )
-            }
-            guard let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/" else {
-                throw .invalidValue(
-                    key: key, source: source, reason: "an \(scheme) URL needs a host and no path; \(expected)")
-            }
-        case "file":
-            guard !url.path.isEmpty, (url.host ?? "").isEmpty || url.host == "localhost" else {
-                throw .invalidValue(key: key, source: source, reason: "a file URL needs a directory path; \(expected)")
-            }
-        default:
-            throw .invalidValue(key: key, source: source, reason: "unsupported scheme; \(expected)")
+        // The mail transport's own parser: what is accepted here is what it can use.
+        do {
+            _ = try MailTransportURL(parsing: value)
+        } catch {
+            throw .invalidValue(key: ConfigurationKey.smtpURL.name, source: source, reason: error.reason)
         }
         return value
     }
@@ -404,43 +335,15 @@ private struct Resolver {
 
     private mutating func mailFrom() throws(ConfigurationError) -> String? {
         guard let (value, source) = raw(.mailFrom) else { return nil }
-        guard value.contains("@"), !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
+        // The composer's own rules, so a sender accepted here can always be written.
+        do {
+            _ = try MailAddress(mailbox: value, role: ConfigurationKey.mailFrom.name)
+        } catch {
             throw .invalidValue(
                 key: ConfigurationKey.mailFrom.name, source: source,
-                reason: "\(quoted(value)) is not an email address")
+                reason: "\(quotedValue(value)) is not a usable sender address: \(error.reason)")
         }
         return value
     }
 
-    private mutating func requiredScopes() throws(ConfigurationError) -> [String]? {
-        guard let (value, source) = raw(.requiredScopes) else { return nil }
-        let key = ConfigurationKey.requiredScopes.name
-        var scopes: [String] = []
-        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
-            let scope = item.trimmingCharacters(in: .whitespaces)
-            guard !scope.isEmpty else {
-                throw .invalidValue(
-                    key: key, source: source,
-                    reason: "the list has an empty permission name (a doubled or trailing comma?)")
-            }
-            guard scope.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
-                throw .invalidValue(
-                    key: key, source: source,
-                    reason: "\(quoted(scope)) is not a permission name like pages_messaging")
-            }
-            if !scopes.contains(scope) { scopes.append(scope) }
-        }
-        return scopes
-    }
-
-    /// A non-secret value as it may appear in a message: quoted, control characters escaped,
-    /// at most 64 characters.
-    private func quoted(_ value: String) -> String {
-        var shown = ""
-        for scalar in value.unicodeScalars.prefix(64) {
-            shown += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        return "'" + shown + (value.unicodeScalars.count > 64 ? "…'" : "'")
-    }
 }

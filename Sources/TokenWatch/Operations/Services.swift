@@ -51,12 +51,13 @@ public struct Services: Sendable {
         guard let from = configuration.mailFrom, !from.isEmpty else {
             throw ConfigurationError.missingSetting("no sender address: set TOKENWATCH_MAIL_FROM")
         }
-        switch try MailTransportURL(parsing: url) {
+        let endpoint = try MailTransportURL(parsing: url)
+        switch endpoint {
         case .file(let directory):
             return FileTransport(directory: directory)
         case .smtp, .smtps:
             return try SMTPTransport(
-                url: url, username: configuration.smtpUser, password: configuration.smtpPassword,
+                endpoint: endpoint, username: configuration.smtpUser, password: configuration.smtpPassword,
                 timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loop: loop)
         }
     }
