@@ -1,7 +1,8 @@
 import TokenWatchModel
 
-/// Bounded retries with exponential backoff and full jitter, so a fleet of failed items does
-/// not come back at Graph in one wave.
+/// Bounded retries with exponential backoff and equal jitter (half the delay fixed, half
+/// random), so a fleet of failed items does not come back at Graph in one wave, yet no retry
+/// comes back at once.
 public struct RetryPolicy: Sendable {
     /// Attempts per token, the first included.
     public var maxAttempts: Int

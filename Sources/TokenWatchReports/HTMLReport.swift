@@ -111,8 +111,8 @@ public enum HTMLReport {
         let events = (input.recentEvents[page.pageID] ?? []).map { event -> [String: Any] in
             [
                 "at": time(event.at),
-                "what": event.kind.phrase,
-                "kind": event.kind.rawValue,
+                "what": event.phrase,
+                "kind": event.kindName,
                 "actor": event.actor,
                 "detail": event.detail ?? "",
                 "hasDetail": !(event.detail ?? "").isEmpty,

@@ -16,6 +16,14 @@ extension PageEventKind {
         case .notificationDropped: "Notification dropped"
         case .notificationFailed: "Notification failed"
         case .expiringWarned: "Expiry warning sent"
+        case .unrecognized: "Unrecognized event"
         }
+    }
+}
+
+extension PageEvent {
+    /// The event's kind in words; an unrecognized kind shows its stored name.
+    public var phrase: String {
+        kind == .unrecognized ? "Unrecognized event “\(kindName)”" : kind.phrase
     }
 }

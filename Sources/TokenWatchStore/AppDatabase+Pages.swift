@@ -225,7 +225,7 @@ extension AppDatabase {
     static func pageEvent(_ row: Row) -> PageEvent {
         PageEvent(
             at: row["at"] ?? Date(timeIntervalSince1970: 0),
-            kind: PageEventKind(rawValue: row["kind"] ?? "") ?? .connected,
+            kindName: row["kind"] ?? "",
             actor: row["actor"] ?? "",
             detail: row["detail"])
     }

@@ -93,19 +93,6 @@ extension AppDatabase {
         }
     }
 
-    /// Page IDs whose status changed in a run (for the report's "changed in this run").
-    public func pagesChanged(inRun runID: Int64) async throws(StoreError) -> Set<String> {
-        try await read { db in
-            Set(
-                try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT DISTINCT page.page_id FROM page_event JOIN page ON page.id = page_event.page_ref
-                        WHERE page_event.run_id = ? AND page_event.kind IN ('became_valid', 'became_invalid')
-                        """, arguments: [runID]))
-        }
-    }
-
     /// Pages flagged "expiring": `PageRecord.isExpiring` counted in SQL, so a run's metrics
     /// need not load every page.
     public func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int {

@@ -20,7 +20,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await execute {
-            ConsoleLogging.bootstrap(format: .text, level: verbose ? .debug : quiet ? .warning : .info)
+            ConsoleLogging.bootstrap(format: .text, level: ConsoleLogging.level(verbose: verbose, quiet: quiet))
             let result = try await Demo(logger: .init(label: "tokenwatch.demo")).run(directory: dir)
             let check = result.check
             print("")

@@ -48,8 +48,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The process-wide logger on stderr, in the chosen format and level.
     func makeLogger() -> Logger {
-        let level: Logger.Level = verbose ? .debug : quiet ? .warning : .info
-        ConsoleLogging.bootstrap(format: logFormat.format, level: level)
+        ConsoleLogging.bootstrap(format: logFormat.format, level: ConsoleLogging.level(verbose: verbose, quiet: quiet))
         return Logger(label: "tokenwatch")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenWatchTestSupport
 
+@testable import TokenWatch
 @testable import TokenWatchMail
 @testable import TokenWatchModel
 @testable import TokenWatchStore
@@ -37,6 +38,26 @@ struct StoreTests {
         let again = try AppDatabase.open(path: database.path, create: false)
         #expect(try again.appliedMigrations() == (try database.appliedMigrations()))
         #expect(try await again.pages().map(\.pageID) == ["1001"])
+    }
+
+    /// An event kind written by a newer TokenWatch is shown as what it is, never as another kind.
+    @Test func anUnknownEventKindIsShownAsItself() async throws {
+        _ = try await database.upsertPages([upsert("1001", token: "EAAtok1")], cipher: cipher, actor: "test", now: now)
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO page_event (page_ref, at, kind, actor, detail)
+                    SELECT id, ?, 'token_quarantined', 'cron', 'from the future' FROM page WHERE page_id = '1001'
+                    """, arguments: [now.addingTimeInterval(60)])
+        }
+        let (_, events) = try await database.pageLog(pageID: "1001")
+        let future = try #require(events.first { $0.kindName == "token_quarantined" })
+        #expect(future.kind == .unrecognized)
+        #expect(future.phrase == "Unrecognized event “token_quarantined”")
+        #expect(events.first { $0.kind == .connected }?.phrase == "Connected")
+        #expect(
+            PageOutput.logJSON(try #require(try await database.pages().first), events: events)
+                .contains("\"kind\" : \"token_quarantined\""))
     }
 
     @Test func missingDatabaseIsNotCreatedWithoutInit() throws {

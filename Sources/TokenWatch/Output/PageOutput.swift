@@ -52,7 +52,7 @@ public enum PageOutput {
                 "missing_scopes": page.missingScopes,
                 "events": events.map { event -> [String: Any] in
                     [
-                        "at": orNull(Timestamp.iso(event.at)), "kind": event.kind.rawValue, "actor": event.actor,
+                        "at": orNull(Timestamp.iso(event.at)), "kind": event.kindName, "actor": event.actor,
                         "detail": orNull(event.detail),
                     ]
                 },
@@ -99,7 +99,7 @@ public enum PageOutput {
                 header: ["WHEN", "WHAT", "BY", "DETAIL"],
                 rows: events.map {
                     [
-                        Timestamp.readable($0.at), $0.kind.rawValue.replacingOccurrences(of: "_", with: " "), $0.actor,
+                        Timestamp.readable($0.at), $0.kindName.replacingOccurrences(of: "_", with: " "), $0.actor,
                         $0.detail ?? "",
                     ]
                 }))
