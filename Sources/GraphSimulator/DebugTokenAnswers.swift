@@ -10,6 +10,8 @@ struct ItemAnswer {
 struct AnswerContext {
     var appID: String
     var appName: String
+    /// The simulated tokens' issue time (fixed per simulator): every time in an answer derives
+    /// from it, so the same token always reports the same `expires_at`.
     var now: Int
     var traceID: String
 }

@@ -18,6 +18,9 @@ final class SimulatorEngine: Sendable {
     let itemHeadersJSON: String
     /// Makes trace IDs of different simulators differ.
     let traceSalt: String
+    /// When the simulated tokens were issued: their `expires_at` and `data_access_expires_at`
+    /// derive from it, so a token's ends stay the same across requests, as they do on Graph.
+    let issuedAt = Int(Date().timeIntervalSince1970)
 
     init(appID: String, appSecret: String, appName: String, servedVersion: String, requireAppSecretProof: Bool) {
         self.appID = appID
@@ -170,6 +173,6 @@ extension SimulatorEngine {
     var now: Int { Int(Date().timeIntervalSince1970) }
 
     func context(_ plan: RequestPlan) -> AnswerContext {
-        AnswerContext(appID: appID, appName: appName, now: now, traceID: plan.traceID)
+        AnswerContext(appID: appID, appName: appName, now: issuedAt, traceID: plan.traceID)
     }
 }

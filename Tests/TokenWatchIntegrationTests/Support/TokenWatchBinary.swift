@@ -1,9 +1,15 @@
 import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
 
 /// Runs the built `tokenwatch` binary as a separate process, the way cron or an operator
-/// does, and captures its stdout, stderr and exit code. Waiting happens on a dedicated
-/// thread, never on the cooperative pool (an in-process simulator may need those threads to
-/// answer the binary).
+/// does, and captures its stdout, stderr and exit code. swift-subprocess waits and reads off
+/// the cooperative pool (an in-process simulator may need those threads to answer the binary).
 struct TokenWatchBinary {
     struct Result: Sendable {
         var status: Int32
@@ -34,56 +40,49 @@ struct TokenWatchBinary {
         return environment
     }
 
+    /// Runs the binary to its end (swift-subprocess: both pipes drained at once, the wait off
+    /// the cooperative pool) and returns what it printed and its exit code. A run still going
+    /// after `timeoutSeconds` is cancelled, which terminates the child.
     static func run(
         _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
         directory: String? = nil,
         timeoutSeconds: Double = 120
     ) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment(extra)
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                do {
-                    try process.run()
-                } catch {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-                try? input.fileHandleForWriting.close()
-                let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-                DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
-                // Drain both pipes at once so a full pipe never stalls the child.
-                let errBox = DataBox()
-                let done = DispatchSemaphore(value: 0)
-                Thread.detachNewThread {
-                    errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-                    done.signal()
-                }
-                let outData = out.fileHandleForReading.readDataToEndOfFile()
-                done.wait()
-                let errData = errBox.data
-                process.waitUntilExit()
-                watchdog.cancel()
-                continuation.resume(
-                    returning: Result(
-                        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                        stderr: String(decoding: errData, as: UTF8.self)))
+        let variables = environment(extra)
+        let binary = path
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                var custom: [Environment.Key: String] = [:]
+                for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
+                let outcome = try await Subprocess.run(
+                    .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(custom),
+                    workingDirectory: directory.map { FilePath($0) }, input: .string(stdin ?? ""),
+                    output: .string(limit: 64 << 20), error: .string(limit: 64 << 20))
+                let status: Int32 =
+                    switch outcome.terminationStatus {
+                    case .exited(let code): code
+                    case .signaled(let signal): 128 + signal
+                    }
+                return Result(
+                    status: status, stdout: outcome.standardOutput, stderr: outcome.standardError)
             }
+            group.addTask {
+                try await Task.sleep(for: .seconds(timeoutSeconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let finished = try await group.next() {
+                if let finished { return finished }
+                throw TimeoutError(seconds: timeoutSeconds, arguments: arguments)
+            }
+            throw TimeoutError(seconds: timeoutSeconds, arguments: arguments)
         }
     }
-}
 
-/// Hands bytes from the draining thread to the waiting one; the semaphore orders the access.
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
+    /// The binary ran longer than the test allows.
+    struct TimeoutError: Error, CustomStringConvertible {
+        var seconds: Double
+        var arguments: [String]
+        var description: String { "tokenwatch \(arguments.joined(separator: " ")) still running after \(seconds) s" }
+    }
 }
