@@ -1,4 +1,11 @@
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Runs the built `tokenwatch` binary as a separate process, the way cron or an operator
 /// does, and captures its stdout, stderr and exit code. Waiting happens on a dedicated
@@ -9,6 +16,8 @@ struct TokenWatchBinary {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// True when a signal ended the process; `status` is then the signal's number.
+        var signalled = false
         var all: String { stdout + stderr }
     }
 
@@ -39,6 +48,18 @@ struct TokenWatchBinary {
         directory: String? = nil,
         timeoutSeconds: Double = 120
     ) async throws -> Result {
+        try await start(
+            arguments, environment: extra, stdin: stdin, directory: directory, timeoutSeconds: timeoutSeconds
+        ).result()
+    }
+
+    /// Starts the binary in the background, for tests that overlap two processes or signal
+    /// one mid-run; `result()` waits for it. The watchdog ends it after `timeoutSeconds`.
+    static func start(
+        _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
+        directory: String? = nil,
+        timeoutSeconds: Double = 120
+    ) async throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -50,7 +71,7 @@ struct TokenWatchBinary {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
-        return try await withCheckedThrowingContinuation { continuation in
+        let running: Running = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
                     try process.run()
@@ -58,6 +79,8 @@ struct TokenWatchBinary {
                     continuation.resume(throwing: error)
                     return
                 }
+                let running = Running(pid: process.processIdentifier)
+                continuation.resume(returning: running)
                 if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
                 try? input.fileHandleForWriting.close()
                 let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
@@ -74,11 +97,48 @@ struct TokenWatchBinary {
                 let errData = errBox.data
                 process.waitUntilExit()
                 watchdog.cancel()
-                continuation.resume(
-                    returning: Result(
+                running.finish(
+                    Result(
                         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                        stderr: String(decoding: errData, as: UTF8.self)))
+                        stderr: String(decoding: errData, as: UTF8.self),
+                        signalled: process.terminationReason == .uncaughtSignal))
             }
+        }
+        return running
+    }
+
+    /// A `tokenwatch` process started with `start`: its pid, a way to signal it, its result.
+    final class Running: Sendable {
+        let pid: Int32
+        private let state = Mutex<(result: Result?, waiters: [CheckedContinuation<Result, Never>])>((nil, []))
+
+        fileprivate init(pid: Int32) {
+            self.pid = pid
+        }
+
+        /// Sends `signal` (SIGTERM, SIGKILL …) to the process.
+        func send(_ signal: Int32) {
+            kill(pid, signal)
+        }
+
+        /// Waits for the process to end (and its output to be read) without blocking a thread.
+        func result() async -> Result {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state in
+                    if state.result == nil { state.waiters.append(continuation) }
+                    return state.result
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+
+        fileprivate func finish(_ result: Result) {
+            let waiters = state.withLock { state in
+                state.result = result
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: result) }
         }
     }
 }
