@@ -8,7 +8,8 @@ import Testing
 /// Issue #10's acceptance tests for the outbox's senders (SPEC.md "Mail delivery"): the built
 /// binary, two at a time, against a real SMTP server that is slow to accept, so the senders
 /// overlap while a message is in flight. Whoever sends, every Owner gets exactly one digest
-/// and every page logs exactly one `owner_notified` per Owner; a removed Owner gets nothing.
+/// and every page logs exactly one `owner_notified` per Owner; a removed Owner gets nothing
+/// that was not already on the wire, and the page log says which happened.
 @Suite("Concurrent digest senders (binary)", .serialized)
 struct ConcurrentSendersTests {
     /// How long the SMTP sink waits before its final 250 to DATA: long enough that a second
@@ -161,5 +162,42 @@ struct ConcurrentSendersTests {
         }
         let counts = try await harness.workspace.database.outboxCounts()
         #expect(counts.dropped == 2 && counts.sent == 2 && counts.pending == 0)
+    }
+
+    @Test func anOwnerRemovedWhileTheirDigestIsInFlightIsLoggedAsNotifiedNotDropped() async throws {
+        let sink = try await SMTPTestServer.start(delayDataMilliseconds: 3000)
+        let harness = try await PipelineHarness()
+        // The check sends in address order: first to the Owner who is about to be removed.
+        try await harness.seed(
+            [("45001", .passwordChanged), ("45002", .revoked)], owners: ["a-gone@acme.example", "keep@acme.example"])
+        let env = harness.binaryEnvironment(smtpURL: sink.url)
+
+        let check = try await TokenWatchBinary.start(["check"], environment: env, timeoutSeconds: 60)
+        let sending = try await eventually(within: 30) { try !sink.receivedMessages().isEmpty }
+        #expect(sending, "check never started sending")
+        // While that digest waits for its 250, the Owner is removed and a notify runs.
+        let removed = try await TokenWatchBinary.run(
+            ["owners", "remove", "--company", "Acme", "a-gone@acme.example"], environment: env)
+        let waiting = try await harness.workspace.database.waitingNotifications()
+        #expect(
+            waiting["45001"]?["pending"]?.contains("a-gone@acme.example") == true,
+            "the digest to a-gone@ was no longer in flight when notify started: the race was not exercised")
+        let notify = try await TokenWatchBinary.run(["notify"], environment: env)
+        let checkResult = await check.result()
+        await harness.stop()
+        #expect(removed.status == 0, "\(removed.all)")
+        #expect(notify.status == 0 || notify.status == 75, "\(notify.all)")
+        #expect(checkResult.status == 0 || checkResult.status == 75, "\(checkResult.all)")
+        // The digest in flight was delivered, so each page's log says so — not that it was dropped.
+        #expect(try sink.messagesPerRecipient() == ["a-gone@acme.example": 1, "keep@acme.example": 1])
+        await sink.stop()
+        for pageID in ["45001", "45002"] {
+            #expect(try await harness.notifiedOwners(pageID).sorted() == ["a-gone@acme.example", "keep@acme.example"])
+            let (_, events) = try await harness.workspace.database.pageLog(pageID: pageID)
+            let dropped = events.filter { $0.kind == .notificationDropped }.compactMap(\.detail)
+            #expect(dropped.isEmpty, "page \(pageID): \(dropped)")
+        }
+        let counts = try await harness.workspace.database.outboxCounts()
+        #expect(counts.sent == 4 && counts.dropped == 0 && counts.pending == 0)
     }
 }
