@@ -98,6 +98,10 @@ extension AppDatabase {
     /// Drops the pending and held rows that are no longer news, with a log entry on each page:
     /// the Owner was removed, the page was disconnected, an alert's page is no longer invalid,
     /// an expiry warning's page is no longer valid. Returns how many rows were dropped.
+    ///
+    /// Rows another sender has claimed are left alone while its lease lasts: their digest may
+    /// already be on the wire, and its sender logs what happened to it (sent, or failed and
+    /// released, to be judged again by the next dispatch).
     public func dropStaleNotices(actor: String, now: Date) async throws(StoreError) -> Int {
         try await write { db in
             let rows = try Row.fetchAll(
@@ -109,7 +113,8 @@ extension AppDatabase {
                                    AND owner.email = outbox.owner_email) AS is_owner
                     FROM outbox JOIN page ON page.id = outbox.page_ref JOIN company ON company.id = page.company_id
                     WHERE outbox.state IN ('pending', 'held')
-                    """)
+                      AND (outbox.claimed_by IS NULL OR outbox.claim_expires_at <= ?)
+                    """, arguments: [now])
             var dropped = 0
             for row in rows {
                 let status = PageStatus(rawValue: row["status"]) ?? .unknown

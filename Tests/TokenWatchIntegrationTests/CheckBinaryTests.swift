@@ -13,15 +13,7 @@ struct CheckBinaryTests {
 
     init() async throws {
         harness = try await PipelineHarness()
-        env = [
-            "TOKENWATCH_DB": harness.configuration.databasePath,
-            "TOKENWATCH_REPORTS_DIR": harness.configuration.reportsDirectory,
-            "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
-            "TOKENWATCH_APP_ID": PipelineHarness.appID,
-            "TOKENWATCH_APP_SECRET": PipelineHarness.appSecret,
-            "TOKENWATCH_SMTP_URL": harness.configuration.smtpURL ?? "",
-            "TOKENWATCH_MAIL_FROM": "tokenwatch@platform.example",
-        ]
+        env = harness.binaryEnvironment()
     }
 
     func check(_ arguments: [String] = [], extra: [String: String] = [:]) async throws -> TokenWatchBinary.Result {

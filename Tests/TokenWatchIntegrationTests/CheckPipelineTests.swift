@@ -226,6 +226,26 @@ struct CheckPipelineTests {
         #expect(events.map(\.kind).contains(.notificationDropped))
     }
 
+    @Test func aClaimedNotificationIsNotDroppedWhileItsLeaseLasts() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("9151", .passwordChanged)], owners: ["gone@acme.example"])
+        _ = try await harness.check(email: false)
+        await harness.stop()
+        let database = harness.workspace.database
+        let now = Date()
+        let leaseUntil = now.addingTimeInterval(80)
+        // Another sender has the digest on the wire when the Owner is removed.
+        let claimed = try await database.claimNextDigest(
+            sender: "notify:other", now: now, leaseUntil: leaseUntil, ignoreBackoff: true, skipping: [])
+        #expect(claimed?.count == 1)
+        _ = try await database.removeOwners(company: "Acme", emails: ["gone@acme.example"])
+        #expect(try await database.dropStaleNotices(actor: "cron", now: now.addingTimeInterval(1)) == 0)
+        // Its sender logs what happened; had it died, the row is dropped once the lease runs out.
+        #expect(try await database.dropStaleNotices(actor: "cron", now: leaseUntil.addingTimeInterval(1)) == 1)
+        let (_, events) = try await database.pageLog(pageID: "9151")
+        #expect(events.map(\.kind).last == .notificationDropped)
+    }
+
     @Test func aServedVersionOtherThanConfiguredIsRecorded() async throws {
         let harness = try await PipelineHarness { $0.graphVersion = "v19.0" }
         try await harness.seed([("9201", .valid)])

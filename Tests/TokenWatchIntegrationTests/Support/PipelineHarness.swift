@@ -89,3 +89,39 @@ final class PipelineHarness: Sendable {
 
     func stop() async { await simulator.stop() }
 }
+
+extension PipelineHarness {
+    /// The environment that points the built binary at this installation: its database and
+    /// reports, the simulator, and `smtpURL` for mail (the harness's `.eml` directory when nil).
+    func binaryEnvironment(smtpURL: String? = nil, _ extra: [String: String] = [:]) -> [String: String] {
+        [
+            "TOKENWATCH_DB": configuration.databasePath,
+            "TOKENWATCH_REPORTS_DIR": configuration.reportsDirectory,
+            "TOKENWATCH_GRAPH_URL": simulator.baseURL,
+            "TOKENWATCH_APP_ID": Self.appID,
+            "TOKENWATCH_APP_SECRET": Self.appSecret,
+            "TOKENWATCH_SMTP_URL": smtpURL ?? configuration.smtpURL ?? "",
+            "TOKENWATCH_MAIL_FROM": "tokenwatch@platform.example",
+            "TOKENWATCH_HTTP_TIMEOUT": String(Int(configuration.httpTimeout)),
+        ].merging(extra) { $1 }
+    }
+
+    /// The Owner addresses a page's log says were emailed, one entry per `owner_notified`.
+    func notifiedOwners(_ pageID: String) async throws -> [String] {
+        let (_, events) = try await workspace.database.pageLog(pageID: pageID)
+        return events.filter { $0.kind == .ownerNotified }.compactMap {
+            $0.detail?.components(separatedBy: " sent to ").last?.lowercased()
+        }
+    }
+}
+
+/// Polls `condition` every 25 ms until it holds or `seconds` have passed; returns whether it
+/// held. For waiting on another process (a row committed, a message received), never on time.
+func eventually(within seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return try await condition()
+}

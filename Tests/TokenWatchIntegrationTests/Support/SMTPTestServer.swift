@@ -61,8 +61,11 @@ final class SMTPTestServer {
     ///   - refuseRCPT: answer the first N RCPT commands with 451.
     ///   - refuseDATA: answer the first N DATA commands with 451.
     ///   - login: accept AUTH (PLAIN, LOGIN) with exactly this user and password.
+    ///   - delayDataMilliseconds: a slow server: each message is stored at once, then the final
+    ///     250 to DATA waits this long (other sessions go on meanwhile), so senders overlap.
     static func start(
-        refuseRCPT: Int = 0, refuseDATA: Int = 0, login: (user: String, password: String)? = nil
+        refuseRCPT: Int = 0, refuseDATA: Int = 0, login: (user: String, password: String)? = nil,
+        delayDataMilliseconds: Int = 0
     ) async throws -> SMTPTestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -73,6 +76,7 @@ final class SMTPTestServer {
         var arguments = [
             "python3", script.path, directory.path, "--exit-on-stdin-eof",
             "--refuse-rcpt", String(refuseRCPT), "--refuse-data", String(refuseDATA),
+            "--delay-data-ms", String(delayDataMilliseconds),
         ]
         if let login { arguments += ["--auth", "\(login.user):\(login.password)"] }
         process.arguments = arguments
@@ -111,6 +115,15 @@ final class SMTPTestServer {
                 mailFrom: meta.mailFrom, recipients: meta.recipients, heloName: meta.helo, authUser: meta.authUser,
                 data: Array(data))
         }
+    }
+
+    /// How many accepted messages went to each recipient address (lowercased).
+    func messagesPerRecipient() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for message in try receivedMessages() {
+            for recipient in message.recipients { counts[recipient.lowercased(), default: 0] += 1 }
+        }
+        return counts
     }
 
     /// Makes the next `rcpt` RCPT and `data` DATA commands (after any already pending) fail

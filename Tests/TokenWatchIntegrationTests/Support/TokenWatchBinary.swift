@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import Synchronization
 
 #if canImport(System)
     import System
@@ -7,14 +8,23 @@ import Subprocess
     import SystemPackage
 #endif
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs the built `tokenwatch` binary as a separate process, the way cron or an operator
-/// does, and captures its stdout, stderr and exit code. swift-subprocess waits and reads off
-/// the cooperative pool (an in-process simulator may need those threads to answer the binary).
+/// does, and captures its stdout, stderr and exit code. swift-subprocess drains both pipes and
+/// waits off the cooperative pool (an in-process simulator may need those threads to answer
+/// the binary).
 struct TokenWatchBinary {
     struct Result: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// True when a signal ended the process; `status` is then the signal's number.
+        var signalled = false
         var all: String { stdout + stderr }
     }
 
@@ -40,49 +50,141 @@ struct TokenWatchBinary {
         return environment
     }
 
-    /// Runs the binary to its end (swift-subprocess: both pipes drained at once, the wait off
-    /// the cooperative pool) and returns what it printed and its exit code. A run still going
-    /// after `timeoutSeconds` is cancelled, which terminates the child.
+    /// Runs the binary to its end and returns what it printed and how it ended.
     static func run(
         _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
         directory: String? = nil,
         timeoutSeconds: Double = 120
     ) async throws -> Result {
+        try await start(
+            arguments, environment: extra, stdin: stdin, directory: directory, timeoutSeconds: timeoutSeconds
+        ).result()
+    }
+
+    /// Starts the binary in the background, for tests that overlap two processes or signal
+    /// one mid-run; `result()` waits for it. After `timeoutSeconds` the run is cancelled, which
+    /// tears the child down (SIGTERM, then SIGKILL).
+    static func start(
+        _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
+        directory: String? = nil,
+        timeoutSeconds: Double = 120
+    ) async throws -> Running {
+        let running = Running()
         let variables = environment(extra)
         let binary = path
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask {
-                var custom: [Environment.Key: String] = [:]
-                for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
+        let task = Task {
+            var custom: [Environment.Key: String] = [:]
+            for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
+            do {
                 let outcome = try await Subprocess.run(
                     .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(custom),
                     workingDirectory: directory.map { FilePath($0) }, input: .string(stdin ?? ""),
-                    output: .string(limit: 64 << 20), error: .string(limit: 64 << 20))
-                let status: Int32 =
+                    output: .string(limit: 64 << 20), error: .string(limit: 64 << 20)
+                ) { execution in
+                    running.started(pid: execution.processIdentifier.value)
+                }
+                let result =
                     switch outcome.terminationStatus {
-                    case .exited(let code): code
-                    case .signaled(let signal): 128 + signal
+                    case .exited(let code):
+                        Result(status: code, stdout: outcome.standardOutput, stderr: outcome.standardError)
+                    case .signaled(let signal):
+                        Result(
+                            status: signal, stdout: outcome.standardOutput, stderr: outcome.standardError,
+                            signalled: true)
                     }
-                return Result(
-                    status: status, stdout: outcome.standardOutput, stderr: outcome.standardError)
+                running.finish(.success(result))
+            } catch {
+                running.finish(.failure(error))
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(timeoutSeconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let finished = try await group.next() {
-                if let finished { return finished }
-                throw TimeoutError(seconds: timeoutSeconds, arguments: arguments)
-            }
-            throw TimeoutError(seconds: timeoutSeconds, arguments: arguments)
         }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(timeoutSeconds))
+            task.cancel()
+        }
+        running.onFinish { watchdog.cancel() }
+        try await running.waitUntilStarted()
+        return running
     }
 
-    /// The binary ran longer than the test allows.
-    struct TimeoutError: Error, CustomStringConvertible {
-        var seconds: Double
-        var arguments: [String]
-        var description: String { "tokenwatch \(arguments.joined(separator: " ")) still running after \(seconds) s" }
+    /// A `tokenwatch` process started with `start`: its pid, a way to signal it, its result.
+    final class Running: Sendable {
+        private struct State {
+            var pid: Int32?
+            var outcome: Swift.Result<Result, any Error>?
+            var startWaiters: [CheckedContinuation<Void, any Error>] = []
+            var resultWaiters: [CheckedContinuation<Swift.Result<Result, any Error>, Never>] = []
+            var finishActions: [@Sendable () -> Void] = []
+        }
+        private let state = Mutex(State())
+
+        fileprivate init() {}
+
+        /// The child's process ID (known once `start` has returned).
+        var pid: Int32 { state.withLock { $0.pid ?? -1 } }
+
+        /// Sends `signal` (SIGTERM, SIGKILL …) to the process.
+        func send(_ signal: Int32) {
+            let pid = self.pid
+            if pid > 0 { kill(pid, signal) }
+        }
+
+        /// Waits for the process to end (and its output to be read) without blocking a thread.
+        func result() async throws -> Result {
+            let outcome = await withCheckedContinuation { continuation in
+                let ready = state.withLock { state in
+                    if state.outcome == nil { state.resultWaiters.append(continuation) }
+                    return state.outcome
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+            return try outcome.get()
+        }
+
+        fileprivate func started(pid: Int32) {
+            let waiters = state.withLock { state in
+                state.pid = pid
+                defer { state.startWaiters.removeAll() }
+                return state.startWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        fileprivate func waitUntilStarted() async throws {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready: Swift.Result<Void, any Error>? = state.withLock { state in
+                    if state.pid != nil { return .success(()) }
+                    if case .failure(let error) = state.outcome { return .failure(error) }
+                    if state.outcome != nil { return .success(()) }
+                    state.startWaiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        }
+
+        fileprivate func onFinish(_ action: @escaping @Sendable () -> Void) {
+            let done = state.withLock { state in
+                if state.outcome == nil { state.finishActions.append(action) }
+                return state.outcome != nil
+            }
+            if done { action() }
+        }
+
+        fileprivate func finish(_ outcome: Swift.Result<Result, any Error>) {
+            let (starters, waiters, actions) = state.withLock { state in
+                state.outcome = outcome
+                defer {
+                    state.startWaiters.removeAll()
+                    state.resultWaiters.removeAll()
+                    state.finishActions.removeAll()
+                }
+                return (state.startWaiters, state.resultWaiters, state.finishActions)
+            }
+            for starter in starters {
+                if case .failure(let error) = outcome { starter.resume(throwing: error) } else { starter.resume() }
+            }
+            for waiter in waiters { waiter.resume(returning: outcome) }
+            for action in actions { action() }
+        }
     }
 }

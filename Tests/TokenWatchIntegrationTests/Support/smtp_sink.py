@@ -2,7 +2,7 @@
 """A real SMTP server (aiosmtpd) for TokenWatch's tests.
 
     smtp_sink.py DIR [--refuse-rcpt N] [--refuse-data N] [--auth USER:PASSWORD]
-                     [--exit-on-stdin-eof]
+                     [--delay-data-ms MS] [--exit-on-stdin-eof]
 
 Listens on 127.0.0.1, on a port the kernel picks, and prints that port alone on the first
 line of stdout. Every accepted message becomes two files in DIR, numbered from 1:
@@ -15,6 +15,8 @@ Refusals, for "refuse then accept" tests: the next N RCPT (or DATA) commands are
 {"refuse_rcpt": N, "refuse_data": N} adds (read and deleted before each RCPT and DATA).
 
 --auth turns on AUTH PLAIN/LOGIN over the clear connection with one valid login.
+--delay-data-ms makes a slow server: each accepted message is stored at once, then the final
+250 to DATA waits MS milliseconds (other sessions go on meanwhile), so senders overlap.
 --exit-on-stdin-eof makes it stop when stdin closes, so it never outlives the test process.
 """
 
@@ -29,8 +31,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, directory, refuse_rcpt, refuse_data):
+    def __init__(self, directory, refuse_rcpt, refuse_data, delay_data_ms=0):
         self.directory = directory
+        self.delay_data = delay_data_ms / 1000.0
         self.refuse = {"rcpt": refuse_rcpt, "data": refuse_data}
         self.count = 0
 
@@ -77,7 +80,10 @@ class Sink:
         with open(stem + ".json.tmp", "w", encoding="utf-8") as handle:
             json.dump(meta, handle)
         os.replace(stem + ".json.tmp", stem + ".json")
-        return "250 2.0.0 OK: queued as %04d" % self.count
+        number = self.count
+        if self.delay_data > 0:
+            await asyncio.sleep(self.delay_data)
+        return "250 2.0.0 OK: queued as %04d" % number
 
 
 def make_authenticator(login):
@@ -100,11 +106,12 @@ async def main():
     parser.add_argument("--refuse-rcpt", type=int, default=0)
     parser.add_argument("--refuse-data", type=int, default=0)
     parser.add_argument("--auth", default=None, metavar="USER:PASSWORD")
+    parser.add_argument("--delay-data-ms", type=int, default=0)
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
 
-    sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data)
+    sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data, args.delay_data_ms)
     options = {"decode_data": False, "hostname": "sink.test"}
     if args.auth is not None:
         options.update(
