@@ -51,6 +51,8 @@ public struct CheckOutcome: Sendable {
     public var changedPageIDs: Set<String> = []
     public var rateLimited = false
     public var deadlineReached = false
+    /// A stop was requested (SIGTERM, SIGINT): no batch was started after it.
+    public var interrupted = false
     public var servedVersion: String?
     public var requests = GraphRequestCounts()
     /// Every verdict, by Page ID: filled for dry runs (which print them) only.
@@ -104,13 +106,16 @@ public struct CheckEngine: Sendable {
     let logger: Logger
     /// Called after each batch with (pages decided so far, pages in the run).
     let progress: (@Sendable (Int, Int) -> Void)?
+    /// True once the run should stop: no new batch starts, those in flight finish and commit.
+    let stopRequested: @Sendable () -> Bool
 
     public init(
         database: AppDatabase, graph: any GraphAPI, rules: VerdictRules, retry: RetryPolicy = RetryPolicy(),
         runTimeout: TimeInterval, configuredVersion: String, clock: any Clock<Duration> = ContinuousClock(),
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil, stopRequested: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.stopRequested = stopRequested
         self.database = database
         self.graph = graph
         self.rules = rules
@@ -174,6 +179,11 @@ public struct CheckEngine: Sendable {
                 var inFlight = 0
                 func launch() {
                     while inFlight < width, stopReason == nil {
+                        if stopRequested() {
+                            stopReason = "stopped by a signal"
+                            outcome.interrupted = true
+                            break
+                        }
                         if now() >= deadline {
                             stopReason = "run deadline reached"
                             outcome.deadlineReached = true

@@ -48,9 +48,11 @@ struct CheckCommand: AsyncParsableCommand {
             let transport = dryRun || noEmail ? nil : try services.mailTransport()
             let workspace = try await Workspace.open(configuration)
             let progress = LazyProgress()
+            let stop = StopSignals(logger: logger)
             let result = try await CheckRun(
                 workspace: workspace, graph: graph, mailTransport: transport, templates: templates, logger: logger,
-                progress: { done, total in progress.update(done: done, total: total) }
+                progress: { done, total in progress.update(done: done, total: total) },
+                stopRequested: { stop.isRequested }
             ).run(
                 CheckOptions(
                     pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,

@@ -26,8 +26,10 @@ struct NotifyCommand: AsyncParsableCommand {
             let services = try Services(configuration: configuration, logger: logger)
             let transport = try services.mailTransport()
             let workspace = try await Workspace.open(configuration)
+            let stop = StopSignals(logger: logger)
             let result = try await Notify(
-                workspace: workspace, templates: templates, transport: transport, logger: logger
+                workspace: workspace, templates: templates, transport: transport, logger: logger,
+                stopRequested: { stop.isRequested }
             )
             .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
             print(result.summary)

@@ -73,6 +73,34 @@ struct ConcurrentSendersTests {
         return Int(match.1)
     }
 
+    /// SIGTERM while `notify` is sending: the message in flight is finished and recorded (never
+    /// sent again by the next sender), no new one starts, and notify exits 75 saying so.
+    @Test func sigtermLetsTheMessageInFlightFinishAndStartsNoOther() async throws {
+        let sink = try await SMTPTestServer.start(delayDataMilliseconds: Self.slowAcceptMilliseconds)
+        let harness = try await PipelineHarness()
+        try await seedFleet(harness, decide: true)
+        let env = harness.binaryEnvironment(smtpURL: sink.url)
+        let notify = try await TokenWatchBinary.start(["notify"], environment: env, timeoutSeconds: 60)
+        // Once the first message is stored, the sink is still holding back its final 250.
+        let inFlight = try await eventually(within: 20) { (try sink.receivedMessages().count) >= 1 }
+        notify.send(SIGTERM)
+        let stopped = try await notify.result()
+        #expect(inFlight)
+        #expect(stopped.status == 75 && !stopped.signalled, "\(stopped.all)")
+        #expect(stopped.stdout.contains("sending stopped: stopped by a signal"), "\(stopped.stdout)")
+        let delivered = try sink.receivedMessages().count
+        #expect(delivered == 1, "one message was on the wire; \(delivered) arrived")
+        let counts = try await harness.workspace.database.outboxCounts()
+        #expect(counts.sent >= 1 && counts.pending == Self.rowCount - counts.sent, "\(counts)")
+
+        // The next sender sends the rest, and nothing twice.
+        let rest = try await TokenWatchBinary.run(["notify"], environment: env, timeoutSeconds: 60)
+        await harness.stop()
+        #expect(rest.status == 0, "\(rest.all)")
+        try await expectEveryDigestDeliveredOnce(sink, harness)
+        await sink.stop()
+    }
+
     @Test func twoNotifyProcessesSendEachDigestOnce() async throws {
         let sink = try await SMTPTestServer.start(delayDataMilliseconds: Self.slowAcceptMilliseconds)
         let harness = try await PipelineHarness()

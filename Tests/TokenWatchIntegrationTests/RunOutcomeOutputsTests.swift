@@ -158,7 +158,15 @@ struct RunOutcomeOutputsTests {
         slow.send(SIGTERM)
         let killed = try await slow.result()
         #expect(committed, "the first run committed too little: \(killed.all)")
-        #expect(killed.status != 0, "\(killed.all)")
+        // SIGTERM stops the run in order (SPEC step 9): the batch in flight commits, the report
+        // and metrics are written, exit 75 — and the staged notifications wait for the next run.
+        #expect(killed.status == 75 && !killed.signalled, "\(killed.all)")
+        #expect(killed.all.contains("SIGTERM received"), "\(killed.all)")
+        #expect(killed.stdout.contains("stopped by a signal"), "\(killed.stdout)")
+        let stoppedReport = try String(
+            contentsOfFile: harness.configuration.reportsDirectory + "/latest.html", encoding: .utf8)
+        #expect(stoppedReport.contains("exit code 75"))
+        #expect(stoppedReport.contains("stopped by a signal"))
         let decided = try await harness.workspace.database.pages(status: .invalid).count
         #expect(decided >= killedAfter && decided < 40, "\(decided) pages decided before the kill")
         #expect(try await harness.workspace.database.outboxCounts().staged == 2 * decided)

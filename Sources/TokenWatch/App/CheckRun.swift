@@ -31,13 +31,18 @@ public struct CheckRun: Sendable {
     let clock: any Clock<Duration>
     let now: @Sendable () -> Date
     let progress: (@Sendable (Int, Int) -> Void)?
+    let stopRequested: @Sendable () -> Bool
 
+    /// - Parameter stopRequested: true once SIGTERM or SIGINT asked the run to stop: no new
+    ///   batch or message starts; the batch commit and the message in flight finish, and the
+    ///   report and metrics are written.
     public init(
         workspace: Workspace, graph: any GraphAPI, mailTransport: (any MailTransport)?, templates: TemplateSet,
         logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
         now: @escaping @Sendable () -> Date = { Date() },
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil, stopRequested: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.stopRequested = stopRequested
         self.workspace = workspace
         self.graph = graph
         self.mailTransport = mailTransport
@@ -80,7 +85,7 @@ public struct CheckRun: Sendable {
             database: database, graph: graph,
             rules: VerdictRules(appID: configuration.appID ?? "", requiredScopes: configuration.requiredScopes),
             runTimeout: configuration.runTimeout, configuredVersion: configuration.graphVersion, clock: clock, now: now,
-            logger: logger, progress: progress)
+            logger: logger, progress: progress, stopRequested: stopRequested)
         let checked: CheckOutcome
         do {
             checked = try await engine.check(targets, options: options, runID: runID)
@@ -100,6 +105,18 @@ public struct CheckRun: Sendable {
         }
 
         var failures: [String] = []
+        if outcome.interrupted {
+            // A stopped run leaves its staged notifications to the next run, whose guard judges
+            // the whole wave; and it starts no message (SPEC step 9).
+            outcome.endedAt = now()
+            if let counts = try? await database.outboxCounts() {
+                outcome.digests.pending = counts.pending
+                outcome.digests.held = counts.held
+            }
+            outcome.reasons = Self.pageReasons(outcome)
+            outcome.status = .partial
+            return await finish(outcome, metricsFile: metricsFile, writeReport: true)
+        }
         // Step 7's guard, over the whole wave: whatever staged rows wait for it, from this run
         // or from one that was killed before it passed them on.
         do {
@@ -142,7 +159,9 @@ public struct CheckRun: Sendable {
                     database: database, composer: composer, transport: mailTransport,
                     maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
                     lease: configuration.mailLease, logger: logger
-                ).dispatch(now: now, deadline: started.addingTimeInterval(configuration.runTimeout))
+                ).dispatch(
+                    now: now, deadline: started.addingTimeInterval(configuration.runTimeout),
+                    shouldStop: stopRequested)
                 outcome.digests.sent = dispatch.sent
                 outcome.digests.failed = dispatch.failed
                 outcome.digests.dropped = dispatch.droppedRows
@@ -161,6 +180,7 @@ public struct CheckRun: Sendable {
         }
 
         // The outcome, decided once.
+        if stopRequested() { outcome.interrupted = true }
         outcome.endedAt = now()
         var reasons = failures + Self.pageReasons(outcome)
         if outcome.heldWave {
@@ -182,9 +202,13 @@ public struct CheckRun: Sendable {
     /// Why pages lack a fresh verdict, in plain words.
     static func pageReasons(_ outcome: RunOutcome) -> [String] {
         var reasons: [String] = []
+        if outcome.interrupted { reasons.append("stopped by a signal (SIGTERM or SIGINT)") }
         if outcome.undecided > 0 { reasons.append("\(outcome.undecided) pages not confirmed in this run") }
         if outcome.unchecked > 0 {
-            let why = outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped"
+            let why =
+                outcome.interrupted
+                ? "stopped"
+                : outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped"
             reasons.append("\(outcome.unchecked) pages not checked (\(why))")
         }
         return reasons
@@ -256,6 +280,7 @@ extension RunOutcome {
         graphRequests = checked.requests
         rateLimited = checked.rateLimited
         deadlineReached = checked.deadlineReached
+        interrupted = checked.interrupted
         servedVersion = checked.servedVersion
     }
 }

@@ -21,11 +21,15 @@ public struct Notify: Sendable {
     let transport: any MailTransport
     let logger: Logger
     let now: @Sendable () -> Date
+    let stopRequested: @Sendable () -> Bool
 
+    /// - Parameter stopRequested: true once SIGTERM or SIGINT asked to stop: the message in
+    ///   flight finishes, no new one starts.
     public init(
         workspace: Workspace, templates: TemplateSet, transport: any MailTransport, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, stopRequested: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.stopRequested = stopRequested
         self.workspace = workspace
         self.templates = templates
         self.transport = transport
@@ -55,7 +59,9 @@ public struct Notify: Sendable {
             database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,
             actor: actor, sender: "notify:\(getpid()):\(UInt32.random(in: 0...UInt32.max))",
             lease: configuration.mailLease, logger: logger
-        ).dispatch(now: now, deadline: started.addingTimeInterval(configuration.runTimeout), ignoreBackoff: true)
+        ).dispatch(
+            now: now, deadline: started.addingTimeInterval(configuration.runTimeout), ignoreBackoff: true,
+            shouldStop: stopRequested)
         let counts = try await database.outboxCounts()
         var summary =
             prefix
