@@ -53,6 +53,10 @@ public struct CheckOutcome: Sendable {
     public var deadlineReached = false
     /// A stop was requested (SIGTERM, SIGINT): no batch was started after it.
     public var interrupted = false
+    /// Why pages were left undecided, with how many pages each.
+    public var undecidedCauses: [String: Int] = [:]
+    /// Requests that failed on TLS (a CA bundle or a Graph URL that cannot work).
+    public var tlsFailures = 0
     public var servedVersion: String?
     public var requests = GraphRequestCounts()
     /// Every verdict, by Page ID: filled for dry runs (which print them) only.
@@ -277,6 +281,7 @@ public struct CheckEngine: Sendable {
                                 }
                             }
                         case .transport(let httpError):
+                            if case .tls = httpError { outcome.tlsFailures += 1 }
                             if case .timedOut = httpError {
                                 outcome.requests.timeout += 1
                             } else {
@@ -358,7 +363,9 @@ public struct CheckEngine: Sendable {
             switch result.verdict {
             case .valid: outcome.valid += 1
             case .invalid: outcome.invalid += 1
-            case .unknown: outcome.unknown += 1
+            case .unknown(let why, _):
+                outcome.unknown += 1
+                outcome.undecidedCauses[why, default: 0] += 1
             }
         }
         guard let runID, !options.dryRun else {

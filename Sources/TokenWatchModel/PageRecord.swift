@@ -54,6 +54,12 @@ public struct PageRecord: Sendable, Equatable, Hashable {
         self.dataAccessExpiresAt = dataAccessExpiresAt
     }
 
+    /// True when the last check asked about the page and could not decide (outage, malformed
+    /// answer) or did not reach it: the status shown is the last one confirmed, not this run's.
+    public var isUnconfirmed: Bool {
+        status != .disconnected && !(lastCheckError ?? "").isEmpty
+    }
+
     /// True when a non-zero `expires_at` falls within `days` of `now` (or has passed) — the
     /// "expiring" warning of reports. A near `data_access_expires_at` is only a softer note.
     public func isExpiring(now: Date, warningDays: Int) -> Bool {

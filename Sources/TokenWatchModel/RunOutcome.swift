@@ -101,6 +101,8 @@ public struct RunOutcome: Sendable, Equatable {
     public var undecided = 0
     /// Pages the run did not reach (rate limit, deadline, signal).
     public var unchecked = 0
+    /// The most frequent reason pages were left undecided, in plain words; nil when none were.
+    public var undecidedCause: String?
     /// Pages that became invalid in this run, by Page ID.
     public var newlyInvalid: [String] = []
     /// Pages that became valid in this run, by Page ID.

@@ -35,6 +35,8 @@ public enum HTMLReport {
             count("disconnected", "Disconnected", perStatus[.disconnected] ?? 0),
             count("expiring", "Expiring", expiringCount),
         ]
+        let unconfirmed = ordered.count { $0.isUnconfirmed }
+        summary.append(count("undecided", "Not confirmed", unconfirmed))
         if let run = input.run {
             summary.append(count("not-checked", "Not checked", run.unchecked))
         }
@@ -52,6 +54,7 @@ public enum HTMLReport {
             "pageCount": ordered.count,
             "changedCount": ordered.filter { input.changedPageIDs.contains($0.pageID) }.count,
             "expiringCount": expiringCount,
+            "unconfirmedCount": unconfirmed,
             "pages": ordered.map { page(for: $0, in: input) },
             "hasPages": !ordered.isEmpty,
         ]
@@ -126,15 +129,17 @@ public enum HTMLReport {
             note("reason", page.reason?.sentence ?? "Facebook no longer accepts the token.")
             note("hint", "To renew: an Owner uses Generate New Token and logs in with Facebook again.")
         case .unknown:
-            if let error = page.lastCheckError, !error.isEmpty {
-                note("error", "Last check could not decide: \(error)")
-            } else if page.lastCheckedAt == nil {
-                note("error", "Not checked yet.")
-            }
+            if page.lastCheckedAt == nil && !page.isUnconfirmed { note("error", "Not checked yet.") }
         case .disconnected:
             note("muted", "Disconnected: no longer checked.")
         case .valid:
             break
+        }
+        if page.isUnconfirmed, let error = page.lastCheckError {
+            // The status shown is the last one confirmed; say plainly that this run did not.
+            note(
+                "error",
+                (input.run == nil ? "Not confirmed by the last check: " : "Not confirmed in this run: ") + error)
         }
         if let notification = input.notifications[page.pageID] {
             if !notification.notified.isEmpty {
@@ -182,6 +187,7 @@ public enum HTMLReport {
             "reason": page.status == .invalid ? (page.reason?.sentence ?? "") : "",
             "reasonCode": page.status == .invalid ? (page.reason?.code ?? "") : "",
             "hasLastCheckError": !(page.lastCheckError ?? "").isEmpty,
+            "isUnconfirmed": page.isUnconfirmed,
             "lastCheckError": page.lastCheckError ?? "",
             "notes": notes,
             "hasNotes": !notes.isEmpty,

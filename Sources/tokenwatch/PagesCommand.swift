@@ -145,13 +145,18 @@ struct PagesCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only pages with this status (unknown, valid, invalid, disconnected).") var status: PageStatus?
         @Option(help: "Only this company's pages.") var company: String?
+        @Flag(
+            name: .customLong("unconfirmed"),
+            help: "Only pages the last check could not confirm (outage, malformed answer, not reached).")
+        var unconfirmed = false
         @Option(help: "table, json or csv.") var format: ListFormat = .table
 
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration)
-                let pages = try await workspace.database.pages(status: status, company: company)
+                var pages = try await workspace.database.pages(status: status, company: company)
+                if unconfirmed { pages = pages.filter(\.isUnconfirmed) }
                 switch format {
                 case .table: print(PageOutput.table(pages))
                 case .json: print(PageOutput.json(pages))

@@ -64,7 +64,8 @@ struct HTMLReportTests {
             uniqueKeysWithValues: summary.map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) })
         #expect(
             counts == [
-                "invalid": 2, "unknown": 1, "valid": 3, "disconnected": 1, "expiring": 1, "not-checked": 4,
+                "invalid": 2, "unknown": 1, "valid": 3, "disconnected": 1, "expiring": 1, "undecided": 1,
+                "not-checked": 4,
             ])
         let html = try Self.render(input)
         #expect(html.contains("<span class=\"n\">4</span> <span class=\"label\">Not checked</span>"))
@@ -82,7 +83,7 @@ struct HTMLReportTests {
         #expect(html.components(separatedBy: ">expiring</span>").count - 1 == 1)
         #expect(html.contains("The page admin changed their Facebook password"))
         #expect(html.contains("Generate New Token"))
-        #expect(html.contains("Last check could not decide: Graph did not answer within 30 s (timeout)."))
+        #expect(html.contains("Not confirmed in this run: Graph did not answer within 30 s (timeout)."))
         #expect(html.contains("Disconnected: no longer checked."))
         #expect(html.contains("Token expires 2026-12-04 04:29 UTC."))
         #expect(html.contains("Data access ends 2026-12-02 04:29 UTC"))

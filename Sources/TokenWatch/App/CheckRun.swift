@@ -96,6 +96,20 @@ public struct CheckRun: Sendable {
             return await finish(outcome, metricsFile: metricsFile, writeReport: false)
         }
         outcome.absorb(checked)
+        // An outage must not pass unseen, not even under -q: one warning that names the cause.
+        if outcome.pagesTotal > 0, (outcome.undecided + outcome.unchecked) * 2 > outcome.pagesTotal {
+            logger.warning(
+                "\(outcome.undecidedCause ?? "Graph did not answer"): \(outcome.undecided + outcome.unchecked) of \(outcome.pagesTotal) pages not confirmed in this run; they keep their previous status"
+            )
+        }
+        // Every request failing on TLS is not an outage: the CA bundle or the URL cannot work.
+        if checked.tlsFailures > 0, checked.requests.ok == 0, outcome.valid + outcome.invalid == 0 {
+            outcome.status = .configurationError
+            outcome.reasons = [
+                "every Graph request failed on TLS (\(outcome.undecidedCause ?? "TLS failure")): check TOKENWATCH_CA_FILE and TOKENWATCH_GRAPH_URL"
+            ]
+            return await finish(outcome, metricsFile: metricsFile, writeReport: !options.dryRun)
+        }
 
         if options.dryRun {
             outcome.endedAt = now()
@@ -203,7 +217,11 @@ public struct CheckRun: Sendable {
     static func pageReasons(_ outcome: RunOutcome) -> [String] {
         var reasons: [String] = []
         if outcome.interrupted { reasons.append("stopped by a signal (SIGTERM or SIGINT)") }
-        if outcome.undecided > 0 { reasons.append("\(outcome.undecided) pages not confirmed in this run") }
+        if outcome.undecided > 0 {
+            reasons.append(
+                "\(outcome.undecided) pages not confirmed in this run"
+                    + (outcome.undecidedCause.map { " (\($0))" } ?? ""))
+        }
         if outcome.unchecked > 0 {
             let why =
                 outcome.interrupted
@@ -246,11 +264,9 @@ public struct CheckRun: Sendable {
                 logger.error("run record not written: \(error)")
             }
         }
-        if outcome.status == .completed {
-            logger.info("\(outcome.summary)")
-        } else {
-            logger.warning("\(outcome.summary)")
-        }
+        // Info, not a warning: the command prints the summary itself when the run did not
+        // complete, so under -q it appears once, on stdout.
+        logger.info("\(outcome.summary)")
         return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
     }
 
@@ -282,6 +298,7 @@ extension RunOutcome {
         deadlineReached = checked.deadlineReached
         interrupted = checked.interrupted
         servedVersion = checked.servedVersion
+        undecidedCause = checked.undecidedCauses.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
     }
 }
 

@@ -20,6 +20,7 @@ public enum PageOutput {
             "token_updated_at": orNull(Timestamp.iso(page.tokenUpdatedAt)),
             "last_checked_at": orNull(Timestamp.iso(page.lastCheckedAt)),
             "last_check_error": orNull(page.lastCheckError),
+            "unconfirmed": page.isUnconfirmed,
             "scopes": page.scopes,
             "missing_scopes": page.missingScopes,
             "expires_at": orNull(Timestamp.iso(page.expiresAt)),
@@ -75,8 +76,12 @@ public enum PageOutput {
     /// The table's last column: why a page is invalid, why the last check could not decide,
     /// or when its token expires.
     static func note(_ page: PageRecord, now: Date = Date()) -> String {
-        if let reason = page.reason { return reason.sentence }
-        if let error = page.lastCheckError { return error }
+        var parts: [String] = []
+        if let reason = page.reason { parts.append(reason.sentence) }
+        if page.isUnconfirmed, let error = page.lastCheckError {
+            parts.append("not confirmed by the last check: \(error)")
+        }
+        if !parts.isEmpty { return parts.joined(separator: " ") }
         if page.status == .valid, let expiresAt = page.expiresAt {
             return "token expires \(Timestamp.readable(expiresAt))"
         }
