@@ -26,6 +26,8 @@ enum ErrorClassification {
         case let error as ReportError:
             return (.cannotWrite, error.description)
         case let error as RunLockError:
+            // A symlink or a non-regular file at the lock path is the installation's problem.
+            if case .unsafePath = error { return (.configuration, error.description) }
             return (.partial, error.description)
         case let error as MetricsError:
             return (.cannotWrite, error.description)
