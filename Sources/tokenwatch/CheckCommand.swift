@@ -67,11 +67,11 @@ struct CheckCommand: AsyncParsableCommand {
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
             let outcome = result.outcome
-            if dryRun { print(DryRunOutput.table(result.verdicts)) }
+            if dryRun { writeOutput(DryRunOutput.table(result.verdicts)) }
             // Quiet and fine prints nothing, so cron (which mails any output) stays silent.
             if !global.quiet || outcome.status != .completed {
-                if let files = result.reportFiles { print("report: \(files.html)") }
-                print(outcome.summary)
+                if let files = result.reportFiles { writeOutput("report: \(files.html)") }
+                writeOutput(outcome.summary)
             }
             return ExitStatus(outcome.status)
         }

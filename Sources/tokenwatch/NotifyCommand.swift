@@ -30,7 +30,7 @@ struct NotifyCommand: AsyncParsableCommand {
                 workspace: workspace, templates: templates, transport: transport, logger: logger
             )
             .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
-            print(result.summary)
+            writeOutput(result.summary)
             return ExitStatus(result.status)
         }
     }

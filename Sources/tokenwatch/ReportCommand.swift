@@ -22,8 +22,8 @@ struct ReportCommand: AsyncParsableCommand {
             let workspace = try await Workspace.open(configuration)
             let files = try await ReportRun(workspace: workspace, templates: templates)
                 .write(outcome: nil)
-            print("report: \(files.html)")
-            print("        \(files.csv)")
+            writeOutput("report: \(files.html)")
+            writeOutput("        \(files.csv)")
             return .ok
         }
     }
