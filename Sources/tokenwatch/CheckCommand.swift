@@ -54,7 +54,8 @@ struct CheckCommand: AsyncParsableCommand {
             let services = try Services(configuration: configuration, logger: logger)
             let graph = try services.graph()
             let transport = dryRun || noEmail ? nil : try services.mailTransport()
-            let workspace = try await Workspace.open(configuration)
+            // A dry run writes nothing: it works on a read-only database too.
+            let workspace = try await Workspace.open(configuration, mode: dryRun ? .readOnly : .readWrite)
             let progress = LazyProgress()
             let result = try await CheckRun(
                 workspace: workspace, graph: graph, mailTransport: transport, templates: templates, logger: logger,

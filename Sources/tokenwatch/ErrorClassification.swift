@@ -13,6 +13,7 @@ enum ErrorClassification {
         switch error {
         case let error as StoreError:
             if case .notFound = error { return (.usage, error.description) }  // a page or company named wrong
+            if case .notWritable = error { return (.cannotWrite, error.description) }  // the OS says no
             return (error.isConfiguration ? .configuration : .failure, error.description)
         case let error as TemplateError:
             switch error {

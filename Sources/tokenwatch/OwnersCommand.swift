@@ -65,7 +65,7 @@ struct OwnersCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 let owners = try await workspace.database.owners(company: company)
                 writeOutput(
                     TextTable.render(header: ["COMPANY", "OWNER"], rows: owners.map { [$0.company, $0.email] }))

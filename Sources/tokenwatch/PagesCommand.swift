@@ -150,7 +150,7 @@ struct PagesCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 let pages = try await workspace.database.pages(status: status, company: company)
                 switch format {
                 case .table: writeOutput(PageOutput.table(pages))
@@ -173,7 +173,7 @@ struct PagesCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 let (page, events) = try await workspace.database.pageLog(pageID: pageID)
                 writeOutput(
                     format == .json

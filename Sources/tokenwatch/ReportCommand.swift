@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchStore
 import TokenWatchTemplates
 
 struct ReportCommand: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct ReportCommand: AsyncParsableCommand {
             let configuration = try global.loadConfiguration(
                 ["TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init)], logger: logger)
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
-            let workspace = try await Workspace.open(configuration)
+            let workspace = try await Workspace.open(configuration, mode: .readOnly)
             let files = try await ReportRun(workspace: workspace, templates: templates)
                 .write(outcome: nil)
             writeOutput("report: \(files.html)")

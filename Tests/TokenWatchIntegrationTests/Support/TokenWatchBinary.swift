@@ -34,14 +34,17 @@ struct TokenWatchBinary {
         return environment
     }
 
+    /// - Parameters:
+    ///   - executable: another program to start (e.g. `setpriv` to run as another user), with
+    ///     `prefix` before `arguments`; nil runs the binary itself.
     static func run(
         _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
         directory: String? = nil,
-        timeoutSeconds: Double = 120
+        timeoutSeconds: Double = 120, executable: String? = nil, prefix: [String] = []
     ) async throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
+        process.arguments = prefix + arguments
         process.environment = environment(extra)
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
