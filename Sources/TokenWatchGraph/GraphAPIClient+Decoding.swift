@@ -119,12 +119,20 @@ extension GraphAPIClient {
     static func decodeAccountsPage(
         _ response: HTTPResponse
     ) throws(GraphClientError) -> (pages: [GrantedPage], skipped: Int, next: String?) {
+        // As for a batch: only a 200 lists pages; a redirect's body is nobody's answer.
+        guard response.status == 200 || (400...599).contains(response.status) else {
+            throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
+        }
         guard let document = JSONValue.parse(response.body) else {
             throw .malformed(httpStatus: response.status, describeUnreadable(response))
         }
         try rejectTopLevelError(
             document, response: response, usage: GraphUsage(response: response),
             servedVersion: response.header("facebook-api-version"))
+        guard response.status == 200 else {
+            throw .malformed(
+                httpStatus: response.status, "me/accounts answered HTTP \(response.status) without an error")
+        }
         guard let entries = document["data"]?.array else {
             throw .malformed(httpStatus: response.status, "me/accounts answered without a data array")
         }

@@ -134,4 +134,15 @@ struct GraphWireFormatTests {
             #expect(graphError.code == 190)
         }
     }
+
+    @Test("me/accounts lists pages only in a 200 answer")
+    func accountsAnswerStatus() throws {
+        let body = Array(#"{"data":[{"id":"104","name":"Acme","access_token":"EAApage","tasks":["MANAGE"]}]}"#.utf8)
+        #expect(try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: 200, body: body)).pages.count == 1)
+        for status in [302, 307, 404, 500] {
+            #expect(throws: GraphClientError.self, "HTTP \(status)") {
+                try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: status, body: body))
+            }
+        }
+    }
 }
