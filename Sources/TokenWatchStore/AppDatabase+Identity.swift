@@ -89,14 +89,13 @@ extension AppDatabase {
         }
     }
 
-    /// Throws `.notWritable` with the OS's reason when we may not write `path`.
-    static func requireWritable(_ path: String, what: String) throws(StoreError) {
-        let wanted = what == "directory" ? W_OK | X_OK : W_OK
-        guard access(path, wanted) != 0 else { return }
+    /// Throws `.notWritable` with the OS's reason when we may not write `path` (for a
+    /// directory: create files in it).
+    static func requireWritable(_ path: String, isDirectory: Bool) throws(StoreError) {
+        guard access(path, isDirectory ? W_OK | X_OK : W_OK) != 0 else { return }
         let reason = String(cString: strerror(errno))
         throw StoreError.notWritable(
             path: path,
-            reason: what == "directory"
-                ? "\(reason) (the database's -wal, -shm and .lock files go in this directory)" : reason)
+            reason: isDirectory ? "\(reason) (the database's -wal, -shm and .lock files go in this directory)" : reason)
     }
 }

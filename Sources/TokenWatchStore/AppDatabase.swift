@@ -57,14 +57,14 @@ public struct AppDatabase: Sendable {
             let connection = try readingConnection(path: path)
             defer { try? connection.close() }
             try identify(connection, path: path, requireCurrent: false)
-            try requireWritable(path, what: "database")
-            try requireWritable(directory, what: "directory")
+            try requireWritable(path, isDirectory: false)
+            try requireWritable(directory, isDirectory: true)
         } else {
             guard mode == .create else { throw StoreError.notInitialised(path: path) }
             if !FileManager.default.fileExists(atPath: directory) {
                 throw StoreError.cannotOpen(path: path, reason: "directory \(directory) does not exist")
             }
-            try requireWritable(directory, what: "directory")
+            try requireWritable(directory, isDirectory: true)
         }
         var configuration = baseConfiguration()
         configuration.prepareDatabase { db in
