@@ -4,7 +4,8 @@
 /// Several faults of different kinds can be active together; setting a fault replaces an
 /// active one of the same kind. Whole-request faults take precedence in this order: dropped
 /// connection, 503 HTML page, 500 outage, 401 transient, then the checks of the request
-/// itself (app token, proof), then the rate limit.
+/// itself (app token, proof), then the rate limit. The faults that rearrange a batch answer
+/// (reversed, missing or extra items) and `redirect` apply to answers that got that far.
 public enum GraphFault: Sendable, Hashable {
     /// Every HTTP response is delayed by this many milliseconds (without blocking other
     /// requests).
@@ -36,6 +37,16 @@ public enum GraphFault: Sendable, Hashable {
     /// Every `every`-th item of a batch has a `body` string that is not JSON (the first half
     /// of the real one).
     case malformedItems(every: Int)
+    /// A batch answer's items come in reverse order (HTTP 200, each item well formed): a
+    /// client that trusts positions gives every page another page's answer.
+    case reversedItems
+    /// A batch answer lacks its last item: one item fewer than requests sent.
+    case missingItem
+    /// A batch answer carries one item more than requests sent (a copy of its first).
+    case extraItem
+    /// The whole request is answered HTTP 302 with a `Location` header and the real batch
+    /// array as its body: JSON, but not a batch answer.
+    case redirect
 
     /// Which usage header `highUsage` reports in.
     public enum UsageHeader: Sendable, Hashable {
@@ -51,6 +62,7 @@ public enum GraphFault: Sendable, Hashable {
     enum Kind: Hashable {
         case latency, outage, htmlOutage, dropConnection, transientUnauthorized, rateLimit
         case highUsage, nullItems, truncatedBody, malformedItems
+        case reversedItems, missingItem, extraItem, redirect
     }
 
     var kind: Kind {
@@ -65,6 +77,10 @@ public enum GraphFault: Sendable, Hashable {
         case .nullItems: .nullItems
         case .truncatedBody: .truncatedBody
         case .malformedItems: .malformedItems
+        case .reversedItems: .reversedItems
+        case .missingItem: .missingItem
+        case .extraItem: .extraItem
+        case .redirect: .redirect
         }
     }
 }

@@ -46,6 +46,10 @@ extension SimulatorEngine {
 
         var slots = requests.map { slot(for: $0, plan: plan) }
         resolve(&slots, plan: plan, isBatch: true)
+        // The faults that break the answer's correspondence with the requests.
+        if plan.reverseItems { slots.reverse() }
+        if plan.itemCountChange < 0, !slots.isEmpty { slots.removeLast() }
+        if plan.itemCountChange > 0, let first = slots.first { slots.append(first) }
 
         let includeHeaders = params["include_headers"] != "false"
         let context = context(plan)

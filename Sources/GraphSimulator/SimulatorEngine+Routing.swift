@@ -24,9 +24,15 @@ extension SimulatorEngine {
             // Task.sleep suspends; other requests go on meanwhile. Cancellation only shortens it.
             try? await Task.sleep(for: .milliseconds(plan.latencyMilliseconds))
         }
-        let response = answer(
+        var response = answer(
             method: method, path: route.path, params: params,
             authorization: request.headers[.authorization], plan: plan)
+        if plan.redirect, !response.drop {
+            // The body stays what it was (for a batch, its JSON array): a 3xx is still no answer.
+            let port = state.withLock { $0.port }
+            response.status = 302
+            response.headers.append(("Location", "http://127.0.0.1:\(port)/moved/\(route.path)"))
+        }
         end(response)
         return httpResponse(response, plan: plan)
     }
@@ -207,6 +213,7 @@ extension SimulatorEngine {
     static func phrase(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 302: "Found"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 403: "Forbidden"

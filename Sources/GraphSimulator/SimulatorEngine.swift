@@ -99,6 +99,10 @@ struct RequestPlan {
     var nullEvery: Int?
     var malformedEvery: Int?
     var truncate = false
+    var reverseItems = false
+    /// -1: drop the last item of a batch answer; +1: add a copy of the first; 0: neither.
+    var itemCountChange = 0
+    var redirect = false
 }
 
 /// One finished answer before it becomes an `HTTPResponse`.
@@ -139,6 +143,10 @@ extension SimulatorEngine {
                 case .nullItems(let every): plan.nullEvery = max(1, every)
                 case .truncatedBody: plan.truncate = true
                 case .malformedItems(let every): plan.malformedEvery = max(1, every)
+                case .reversedItems: plan.reverseItems = true
+                case .missingItem: plan.itemCountChange = -1
+                case .extraItem: plan.itemCountChange = 1
+                case .redirect: plan.redirect = true
                 }
                 if let remaining = active.remaining {
                     active.remaining = remaining - 1

@@ -163,6 +163,7 @@ public struct CheckEngine: Sendable {
         var unchecked: [CheckTarget] = []
         var decidedCount = 0
         var stopReason: String?
+        var warnedUnbelievable = false
 
         func nextJob(flushRetries: Bool) -> Job? {
             if let job = queue.popLast() { return job }
@@ -216,7 +217,6 @@ public struct CheckEngine: Sendable {
                     var decided: [PageCheckResult] = []
                     switch result {
                     case .answered(let job, let batch):
-                        outcome.requests.ok += 1
                         noteVersion(batch.servedVersion, into: &outcome)
                         if batch.usage.demandsStop, stopReason == nil {
                             stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
@@ -227,25 +227,41 @@ public struct CheckEngine: Sendable {
                                     "minutes_to_regain": "\(batch.usage.minutesToRegainAccess.map(String.init) ?? "?")"
                                 ])
                         }
-                        for (target, itemOutcome) in zip(job.targets, batch.outcomes) {
-                            switch rules.decide(itemOutcome, pageID: target.pageID, now: now()) {
-                            case .decided(let verdict):
-                                decided.append(PageCheckResult(target: target, verdict: verdict))
-                            case .retry(let why, let error):
-                                if job.attempt < retry.maxAttempts {
-                                    retryBuckets[job.attempt + 1, default: []].append(target)
-                                } else {
-                                    decided.append(
-                                        PageCheckResult(target: target, verdict: .unknown(why, error: error)))
-                                }
-                            case .stop(let error):
-                                unchecked.append(target)
-                                if stopReason == nil {
-                                    stopReason = "rate limited by Graph (\(error.codeText))"
-                                    outcome.rateLimited = true
-                                    logger.warning(
-                                        "Graph rate limit hit: no new requests this run",
-                                        metadata: ["code": "\(error.codeText)"])
+                        if let problem = BatchIntegrity.problem(targets: job.targets, outcomes: batch.outcomes) {
+                            // Not one item of it is believed: its pages are retried, and stay
+                            // undecided (never invalid) if that never gets a trustworthy answer.
+                            outcome.requests.error += 1
+                            if !warnedUnbelievable {
+                                warnedUnbelievable = true
+                                logger.warning(
+                                    "Graph batch answer not believed: \(problem); its pages are retried",
+                                    metadata: ["pages": "\(job.targets.count)", "attempt": "\(job.attempt)"])
+                            }
+                            retryOrGiveUp(
+                                job, why: "batch answer not believed: \(problem)", error: nil, into: &decided,
+                                buckets: &retryBuckets)
+                        } else {
+                            outcome.requests.ok += 1
+                            for (target, itemOutcome) in zip(job.targets, batch.outcomes) {
+                                switch rules.decide(itemOutcome, pageID: target.pageID, now: now()) {
+                                case .decided(let verdict):
+                                    decided.append(PageCheckResult(target: target, verdict: verdict))
+                                case .retry(let why, let error):
+                                    if job.attempt < retry.maxAttempts {
+                                        retryBuckets[job.attempt + 1, default: []].append(target)
+                                    } else {
+                                        decided.append(
+                                            PageCheckResult(target: target, verdict: .unknown(why, error: error)))
+                                    }
+                                case .stop(let error):
+                                    unchecked.append(target)
+                                    if stopReason == nil {
+                                        stopReason = "rate limited by Graph (\(error.codeText))"
+                                        outcome.rateLimited = true
+                                        logger.warning(
+                                            "Graph rate limit hit: no new requests this run",
+                                            metadata: ["code": "\(error.codeText)"])
+                                    }
                                 }
                             }
                         }

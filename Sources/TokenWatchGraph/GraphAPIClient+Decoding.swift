@@ -8,15 +8,28 @@ import TokenWatchModel
 extension GraphAPIClient {
     /// The outcomes of a batch answer, one per token in request order; throws for answers
     /// that concern the whole request.
+    ///
+    /// A batch answer is believed only when it is HTTP 200 with exactly one item per token:
+    /// a redirect or any other status carrying a JSON array, or an array of another length,
+    /// is `.malformed` (the pages stay undecided and are retried), never read item by item.
     static func decodeBatch(_ response: HTTPResponse, tokenCount: Int) throws(GraphClientError) -> DebugTokenBatch {
         let usage = GraphUsage(response: response)
         let servedVersion = response.header("facebook-api-version")
+        // Graph answers 200, or 4xx/5xx with its error object; anything else (a redirect from
+        // a proxy or a captive portal) is not Graph's answer, whatever its body says.
+        guard response.status == 200 || (400...599).contains(response.status) else {
+            throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
+        }
         guard let document = JSONValue.parse(response.body) else {
             throw .malformed(httpStatus: response.status, describeUnreadable(response))
         }
         try rejectTopLevelError(document, response: response, usage: usage, servedVersion: servedVersion)
         guard let items = document.array else {
             throw .malformed(httpStatus: response.status, "expected the batch's JSON array, got \(document.kind)")
+        }
+        guard response.status == 200 else {
+            throw .malformed(
+                httpStatus: response.status, "a batch array with HTTP \(response.status) is not a batch answer")
         }
         guard items.count == tokenCount else {
             throw .malformed(
@@ -106,12 +119,20 @@ extension GraphAPIClient {
     static func decodeAccountsPage(
         _ response: HTTPResponse
     ) throws(GraphClientError) -> (pages: [GrantedPage], skipped: Int, next: String?) {
+        // As for a batch: only a 200 lists pages; a redirect's body is nobody's answer.
+        guard response.status == 200 || (400...599).contains(response.status) else {
+            throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
+        }
         guard let document = JSONValue.parse(response.body) else {
             throw .malformed(httpStatus: response.status, describeUnreadable(response))
         }
         try rejectTopLevelError(
             document, response: response, usage: GraphUsage(response: response),
             servedVersion: response.header("facebook-api-version"))
+        guard response.status == 200 else {
+            throw .malformed(
+                httpStatus: response.status, "me/accounts answered HTTP \(response.status) without an error")
+        }
         guard let entries = document["data"]?.array else {
             throw .malformed(httpStatus: response.status, "me/accounts answered without a data array")
         }

@@ -4,13 +4,16 @@ import GRDB
 extension AppDatabase {
     /// Makes sure `cipher` holds this database's key. The first key ever used is remembered
     /// (a sealed check value in `meta`); a different key afterwards is `StoreError.wrongKey`,
-    /// before anything is read or written with it.
+    /// before anything is read or written with it. Opened read-only, a database without the
+    /// check value is left as it is.
     public func verifyKey(_ cipher: TokenCipher) async throws(StoreError) {
         let sealed = try cipher.seal(TokenCipher.keyCheckPlaintext, pageID: "meta")
-        let stored: Data? = try await write { db in
+        let readOnly = mode == .readOnly
+        let stored: Data? = try await readOrWrite(readOnly: readOnly) { db in
             if let existing = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
                 return existing
             }
+            if readOnly { return nil }
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('key_check', ?)", arguments: [sealed])
             return nil
         }

@@ -52,7 +52,7 @@ extension AppDatabase {
         for page in pages { sealed.append(try cipher.seal(page.token, pageID: page.pageID)) }
         let sealedTokens = sealed
         do {
-            return try await writer.write { db in
+            return try await writableConnection().write { db in
                 var summary = UpsertSummary()
                 var conflicts: [String] = []
                 for (index, page) in pages.enumerated() {

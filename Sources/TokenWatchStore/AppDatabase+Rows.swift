@@ -43,15 +43,31 @@ extension AppDatabase {
         scopes.joined(separator: " ")
     }
 
+    /// The connection to write with; `.notWritable` when the database was opened read-only
+    /// (every write goes through here, so a command that only reads can never write).
+    func writableConnection() throws(StoreError) -> any DatabaseWriter {
+        guard mode != .readOnly else {
+            throw StoreError.notWritable(path: path, reason: "opened read-only by a command that only reads")
+        }
+        return writer
+    }
+
     /// Runs a write transaction, mapping GRDB's errors to `StoreError`.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await writer.write(body)
+            return try await writableConnection().write(body)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.database(String(describing: error))
         }
+    }
+
+    /// Runs `body` in a read when `readOnly`, else in a write transaction.
+    func readOrWrite<T: Sendable>(readOnly: Bool, _ body: @Sendable (Database) throws -> T)
+        async throws(StoreError) -> T
+    {
+        readOnly ? try await read(body) : try await write(body)
     }
 
     /// Runs a read, mapping GRDB's errors to `StoreError`.

@@ -3,28 +3,70 @@ import GRDB
 
 /// The TokenWatch database: one SQLite file in WAL mode that owns its schema through
 /// versioned migrations. An existing database is upgraded in place, never recreated.
+///
+/// Before anything opens it for writing, the file is identified: an empty file, a file that is
+/// not SQLite, an SQLite file without TokenWatch's migrations, or one with migrations this
+/// build does not know (written by a newer TokenWatch) is refused and never written — not
+/// even switched to WAL.
 public struct AppDatabase: Sendable {
-    /// The GRDB connection pool (WAL: readers never block the writer).
-    let writer: DatabasePool
+    /// The GRDB connection: a pool (WAL: readers never block the writer) for commands that
+    /// write, one connection for commands that only read. Write only through
+    /// `writableConnection()` (or `write(_:)`), which refuses a read-only opening.
+    let writer: any DatabaseWriter
     public let path: String
+    /// How it was opened.
+    public let mode: AccessMode
 
-    /// Opens the database at `path`. With `create` false a missing file is
-    /// `StoreError.notInitialised` (so a typo in `--db` never silently creates an empty one).
+    /// How a command uses the database.
+    public enum AccessMode: Sendable, Equatable {
+        /// `init`: the file is created when missing; an existing one is migrated.
+        case create
+        /// Commands that write: the database must exist and be writable; known migrations it
+        /// lacks are applied.
+        case readWrite
+        /// Commands that only read (`pages list`, `pages log`, `report`, `check --dry-run`):
+        /// nothing is ever written, so they work on a read-only file or directory too.
+        case readOnly
+    }
+
+    /// Opens the database at `path`; `create` true is `.create`, false `.readWrite`.
     public static func open(path: String, create: Bool) throws(StoreError) -> AppDatabase {
-        if !create && !FileManager.default.fileExists(atPath: path) {
-            throw StoreError.notInitialised(path: path)
-        }
-        if create {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try open(path: path, mode: create ? .create : .readWrite)
+    }
+
+    /// Opens the database at `path` for `mode`.
+    ///
+    /// - Throws: `StoreError.notInitialised` when it does not exist (unless `.create`, so a
+    ///   typo in `--db` never silently creates an empty one); `.notATokenWatchDatabase` and
+    ///   `.schemaTooNew` for a file that is not ours or is newer than this build (never
+    ///   written); `.notWritable` when a writing mode meets a file or directory the OS will not
+    ///   let us write; `.needsMigration` when `.readOnly` meets an older schema.
+    public static func open(path: String, mode: AccessMode) throws(StoreError) -> AppDatabase {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if FileManager.default.fileExists(atPath: path) {
+            if mode == .readOnly {
+                let connection = try readingConnection(path: path)
+                do {
+                    try identify(connection, path: path, requireCurrent: true)
+                } catch {
+                    try? connection.close()
+                    throw error
+                }
+                return AppDatabase(writer: connection, path: path, mode: mode)
+            }
+            let connection = try readingConnection(path: path)
+            defer { try? connection.close() }
+            try identify(connection, path: path, requireCurrent: false)
+            try requireWritable(path, isDirectory: false)
+            try requireWritable(directory, isDirectory: true)
+        } else {
+            guard mode == .create else { throw StoreError.notInitialised(path: path) }
             if !FileManager.default.fileExists(atPath: directory) {
                 throw StoreError.cannotOpen(path: path, reason: "directory \(directory) does not exist")
             }
+            try requireWritable(directory, isDirectory: true)
         }
-        var configuration = GRDB.Configuration()
-        // Another process (an admin command during a run) waits instead of failing at once.
-        configuration.busyMode = .timeout(10)
-        configuration.foreignKeysEnabled = true
-        configuration.label = "tokenwatch"
+        var configuration = baseConfiguration()
         configuration.prepareDatabase { db in
             // In WAL mode NORMAL is still atomic and consistent after a crash or a kill; it
             // skips the fsync per commit (one batch = one commit), which FULL would cost.
@@ -32,7 +74,7 @@ public struct AppDatabase: Sendable {
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
-            let database = AppDatabase(writer: pool, path: path)
+            let database = AppDatabase(writer: pool, path: path, mode: mode)
             try database.migrator.migrate(pool)
             return database
         } catch let error as DatabaseError {
@@ -40,6 +82,16 @@ public struct AppDatabase: Sendable {
         } catch {
             throw StoreError.cannotOpen(path: path, reason: String(describing: error))
         }
+    }
+
+    /// What every connection shares.
+    static func baseConfiguration() -> GRDB.Configuration {
+        var configuration = GRDB.Configuration()
+        // Another process (an admin command during a run) waits instead of failing at once.
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "tokenwatch"
+        return configuration
     }
 
     /// Migration identifiers applied to this database, oldest first.
@@ -52,7 +104,10 @@ public struct AppDatabase: Sendable {
     }
 
     /// The schema, as a list of migrations. Never edit a shipped migration: add a new one.
-    var migrator: DatabaseMigrator {
+    var migrator: DatabaseMigrator { Self.schema }
+
+    /// The migrations this build knows, oldest first.
+    static let schema: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: companies, owners, pages, page log, runs, outbox") { db in
             try db.execute(
@@ -160,5 +215,5 @@ public struct AppDatabase: Sendable {
                     """)
         }
         return migrator
-    }
+    }()
 }

@@ -9,7 +9,8 @@ import TokenWatchModel
 /// on `release()`, on deinit, or when the process dies however it dies — so a crashed or
 /// killed run never leaves a stale lock behind. The file itself stays (deleting it would let
 /// two runs lock two different files); its content is only informational: the holder's PID
-/// and start time.
+/// and start time. The lock path is opened without following symlinks and is never truncated;
+/// anything there but a plain regular file is refused (`RunLockError.unsafePath`).
 ///
 /// `flock` locks belong to an open file description, so a second `acquire` in the same
 /// process conflicts with the first, as a second process would. On NFS, `flock` is emulated
@@ -33,17 +34,50 @@ public final class RunLock: Sendable {
     }
 
     /// Takes the lock for `databasePath`, or throws `.held` at once when another run has it.
+    ///
+    /// The lock path is never followed and never truncated: a symbolic link there (dangling or
+    /// not), a directory, a FIFO, a device or a file with other hard links is refused with
+    /// `.unsafePath` before anything is written, so `ln -s victim.conf tokenwatch.sqlite3.lock`
+    /// can neither truncate the victim nor create a link's target. The holder record is
+    /// written only into the regular file we hold the lock on.
     public static func acquire(databasePath: String, now: Date = Date()) throws(RunLockError) -> RunLock {
         let path = lockPath(forDatabase: databasePath)
-        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // A first look with lstat names what is in the way; the checks on the open descriptor
+        // below are what make it safe against a swap in between.
+        var before = stat()
+        if lstat(path, &before) == 0, let what = unsafeKind(before) {
+            throw .unsafePath(path: path, what: what)
+        }
+        // O_NOFOLLOW: a symlink (even one created since lstat) fails with ELOOP and is never
+        // followed, so its target is neither opened nor created. O_NONBLOCK: a FIFO swapped in
+        // cannot block the open; it has no effect on a regular file.
+        let flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+        var fd = open(path, O_RDWR | O_CREAT | flags, 0o644)
         var writable = true
         if fd < 0 && errno == EACCES {
             // A lock file left by another user (root ran a check by hand): flock works on a
             // read-only descriptor too; only the holder record cannot be written.
-            fd = open(path, O_RDONLY | O_CLOEXEC)
+            fd = open(path, O_RDONLY | flags)
             writable = false
         }
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: lastError()) }
+        guard fd >= 0 else {
+            let code = errno
+            switch code {
+            case ELOOP: throw .unsafePath(path: path, what: "a symbolic link")
+            case EISDIR: throw .unsafePath(path: path, what: "a directory")
+            default: throw .cannotOpen(path: path, reason: String(cString: strerror(code)))
+            }
+        }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0 else {
+            let reason = lastError()
+            close(fd)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        if let what = unsafeKind(opened) {
+            close(fd)
+            throw .unsafePath(path: path, what: what)
+        }
 
         var result: Int32
         repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
@@ -58,13 +92,39 @@ public final class RunLock: Sendable {
         }
 
         guard writable else { return RunLock(path: path, descriptor: fd) }
-        // Informational only; a failure here does not matter for the lock itself.
-        let content = "pid=\(getpid())\nsince=\(Int64(now.timeIntervalSince1970))\n"
-        _ = ftruncate(fd, 0)
-        _ = content.utf8CString.withUnsafeBufferPointer { buffer in
-            pwrite(fd, buffer.baseAddress, buffer.count - 1, 0)
-        }
+        // Informational only; a failure here does not matter for the lock itself. Written in
+        // place as a fixed-size record, so the file is never truncated and a shorter record
+        // never leaves the tail of a longer one behind.
+        let record = holderRecord(pid: getpid(), since: now)
+        _ = record.withUnsafeBufferPointer { buffer in pwrite(fd, buffer.baseAddress, buffer.count, 0) }
         return RunLock(path: path, descriptor: fd)
+    }
+
+    /// The size of the holder record: room for any PID and time, padded with spaces.
+    static let holderRecordSize = 64
+
+    /// `pid=…\nsince=…\n`, padded with spaces to `holderRecordSize - 1` bytes and ended by a
+    /// newline.
+    static func holderRecord(pid: Int32, since: Date) -> [UInt8] {
+        var record = Array("pid=\(pid)\nsince=\(Int64(since.timeIntervalSince1970))\n".utf8)
+        let padding = max(0, holderRecordSize - 1 - record.count)
+        record += [UInt8](repeating: UInt8(ascii: " "), count: padding) + [UInt8(ascii: "\n")]
+        return record
+    }
+
+    /// What makes a lock path unsafe to use, or nil for a plain regular file with one link.
+    static func unsafeKind(_ info: stat) -> String? {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            // Another name for the same file (a hard link to a victim) would have it overwritten.
+            return info.st_nlink > 1 ? "a file with \(info.st_nlink) hard links" : nil
+        case S_IFLNK: return "a symbolic link"
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR, S_IFBLK: return "a device"
+        default: return "not a regular file"
+        }
     }
 
     /// Lets the next run in. Safe to call more than once.
@@ -110,6 +170,9 @@ public enum RunLockError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// `flock` failed for a reason other than contention.
     case cannotLock(path: String, reason: String)
+    /// The lock path is a symbolic link, a directory, a FIFO, a device or a file with other
+    /// hard links: refused, never followed or written (a configuration problem, exit 78).
+    case unsafePath(path: String, what: String)
 
     public var description: String {
         switch self {
@@ -124,6 +187,9 @@ public enum RunLockError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot open the run lock \(path): \(reason)"
         case .cannotLock(let path, let reason):
             return "cannot lock \(path): \(reason)"
+        case .unsafePath(let path, let what):
+            return
+                "refusing the run lock \(path): it is \(what), not a regular file of its own; the lock path is never followed or overwritten. Remove it; tokenwatch creates a plain file there"
         }
     }
 }

@@ -15,8 +15,18 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case database(String)
     /// The named page, company or owner does not exist.
     case notFound(String)
-    /// The database was written by a newer TokenWatch.
+    /// The database was migrated by a newer TokenWatch: `version` is a migration this build
+    /// does not know. Refused, never written.
     case schemaTooNew(path: String, version: String)
+    /// The file is not a TokenWatch database: empty, not SQLite, or SQLite without our schema.
+    /// Refused, never written.
+    case notATokenWatchDatabase(path: String, why: String)
+    /// A command that writes meets a database file or directory the OS will not let us write
+    /// ("Permission denied", "Read-only file system"). Read-only commands still work.
+    case notWritable(path: String, reason: String)
+    /// A read-only command meets a database from an older TokenWatch that `init` (or any
+    /// writing command) would migrate first.
+    case needsMigration(path: String, pending: String)
 
     public var description: String {
         switch self {
@@ -32,14 +42,21 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database(let what): "database error: \(what)"
         case .notFound(let what): what
         case .schemaTooNew(let path, let version):
-            "database \(path) was written by a newer TokenWatch (migration \(version)); upgrade tokenwatch"
+            "database \(path) was created by a newer TokenWatch (\(version)); this tokenwatch does not know that migration and will not touch it: upgrade tokenwatch"
+        case .notATokenWatchDatabase(let path, let why):
+            "not a TokenWatch database: \(path) (\(why)); it was left untouched. Point TOKENWATCH_DB / --db at the TokenWatch database, or remove the file and run `tokenwatch init`"
+        case .notWritable(let path, let reason):
+            "cannot write \(path): \(reason); this command writes to the database (pages list, pages log and report only read it)"
+        case .needsMigration(let path, let pending):
+            "database \(path) is from an older TokenWatch and needs migrating (\(pending)): run `tokenwatch init` first"
         }
     }
 
-    /// Key problems are configuration errors (exit 78).
+    /// Key problems and a database that is not this build's are configuration errors (exit 78).
     public var isConfiguration: Bool {
         switch self {
         case .keyMissing, .keyUnreadable, .wrongKey, .cipher, .notInitialised: true
+        case .schemaTooNew, .notATokenWatchDatabase, .needsMigration: true
         default: false
         }
     }

@@ -46,7 +46,8 @@ struct CheckCommand: AsyncParsableCommand {
             let services = try Services(configuration: configuration, logger: logger)
             let graph = try services.graph()
             let transport = dryRun || noEmail ? nil : try services.mailTransport()
-            let workspace = try await Workspace.open(configuration)
+            // A dry run writes nothing: it works on a read-only database too.
+            let workspace = try await Workspace.open(configuration, mode: dryRun ? .readOnly : .readWrite)
             let progress = LazyProgress()
             let stop = StopSignals(logger: logger)
             let result = try await CheckRun(
@@ -61,11 +62,11 @@ struct CheckCommand: AsyncParsableCommand {
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
             let outcome = result.outcome
-            if dryRun { print(DryRunOutput.table(result.verdicts)) }
+            if dryRun { writeOutput(DryRunOutput.table(result.verdicts)) }
             // Quiet and fine prints nothing, so cron (which mails any output) stays silent.
             if !global.quiet || outcome.status != .completed {
-                if let files = result.reportFiles { print("report: \(files.html)") }
-                print(outcome.summary)
+                if let files = result.reportFiles { writeOutput("report: \(files.html)") }
+                writeOutput(outcome.summary)
             }
             return ExitStatus(outcome.status)
         }

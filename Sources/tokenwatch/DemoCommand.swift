@@ -23,19 +23,19 @@ struct DemoCommand: AsyncParsableCommand {
             ConsoleLogging.bootstrap(format: .text, level: ConsoleLogging.level(verbose: verbose, quiet: quiet))
             let result = try await Demo(logger: .init(label: "tokenwatch.demo")).run(directory: dir)
             let check = result.check
-            print("")
-            print(check.outcome.summary)
-            print("")
-            print("database:  \(result.configuration.databasePath)")
+            writeOutput("")
+            writeOutput(check.outcome.summary)
+            writeOutput("")
+            writeOutput("database:  \(result.configuration.databasePath)")
             if let files = check.reportFiles {
-                print("report:    \(files.html)")
-                print("           \(files.csv)")
+                writeOutput("report:    \(files.html)")
+                writeOutput("           \(files.csv)")
             }
-            print("mail:      \(result.mailDirectory)/ (one .eml per Owner digest)")
-            print("metrics:   \(result.metricsFile)")
-            print("")
-            print("Look around: tokenwatch pages list --db \(result.configuration.databasePath)")
-            print("(from a checkout: swift run tokenwatch pages list --db \(result.configuration.databasePath))")
+            writeOutput("mail:      \(result.mailDirectory)/ (one .eml per Owner digest)")
+            writeOutput("metrics:   \(result.metricsFile)")
+            writeOutput("")
+            writeOutput("Look around: tokenwatch pages list --db \(result.configuration.databasePath)")
+            writeOutput("(from a checkout: swift run tokenwatch pages list --db \(result.configuration.databasePath))")
             // The demo shows a partial run on purpose (a flaky page, a company without Owners):
             // it succeeded when it produced its report.
             return check.reportFiles == nil ? ExitStatus(check.outcome.status) : .ok

@@ -13,6 +13,7 @@ enum ErrorClassification {
         switch error {
         case let error as StoreError:
             if case .notFound = error { return (.usage, error.description) }  // a page or company named wrong
+            if case .notWritable = error { return (.cannotWrite, error.description) }  // the OS says no
             return (error.isConfiguration ? .configuration : .failure, error.description)
         case let error as TemplateError:
             switch error {
@@ -26,6 +27,8 @@ enum ErrorClassification {
         case let error as ReportError:
             return (.cannotWrite, error.description)
         case let error as RunLockError:
+            // A symlink or a non-regular file at the lock path is the installation's problem.
+            if case .unsafePath = error { return (.configuration, error.description) }
             return (.partial, error.description)
         case let error as MetricsError:
             return (.cannotWrite, error.description)

@@ -75,8 +75,16 @@ func execute(_ body: () async throws -> ExitStatus) async throws {
     if status != .ok { throw ExitCode(status.rawValue) }
 }
 
+/// Prints to standard output, made safe for a terminal: every value that came from outside
+/// (page and company names, Graph's and the SMTP server's words) has its control characters
+/// replaced; the output's own line breaks stay. JSON arrives with them already escaped.
+func writeOutput(_ text: String) {
+    print(TerminalText.sanitiseLines(text))
+}
+
+/// Prints one message (it may span lines) to standard error, made safe for a terminal.
 func writeError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.sanitiseLines(line) + "\n").utf8))
 }
 
 /// Reads all of standard input (a token, a CSV): off the cooperative pool, since a pipe

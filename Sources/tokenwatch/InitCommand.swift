@@ -12,15 +12,15 @@ struct InitCommand: AsyncParsableCommand {
             let logger = global.makeLogger()
             let configuration = try global.loadConfiguration(logger: logger)
             let result = try await Workspace.initialise(configuration)
-            print(
+            writeOutput(
                 result.createdDatabase
                     ? "created database \(configuration.databasePath)"
                     : "database \(configuration.databasePath) is up to date")
-            print(
+            writeOutput(
                 result.createdKey
                     ? "created token key \(configuration.keyFile) (mode 0600; back it up)"
                     : "token key \(configuration.keyFile) kept")
-            print("migrations: \(result.migrations.count) applied")
+            writeOutput("migrations: \(result.migrations.count) applied")
             return .ok
         }
     }

@@ -32,7 +32,7 @@ struct NotifyCommand: AsyncParsableCommand {
                 stopRequested: { stop.isRequested }
             )
             .run(releaseHeld: releaseHeld, dropHeld: dropHeld, actor: Workspace.cliActor())
-            print(result.summary)
+            writeOutput(result.summary)
             return ExitStatus(result.status)
         }
     }

@@ -30,7 +30,9 @@ struct OwnersCommand: AsyncParsableCommand {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration)
                 let added = try await workspace.database.addOwners(company: company, emails: emails, now: Date())
-                for email in emails { print(added.contains(email) ? "added \(email)" : "already an Owner: \(email)") }
+                for email in emails {
+                    writeOutput(added.contains(email) ? "added \(email)" : "already an Owner: \(email)")
+                }
                 return .ok
             }
         }
@@ -47,7 +49,9 @@ struct OwnersCommand: AsyncParsableCommand {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration)
                 let removed = try await workspace.database.removeOwners(company: company, emails: emails)
-                for email in emails { print(removed.contains(email) ? "removed \(email)" : "not an Owner: \(email)") }
+                for email in emails {
+                    writeOutput(removed.contains(email) ? "removed \(email)" : "not an Owner: \(email)")
+                }
                 return removed.count == emails.count ? .ok : .dataError
             }
         }
@@ -61,9 +65,10 @@ struct OwnersCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 let owners = try await workspace.database.owners(company: company)
-                print(TextTable.render(header: ["COMPANY", "OWNER"], rows: owners.map { [$0.company, $0.email] }))
+                writeOutput(
+                    TextTable.render(header: ["COMPANY", "OWNER"], rows: owners.map { [$0.company, $0.email] }))
                 return .ok
             }
         }

@@ -36,7 +36,7 @@ struct PagesCommand: AsyncParsableCommand {
                 let source = file == "-" ? "stdin" : file
                 let summary = try await workspace.importPages(
                     csv: data, source: source, actor: Workspace.cliActor(), now: Date())
-                print(
+                writeOutput(
                     "imported \(source): \(summary.added.count) added, \(summary.reconnected.count) reconnected, \(summary.renewed.count) renewed, \(summary.renamed.count) renamed, \(summary.unchanged.count) unchanged"
                 )
                 return .ok
@@ -110,17 +110,17 @@ struct PagesCommand: AsyncParsableCommand {
                         disconnectMissing: disconnectMissing,
                         actor: actor, now: Date())
                     let s = result.summary
-                    print(
+                    writeOutput(
                         "connected from login: \(s.added.count) added, \(s.reconnected.count) reconnected, \(s.renewed.count) renewed, \(s.renamed.count) renamed, \(s.unchanged.count) unchanged"
                     )
                     for page in result.notGranted {
                         if result.disconnected.contains(page.pageID) {
-                            print(
-                                "disconnected \(page.pageID) (\(TextTable.sanitise(page.name))): not granted again in this login"
+                            writeOutput(
+                                "disconnected \(page.pageID) (\(TerminalText.sanitise(page.name))): not granted again in this login"
                             )
                         } else {
                             writeError(
-                                "warning: page \(page.pageID) (\(TextTable.sanitise(page.name))) of \(TextTable.sanitise(company)) was not granted again in this login; if it was deselected, Meta has invalidated its token"
+                                "warning: page \(page.pageID) (\(TerminalText.sanitise(page.name))) of \(TerminalText.sanitise(company)) was not granted again in this login; if it was deselected, Meta has invalidated its token"
                             )
                         }
                     }
@@ -134,7 +134,7 @@ struct PagesCommand: AsyncParsableCommand {
                     : !summary.reconnected.isEmpty
                         ? "reconnected"
                         : !summary.renewed.isEmpty ? "renewed" : !summary.renamed.isEmpty ? "renamed" : "unchanged"
-                print("\(what) page \(pageID ?? "")")
+                writeOutput("\(what) page \(pageID ?? "")")
                 return .ok
             }
         }
@@ -154,12 +154,12 @@ struct PagesCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 var pages = try await workspace.database.pages(status: status, company: company)
                 if unconfirmed { pages = pages.filter(\.isUnconfirmed) }
                 switch format {
-                case .table: print(PageOutput.table(pages))
-                case .json: print(PageOutput.json(pages))
+                case .table: writeOutput(PageOutput.table(pages))
+                case .json: writeOutput(PageOutput.json(pages))
                 case .csv:
                     FileHandle.standardOutput.write(
                         Data(CSVReport.render(ReportInput(generatedAt: Date(), pages: pages)).utf8))
@@ -178,9 +178,9 @@ struct PagesCommand: AsyncParsableCommand {
         func run() async throws {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
-                let workspace = try await Workspace.open(configuration)
+                let workspace = try await Workspace.open(configuration, mode: .readOnly)
                 let (page, events) = try await workspace.database.pageLog(pageID: pageID)
-                print(
+                writeOutput(
                     format == .json
                         ? PageOutput.logJSON(page, events: events) : PageOutput.logTable(page, events: events))
                 return .ok
@@ -202,7 +202,7 @@ struct PagesCommand: AsyncParsableCommand {
                 let workspace = try await Workspace.open(configuration)
                 let changed = try await workspace.database.disconnect(
                     pageID: pageID, reason: reason, actor: Workspace.cliActor(), now: Date())
-                print(changed ? "disconnected page \(pageID)" : "page \(pageID) was already disconnected")
+                writeOutput(changed ? "disconnected page \(pageID)" : "page \(pageID) was already disconnected")
                 return .ok
             }
         }

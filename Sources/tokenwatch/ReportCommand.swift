@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenWatch
+import TokenWatchStore
 import TokenWatchTemplates
 
 struct ReportCommand: AsyncParsableCommand {
@@ -17,11 +18,11 @@ struct ReportCommand: AsyncParsableCommand {
             let configuration = try global.loadConfiguration(
                 ["TOKENWATCH_KEEP_REPORTS_DAYS": keepReports.map(String.init)], logger: logger)
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
-            let workspace = try await Workspace.open(configuration)
+            let workspace = try await Workspace.open(configuration, mode: .readOnly)
             let files = try await ReportRun(workspace: workspace, templates: templates)
                 .write(outcome: nil)
-            print("report: \(files.html)")
-            print("        \(files.csv)")
+            writeOutput("report: \(files.html)")
+            writeOutput("        \(files.csv)")
             return .ok
         }
     }

@@ -14,7 +14,7 @@ struct TemplatesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await execute {
-                for path in try TemplateSet.exportBuiltIns(to: directory) { print("wrote \(path)") }
+                for path in try TemplateSet.exportBuiltIns(to: directory) { writeOutput("wrote \(path)") }
                 return .ok
             }
         }

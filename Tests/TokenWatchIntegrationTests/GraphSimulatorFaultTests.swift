@@ -179,4 +179,23 @@ struct GraphSimulatorFaultTests {
             #expect(stats.inFlight == 0)
         }
     }
+
+    @Test func reversedMissingAndExtraItemsBreakTheCorrespondence() async throws {
+        try await SimHTTP.withSimulator { graph async throws in
+            let tokens = Array(Self.tokens.prefix(4))
+            let pages = (0..<4).map { String(104_000_000_000_010 + $0) }
+            graph.setFault(.reversedItems, forRequests: 1)
+            let reversed = try await SimHTTP.batch(graph, tokens).items()
+            #expect(try reversed.map { try #require($0).data()["profile_id"] as? String } == pages.reversed())
+            graph.setFault(.missingItem, forRequests: 1)
+            let short = try await SimHTTP.batch(graph, tokens).items()
+            #expect(try short.map { try #require($0).data()["profile_id"] as? String } == Array(pages.prefix(3)))
+            graph.setFault(.extraItem, forRequests: 1)
+            let long = try await SimHTTP.batch(graph, tokens).items()
+            #expect(try long.map { try #require($0).data()["profile_id"] as? String } == pages + [pages[0]])
+            // Scoped to one request each: the next answer is whole and in order again.
+            let whole = try await SimHTTP.batch(graph, tokens).items()
+            #expect(try whole.map { try #require($0).data()["profile_id"] as? String } == pages)
+        }
+    }
 }

@@ -159,4 +159,50 @@ struct CheckEngineTests {
         #expect(try await database.pages().first?.status == .unknown)
         #expect(try await database.outboxCounts() == OutboxCounts())
     }
+
+    /// Items that come back in reverse order would give each page another page's answer: the
+    /// answer is not believed, the pages are retried and end undecided, never invalid.
+    @Test func aReorderedAnswerIsNotBelievedAndTurnsNoPageInvalid() async throws {
+        try await seed((1...4).map { ("\(9100 + $0)", "valid:\(9100 + $0)") })
+        _ = try await run(engine(ScriptedGraph(Self.answerAll)))
+        let reversed = ScriptedGraph { _, tokens in
+            DebugTokenBatch(outcomes: tokens.reversed().map(ScriptedGraph.answer(for:)))
+        }
+        let outcome = try await run(engine(reversed, maxAttempts: 3))
+        #expect(reversed.sent.count == 3)
+        #expect(outcome.unknown == 4)
+        #expect(outcome.invalid == 0)
+        #expect(outcome.newlyInvalid.isEmpty)
+        #expect(outcome.requests.error == 3)
+        let pages = try await database.pages()
+        #expect(pages.allSatisfy { $0.status == .valid })
+        #expect(pages.allSatisfy { $0.lastCheckError?.contains("out of order") == true })
+        #expect(try await database.outboxCounts() == OutboxCounts())
+    }
+
+    /// One item short (or one too many): no page is dropped or matched to the wrong answer.
+    @Test func anAnswerWithTheWrongNumberOfItemsIsNotBelieved() async throws {
+        try await seed((1...3).map { ("\(9200 + $0)", "pw:\(9200 + $0)") })
+        let short = ScriptedGraph { _, tokens in
+            DebugTokenBatch(outcomes: tokens.dropLast().map(ScriptedGraph.answer(for:)))
+        }
+        let outcome = try await run(engine(short, maxAttempts: 2))
+        #expect(short.sent.count == 2)
+        #expect(outcome.unknown == 3)
+        #expect(outcome.invalid == 0)
+        let pages = try await database.pages()
+        #expect(
+            pages.allSatisfy { $0.status == .unknown && $0.lastCheckError?.contains("2 items for 3 tokens") == true })
+    }
+
+    /// One token stored for two pages is answered the same for both: that is no reordering,
+    /// and the page that holds another page's token is invalid for that reason.
+    @Test func oneTokenStoredForTwoPagesIsStillDecided() async throws {
+        try await seed([("9301", "valid:9301"), ("9302", "valid:9301")])
+        let outcome = try await run(engine(ScriptedGraph(Self.answerAll)))
+        #expect(outcome.valid == 1)
+        #expect(outcome.invalid == 1)
+        let pages = try await database.pages()
+        #expect(pages.first { $0.pageID == "9302" }?.reason?.code == "other_page")
+    }
 }

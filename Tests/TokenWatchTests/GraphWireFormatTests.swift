@@ -99,4 +99,50 @@ struct GraphWireFormatTests {
         #expect(GraphAPIClient.decodeItem(item) == .info(TokenInfo(isValid: true)))
         #expect(GraphAPIClient.decodeItem(.string("x")) == .undecided("the batch item is a string, not an object"))
     }
+
+    @Test("a batch array is believed only with HTTP 200 and one item per token")
+    func batchAnswerStatusAndLength() throws {
+        let item = #"{"code":200,"body":"{\"data\":{\"is_valid\":true,\"type\":\"PAGE\",\"profile_id\":\"1\"}}"}"#
+        let array = Array("[\(item),\(item)]".utf8)
+        #expect(
+            try GraphAPIClient.decodeBatch(HTTPResponse(status: 200, body: array), tokenCount: 2).outcomes.count == 2)
+        for status in [302, 301, 304, 204, 100, 404, 500] {
+            #expect(throws: GraphClientError.self, "HTTP \(status)") {
+                try GraphAPIClient.decodeBatch(HTTPResponse(status: status, body: array), tokenCount: 2)
+            }
+        }
+        do {
+            _ = try GraphAPIClient.decodeBatch(
+                HTTPResponse(status: 302, headers: [("Location", "http://elsewhere/")], body: array), tokenCount: 2)
+            Issue.record("a 302 was believed")
+        } catch {
+            guard case .malformed(302, let what) = error else { throw error }
+            #expect(what.contains("HTTP 302"))
+        }
+        for count in [1, 3] {
+            #expect(throws: GraphClientError.self) {
+                try GraphAPIClient.decodeBatch(HTTPResponse(status: 200, body: array), tokenCount: count)
+            }
+        }
+        // Graph's own error object still counts with 4xx/5xx: it concerns the whole request.
+        let envelope = Array(#"{"error":{"code":190,"message":"bad app token","type":"OAuthException"}}"#.utf8)
+        do {
+            _ = try GraphAPIClient.decodeBatch(HTTPResponse(status: 400, body: envelope), tokenCount: 2)
+            Issue.record("an error envelope was not rejected")
+        } catch {
+            guard case .rejected(let graphError, 400, _, _) = error else { throw error }
+            #expect(graphError.code == 190)
+        }
+    }
+
+    @Test("me/accounts lists pages only in a 200 answer")
+    func accountsAnswerStatus() throws {
+        let body = Array(#"{"data":[{"id":"104","name":"Acme","access_token":"EAApage","tasks":["MANAGE"]}]}"#.utf8)
+        #expect(try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: 200, body: body)).pages.count == 1)
+        for status in [302, 307, 404, 500] {
+            #expect(throws: GraphClientError.self, "HTTP \(status)") {
+                try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: status, body: body))
+            }
+        }
+    }
 }

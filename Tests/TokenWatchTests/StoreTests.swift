@@ -60,6 +60,37 @@ struct StoreTests {
                 .contains("\"kind\" : \"token_quarantined\""))
     }
 
+    @Test func readOnlyOpeningReadsButNeverWrites() async throws {
+        _ = try await database.upsertPages([upsert("1001", token: "EAAtok1")], cipher: cipher, actor: "test", now: now)
+        let readOnly = try AppDatabase.open(path: database.path, mode: .readOnly)
+        #expect(readOnly.mode == .readOnly)
+        #expect(try await readOnly.pages().map(\.pageID) == ["1001"])
+        try await readOnly.verifyKey(cipher)
+        await #expect(throws: StoreError.self) {
+            _ = try await readOnly.disconnect(pageID: "1001", reason: nil, actor: "test", now: now)
+        }
+        #expect(try await database.pages().first?.status == .unknown)
+    }
+
+    @Test func whatIsNotATokenWatchDatabaseIsRefusedBeforeSQLiteWritesIt() throws {
+        let empty = directory.file("empty.sqlite3")
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        for mode in [AppDatabase.AccessMode.create, .readWrite, .readOnly] {
+            #expect(throws: StoreError.notATokenWatchDatabase(path: empty, why: "an empty file")) {
+                try AppDatabase.open(path: empty, mode: mode)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
+        let text = directory.file("notes.txt")
+        try Data("SQLite format 2, honestly\n".utf8).write(to: URL(fileURLWithPath: text))
+        #expect(throws: StoreError.notATokenWatchDatabase(path: text, why: "not an SQLite database")) {
+            try AppDatabase.open(path: text, create: true)
+        }
+        #expect(throws: StoreError.notATokenWatchDatabase(path: directory.path, why: "a directory")) {
+            try AppDatabase.open(path: directory.path, create: false)
+        }
+    }
+
     @Test func missingDatabaseIsNotCreatedWithoutInit() throws {
         #expect(throws: StoreError.notInitialised(path: directory.file("nope.sqlite3"))) {
             try AppDatabase.open(path: directory.file("nope.sqlite3"), create: false)

@@ -34,13 +34,19 @@ public struct Workspace: Sendable {
             createdDatabase: !existed, createdKey: createdKey, migrations: try database.appliedMigrations())
     }
 
-    /// Opens an initialised store and checks its key. Missing database or key, or the
-    /// wrong key, is a `StoreError` with `isConfiguration` true.
-    public static func open(_ configuration: Configuration) async throws(StoreError) -> Workspace {
+    /// Opens an initialised store and checks its key. Missing database or key, the wrong
+    /// key, or a file that is not this build's TokenWatch database is a `StoreError` with
+    /// `isConfiguration` true; a database the OS will not let a writing command write is
+    /// `.notWritable`.
+    /// - Parameter mode: `.readOnly` for commands that only read (`pages list`, `pages log`,
+    ///   `report`, `check --dry-run`): they never write and work on a read-only database.
+    public static func open(_ configuration: Configuration, mode: AppDatabase.AccessMode = .readWrite)
+        async throws(StoreError) -> Workspace
+    {
         // Opening runs migrations and file I/O: off the cooperative pool.
         let (database, cipher) = try await blocking { () throws(StoreError) -> (AppDatabase, TokenCipher) in
             (
-                try AppDatabase.open(path: configuration.databasePath, create: false),
+                try AppDatabase.open(path: configuration.databasePath, mode: mode == .create ? .readWrite : mode),
                 try TokenCipher.load(keyFile: configuration.keyFile)
             )
         }

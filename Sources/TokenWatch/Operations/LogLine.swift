@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TokenWatchModel
 
 /// What the console log handlers share: merging metadata, flattening values to strings,
 /// timestamps, and escaping so that one event is always exactly one line.
@@ -49,11 +50,10 @@ enum LogLine {
         return text + "Z"
     }
 
-    /// Whether a scalar would break a line or a terminal: C0 and C1 controls, DEL, and the
-    /// Unicode line and paragraph separators.
+    /// Whether a scalar would break a line or a terminal (C0 and C1 controls, DEL, the line
+    /// and paragraph separators, bidirectional controls): `TerminalText`'s one definition.
     static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028
-            || scalar.value == 0x2029
+        TerminalText.isUnsafe(scalar)
     }
 
     /// Control characters as `\n`, `\r`, `\t` or `\u{1B}`; everything else unchanged.
@@ -83,8 +83,9 @@ enum LogLine {
         return "\"" + escapeControls(inner) + "\""
     }
 
-    /// A JSON string literal, quotes included. Non-ASCII stays UTF-8; U+2028/2029 are escaped
-    /// for JavaScript consumers.
+    /// A JSON string literal, quotes included. Non-ASCII stays UTF-8; every scalar unsafe on a
+    /// terminal (C1 and bidirectional controls, U+2028/2029 for JavaScript consumers too) is
+    /// escaped as `\uXXXX`.
     static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -94,8 +95,7 @@ enum LogLine {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _
-            where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+            case _ where isUnsafe(scalar):
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

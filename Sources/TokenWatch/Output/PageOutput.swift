@@ -30,13 +30,15 @@ public enum PageOutput {
 
     static func orNull(_ value: String?) -> Any { value ?? NSNull() }
 
-    /// Stable text: keys sorted, slashes not escaped.
+    /// Stable text: keys sorted, slashes not escaped, and no raw control character (DEL, C1,
+    /// bidirectional controls are escaped too), so the JSON is safe on a terminal and its
+    /// values stay exact.
     static func encode(_ value: Any) -> String {
         guard
             let data = try? JSONSerialization.data(
                 withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
+        return TerminalText.escapingForJSON(String(decoding: data, as: UTF8.self))
     }
 
     /// `pages list --format json`: an array of pages.
@@ -88,16 +90,20 @@ public enum PageOutput {
         return ""
     }
 
-    /// `pages log ID` for people: the page, its permissions now, then every movement.
+    /// `pages log ID` for people: the page, its permissions now, then every movement. Every
+    /// value from outside (names, Graph's scopes and reasons) is made safe for a terminal.
     public static func logTable(_ page: PageRecord, events: [PageEvent]) -> String {
+        let safe = TerminalText.sanitise
         var lines = [
-            "\(page.pageName) (page \(page.pageID), company \(page.company))",
-            "Status: \(page.status.label)\(page.reason.map { " — \($0.sentence)" } ?? "")"
+            "\(safe(page.pageName)) (page \(safe(page.pageID)), company \(safe(page.company)))",
+            "Status: \(page.status.label)\(page.reason.map { " — \(safe($0.sentence))" } ?? "")"
                 + (page.statusSince.map { " since \(Timestamp.readable($0))" } ?? ""),
             "Updated Date: \(Timestamp.readable(page.tokenUpdatedAt))",
-            "Permissions: \(page.scopes.isEmpty ? "(none known yet)" : page.scopes.joined(separator: ", "))",
+            "Permissions: \(page.scopes.isEmpty ? "(none known yet)" : safe(page.scopes.joined(separator: ", ")))",
         ]
-        if !page.missingScopes.isEmpty { lines.append("Missing: \(page.missingScopes.joined(separator: ", "))") }
+        if !page.missingScopes.isEmpty {
+            lines.append("Missing: \(safe(page.missingScopes.joined(separator: ", ")))")
+        }
         lines.append("")
         lines.append(
             TextTable.render(
@@ -112,11 +118,11 @@ public enum PageOutput {
     }
 }
 
-/// Plain aligned columns for a terminal. Control characters in cells are made visible so a
-/// page name cannot move the cursor or fake a line.
+/// Plain aligned columns for a terminal. Control characters in cells are made visible
+/// (`TerminalText.sanitise`) so a page name cannot move the cursor or fake a line.
 public enum TextTable {
     public static func render(header: [String], rows: [[String]]) -> String {
-        let clean = rows.map { $0.map(sanitise) }
+        let clean = rows.map { $0.map(TerminalText.sanitise) }
         var widths = header.map(\.count)
         for row in clean {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -129,10 +135,5 @@ public enum TextTable {
             }.joined(separator: "  ")
         }
         return ([line(header)] + clean.map(line)).joined(separator: "\n")
-    }
-
-    /// Control characters made visible ("?"), so a name cannot move the cursor or forge a line.
-    public static func sanitise(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 }

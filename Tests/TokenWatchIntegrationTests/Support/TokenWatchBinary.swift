@@ -51,13 +51,17 @@ struct TokenWatchBinary {
     }
 
     /// Runs the binary to its end and returns what it printed and how it ended.
+    /// - Parameters:
+    ///   - executable: another program to start (e.g. `setpriv` to run as another user), with
+    ///     `prefix` before `arguments`; nil runs the binary itself.
     static func run(
         _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
         directory: String? = nil,
-        timeoutSeconds: Double = 120
+        timeoutSeconds: Double = 120, executable: String? = nil, prefix: [String] = []
     ) async throws -> Result {
         try await start(
-            arguments, environment: extra, stdin: stdin, directory: directory, timeoutSeconds: timeoutSeconds
+            arguments, environment: extra, stdin: stdin, directory: directory, timeoutSeconds: timeoutSeconds,
+            executable: executable, prefix: prefix
         ).result()
     }
 
@@ -67,11 +71,12 @@ struct TokenWatchBinary {
     static func start(
         _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil,
         directory: String? = nil,
-        timeoutSeconds: Double = 120
+        timeoutSeconds: Double = 120, executable: String? = nil, prefix: [String] = []
     ) async throws -> Running {
         let running = Running()
         let variables = environment(extra)
-        let binary = path
+        let binary = executable ?? path
+        let arguments = prefix + arguments
         let task = Task {
             var custom: [Environment.Key: String] = [:]
             for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
