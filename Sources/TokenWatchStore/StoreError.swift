@@ -34,7 +34,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notInitialised(let path):
             "no database at \(path): run `tokenwatch init` first (or set TOKENWATCH_DB / --db)"
         case .keyMissing(let path):
-            "token key file \(path) does not exist: run `tokenwatch init`, or point TOKENWATCH_KEY_FILE at the key this database was created with"
+            "the key file \(path) is missing: restore it from backup (tokenwatch init creates a key only for a new database; without this one the stored tokens cannot be read), or point TOKENWATCH_KEY_FILE at it"
         case .keyUnreadable(let path, let reason): "token key file \(path) \(reason) (TOKENWATCH_KEY_FILE)"
         case .wrongKey(let path):
             "token key file \(path) is not the key this database's tokens were encrypted with (TOKENWATCH_KEY_FILE)"

@@ -78,15 +78,18 @@ struct TerminalSafetyTests {
             "company,page_id,page_name,access_token\nImported,6603,\"Csv\u{1b}[1;1HName\u{7f}\",\(GraphSimulator.token(.valid, page: "6603"))\n"
                 .utf8
         ).write(to: URL(fileURLWithPath: csv))
+        // An operator's file is held to plain-text names: refused, naming the line (issue #11
+        // item 9), and the refusal itself prints nothing raw.
         let imported = try await tw("pages", "import", csv)
-        #expect(imported.status == 0, "\(imported.all)")
+        #expect(imported.status == 65, "\(imported.all)")
+        #expect(imported.stderr.contains("line 2: page_name contains a control character"), "\(imported.all)")
         expectSafe(imported, "pages import")
 
         let list = try await tw("pages", "list")
         #expect(list.status == 0, "\(list.all)")
         #expect(list.stdout.contains("Evil?[2J?Name"), "\(list.stdout)")
         #expect(list.stdout.contains("Bad?]0;pwned?Co"), "\(list.stdout)")
-        #expect(list.stdout.contains("Csv?[1;1HName?"), "\(list.stdout)")
+        #expect(!list.stdout.contains("6603"), "\(list.stdout)")
         expectSafe(list, "pages list")
 
         // JSON keeps the exact value, with every control escaped.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TokenWatchStore
 import TokenWatchSystem
 
@@ -40,9 +41,11 @@ public struct Workspace: Sendable {
     /// `.notWritable`.
     /// - Parameter mode: `.readOnly` for commands that only read (`pages list`, `pages log`,
     ///   `report`, `check --dry-run`): they never write and work on a read-only database.
-    public static func open(_ configuration: Configuration, mode: AppDatabase.AccessMode = .readWrite)
-        async throws(StoreError) -> Workspace
-    {
+    /// A key file that group or others can read is logged as a warning through `logger`.
+    public static func open(
+        _ configuration: Configuration, mode: AppDatabase.AccessMode = .readWrite,
+        logger: Logger = Logger(label: "tokenwatch")
+    ) async throws(StoreError) -> Workspace {
         // Opening runs migrations and file I/O: off the cooperative pool.
         let (database, cipher) = try await blocking { () throws(StoreError) -> (AppDatabase, TokenCipher) in
             (
@@ -51,7 +54,19 @@ public struct Workspace: Sendable {
             )
         }
         try await database.verifyKey(cipher)
+        if let mode = Self.permissions(of: configuration.keyFile), mode & 0o077 != 0 {
+            logger.warning(
+                "the token key file \(configuration.keyFile) can be read by \(mode & 0o070 != 0 ? "its group" : "others")\(mode & 0o070 != 0 && mode & 0o007 != 0 ? " and others" : ""): whoever reads it and the database reads every page token; chmod 600 it"
+            )
+        }
         return Workspace(configuration: configuration, database: database, cipher: cipher)
+    }
+
+    /// The permission bits of a file, nil when it cannot be examined.
+    static func permissions(of path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o777
     }
 
     /// `BlockingWork.run` keeping the store's typed error.

@@ -37,6 +37,8 @@ public struct PageImportProblem: Sendable, Equatable, CustomStringConvertible {
         case emptyField(String)
         case pageIDNotDigits
         case duplicatePageID(pageID: String, firstLine: Int)
+        /// A control character (NUL, ESC, a line break …) inside a company or page name.
+        case controlCharacter(String)
     }
 
     /// The file name as given (`pages.csv`, `stdin`).
@@ -151,6 +153,17 @@ public enum PageImportParser {
                     rowIsGood = false
                 }
             }
+            for column in ["company", "page_name"] {
+                // A NUL would cut the name short in SQLite and C strings; an ESC or a line break
+                // would move a terminal's cursor or forge a line. Names are text, nothing else.
+                if let text = value(column), text.unicodeScalars.contains(where: Self.isControl) {
+                    problem(
+                        line, .controlCharacter(column),
+                        "\(column) contains a control character (NUL, ESC, a line break or a tab); names must be plain text"
+                    )
+                    rowIsGood = false
+                }
+            }
             if let pageID = value("page_id"), !pageID.isEmpty {
                 if !pageID.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
                     // Not echoed: a shifted column could put a token here.
@@ -175,6 +188,11 @@ public enum PageImportParser {
             }
         }
         return problems.isEmpty ? .success(rows) : .failure(PageImportProblems(sorted(problems)))
+    }
+
+    /// C0 and C1 control characters and DEL.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// A header name as messages may show it: quoted when it looks like a column name, only its
