@@ -141,7 +141,7 @@ public struct CheckRun: Sendable {
                 let dispatch = try await DigestDispatcher(
                     database: database, composer: composer, transport: mailTransport,
                     maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
-                    lease: configuration.mailLease, logger: logger
+                    lease: configuration.mailLease, logger: logger, redactor: configuration.redactor
                 ).dispatch(now: now, deadline: started.addingTimeInterval(configuration.runTimeout))
                 outcome.digests.sent = dispatch.sent
                 outcome.digests.failed = dispatch.failed
