@@ -3,8 +3,11 @@
 ///
 /// Several faults of different kinds can be active together; setting a fault replaces an
 /// active one of the same kind. Whole-request faults take precedence in this order: dropped
-/// connection, 503 HTML page, 500 outage, 401 transient, then the checks of the request
-/// itself (app token, proof), then the rate limit.
+/// connection, 503 HTML page, 500 outage, 401 transient, 500 echoing outage, 400 echoing
+/// rejection, then the checks of the request itself (app token, proof), then the rate limit.
+///
+/// The `echoing…` faults answer as Graph does when it quotes a token back in its message
+/// ("Malformed access token EAA…"): what a client must never log, store, render or print.
 public enum GraphFault: Sendable, Hashable {
     /// Every HTTP response is delayed by this many milliseconds (without blocking other
     /// requests).
@@ -36,6 +39,19 @@ public enum GraphFault: Sendable, Hashable {
     /// Every `every`-th item of a batch has a `body` string that is not JSON (the first half
     /// of the real one).
     case malformedItems(every: Int)
+    /// The whole request is refused with HTTP 400, code 190,
+    /// "Malformed access token <the request's access token>": for a batch or `debug_token` the
+    /// app token `APPID|SECRET`, for `me/accounts` the user token.
+    case echoingRejection
+    /// The whole request fails with HTTP 500 and the transient code 1, the message quoting
+    /// every token of the request: the access token and each `input_token`.
+    case echoingOutage
+    /// Every `debug_token` item (in a batch or alone) is answered HTTP 500 with the transient
+    /// code 2, the message quoting the item's input token.
+    case echoingTransientItems
+    /// Every `debug_token` item (in a batch or alone) is answered HTTP 200 with `is_valid`
+    /// false and a `data.error` (code 190) whose message quotes the input token.
+    case echoingInvalidItems
 
     /// Which usage header `highUsage` reports in.
     public enum UsageHeader: Sendable, Hashable {
@@ -51,6 +67,7 @@ public enum GraphFault: Sendable, Hashable {
     enum Kind: Hashable {
         case latency, outage, htmlOutage, dropConnection, transientUnauthorized, rateLimit
         case highUsage, nullItems, truncatedBody, malformedItems
+        case echoingRejection, echoingOutage, echoingTransientItems, echoingInvalidItems
     }
 
     var kind: Kind {
@@ -65,6 +82,10 @@ public enum GraphFault: Sendable, Hashable {
         case .nullItems: .nullItems
         case .truncatedBody: .truncatedBody
         case .malformedItems: .malformedItems
+        case .echoingRejection: .echoingRejection
+        case .echoingOutage: .echoingOutage
+        case .echoingTransientItems: .echoingTransientItems
+        case .echoingInvalidItems: .echoingInvalidItems
         }
     }
 }
