@@ -126,6 +126,24 @@ enum DebugTokenAnswers {
         }
     }
 
+    /// An item that quotes its input token back, as Graph's messages do: a transient code 2
+    /// (HTTP 500), or an invalid token's `data.error` 190 "Malformed access token …" (HTTP 200).
+    static func echoing(_ echo: RequestPlan.ItemEcho, token: String, traceID: String) -> ItemAnswer {
+        switch echo {
+        case .transient:
+            return ItemAnswer(
+                status: 500,
+                body: envelope(
+                    message:
+                        "An unexpected error has occurred while processing input_token \(token). Please retry your request later.",
+                    code: 2, isTransient: true, traceID: traceID),
+                invalidTokenMessage: nil)
+        case .invalid:
+            let message = "Malformed access token \(token)"
+            return invalid(bare(code: 190, message: message), message)
+        }
+    }
+
     // MARK: Error envelopes
 
     /// `{"error":{"message":…,"type":…,"code":…,"error_subcode":…,"is_transient":…,"fbtrace_id":…}}`

@@ -3,9 +3,13 @@
 ///
 /// Several faults of different kinds can be active together; setting a fault replaces an
 /// active one of the same kind. Whole-request faults take precedence in this order: dropped
-/// connection, 503 HTML page, 500 outage, 401 transient, then the checks of the request
-/// itself (app token, proof), then the rate limit. The faults that rearrange a batch answer
-/// (reversed, missing or extra items) and `redirect` apply to answers that got that far.
+/// connection, 503 HTML page, 500 outage, 401 transient, 500 echoing outage, 400 echoing
+/// rejection, then the checks of the request itself (app token, proof), then the rate limit.
+/// The faults that rearrange a batch answer (reversed, missing or extra items) and `redirect`
+/// apply to answers that got that far.
+///
+/// The `echoing…` faults answer as Graph does when it quotes a token back in its message
+/// ("Malformed access token EAA…"): what a client must never log, store, render or print.
 public enum GraphFault: Sendable, Hashable {
     /// Every HTTP response is delayed by this many milliseconds (without blocking other
     /// requests).
@@ -47,6 +51,19 @@ public enum GraphFault: Sendable, Hashable {
     /// The whole request is answered HTTP 302 with a `Location` header and the real batch
     /// array as its body: JSON, but not a batch answer.
     case redirect
+    /// The whole request is refused with HTTP 400, code 190,
+    /// "Malformed access token <the request's access token>": for a batch or `debug_token` the
+    /// app token `APPID|SECRET`, for `me/accounts` the user token.
+    case echoingRejection
+    /// The whole request fails with HTTP 500 and the transient code 1, the message quoting
+    /// every token of the request: the access token and each `input_token`.
+    case echoingOutage
+    /// Every `debug_token` item (in a batch or alone) is answered HTTP 500 with the transient
+    /// code 2, the message quoting the item's input token.
+    case echoingTransientItems
+    /// Every `debug_token` item (in a batch or alone) is answered HTTP 200 with `is_valid`
+    /// false and a `data.error` (code 190) whose message quotes the input token.
+    case echoingInvalidItems
 
     /// Which usage header `highUsage` reports in.
     public enum UsageHeader: Sendable, Hashable {
@@ -63,6 +80,7 @@ public enum GraphFault: Sendable, Hashable {
         case latency, outage, htmlOutage, dropConnection, transientUnauthorized, rateLimit
         case highUsage, nullItems, truncatedBody, malformedItems
         case reversedItems, missingItem, extraItem, redirect
+        case echoingRejection, echoingOutage, echoingTransientItems, echoingInvalidItems
     }
 
     var kind: Kind {
@@ -81,6 +99,10 @@ public enum GraphFault: Sendable, Hashable {
         case .missingItem: .missingItem
         case .extraItem: .extraItem
         case .redirect: .redirect
+        case .echoingRejection: .echoingRejection
+        case .echoingOutage: .echoingOutage
+        case .echoingTransientItems: .echoingTransientItems
+        case .echoingInvalidItems: .echoingInvalidItems
         }
     }
 }

@@ -45,6 +45,10 @@ extension SimulatorEngine {
         guard admit(calls: requests.count, plan: plan) else { return rateLimited(plan) }
 
         var slots = requests.map { slot(for: $0, plan: plan) }
+        // An echoing fault quotes each item's input token, which resolving does not keep.
+        let inputTokens = slots.map { slot -> String? in
+            if case .debug(let token, _) = slot { token } else { nil }
+        }
         resolve(&slots, plan: plan, isBatch: true)
         // The faults that break the answer's correspondence with the requests.
         if plan.reverseItems { slots.reverse() }
@@ -67,11 +71,15 @@ extension SimulatorEngine {
             case .answered(let given):
                 answer = given
             case .resolved(let behaviour, let pageID, let failNow):
-                guard malformed else {
+                if let echo = plan.itemEcho, let token = inputTokens[index] {
+                    answer = DebugTokenAnswers.echoing(echo, token: token, traceID: plan.traceID)
+                } else if malformed {
+                    answer = DebugTokenAnswers.answer(
+                        for: behaviour, pageID: pageID, failNow: failNow, context: context)
+                } else {
                     templates.append(behaviour, pageID: pageID, failNow: failNow, to: &out)
                     continue
                 }
-                answer = DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context)
             }
             if malformed {
                 answer.body = String(decoding: answer.body.utf8.prefix(answer.body.utf8.count / 2), as: UTF8.self)
@@ -98,7 +106,9 @@ extension SimulatorEngine {
         guard case .resolved(let behaviour, let pageID, let failNow) = slots[0] else {
             return SimulatedResponse(status: 500, body: "")
         }
-        let answer = DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context(plan))
+        let answer =
+            plan.itemEcho.map { DebugTokenAnswers.echoing($0, token: input, traceID: plan.traceID) }
+            ?? DebugTokenAnswers.answer(for: behaviour, pageID: pageID, failNow: failNow, context: context(plan))
         var response = SimulatedResponse(status: answer.status, body: answer.body)
         if let message = answer.invalidTokenMessage {
             response.headers.append(("WWW-Authenticate", Self.wwwAuthenticate(message)))

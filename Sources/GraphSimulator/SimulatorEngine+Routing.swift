@@ -78,6 +78,18 @@ extension SimulatorEngine {
                     message: DebugTokenAnswers.message(forCode: 2, subcode: nil), code: 2, isTransient: true,
                     traceID: plan.traceID),
                 rejected: true)
+        case .echoingOutage?:
+            let tokens = Self.tokens(params: params, authorization: authorization)
+            return SimulatedResponse(
+                status: 500,
+                body: DebugTokenAnswers.envelope(
+                    message: "An unknown error occurred while processing \(tokens.joined(separator: ", "))", code: 1,
+                    isTransient: true, traceID: plan.traceID),
+                rejected: true)
+        case .echoingRejection?:
+            let token = params["access_token"] ?? Self.bearer(authorization) ?? ""
+            return topLevelError(
+                400, message: "Malformed access token \(token)", code: 190, invalidToken: true, plan: plan)
         case nil:
             break
         }
@@ -116,6 +128,21 @@ extension SimulatorEngine {
             403, message: "(#4) Application request limit reached", code: 4, isTransient: true, plan: plan)
         response.rateLimited = true
         return response
+    }
+
+    /// Every token a request carries, as an echoing fault quotes them: its access token (form,
+    /// query or `Authorization`), then each `input_token`, a batch's items' included.
+    static func tokens(params: [String: String], authorization: String?) -> [String] {
+        var tokens: [String] = []
+        if let access = params["access_token"] ?? bearer(authorization), !access.isEmpty { tokens.append(access) }
+        if let input = params["input_token"], !input.isEmpty { tokens.append(input) }
+        let items = params["batch"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [Any]
+        for case let item as [String: Any] in items ?? [] {
+            guard let url = item["relative_url"] as? String, let question = url.firstIndex(of: "?") else { continue }
+            let query = FormDecoding.parameters(String(url[url.index(after: question)...]))
+            if let input = query["input_token"], !input.isEmpty { tokens.append(input) }
+        }
+        return tokens
     }
 
     /// The token of `Authorization: OAuth <t>` or `Bearer <t>`.

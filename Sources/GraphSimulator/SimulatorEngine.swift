@@ -86,8 +86,16 @@ struct EngineState {
 
 /// What the active faults mean for one request, decided when it arrives.
 struct RequestPlan {
-    enum Failure {
-        case drop, htmlOutage, outage, transientUnauthorized
+    /// Whole-request failures, the one that wins (GraphFault's order) ranked highest.
+    enum Failure: Int, Comparable {
+        case echoingRejection, echoingOutage, transientUnauthorized, outage, htmlOutage, drop
+
+        static func < (lhs: Failure, rhs: Failure) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// How every `debug_token` item is answered instead of by its token's behaviour.
+    enum ItemEcho {
+        case transient, invalid
     }
 
     var traceID: String
@@ -103,6 +111,13 @@ struct RequestPlan {
     /// -1: drop the last item of a batch answer; +1: add a copy of the first; 0: neither.
     var itemCountChange = 0
     var redirect = false
+    /// With both item faults active, the transient one wins.
+    var itemEcho: ItemEcho?
+
+    /// Takes `failure` unless a failure that wins over it is already planned.
+    mutating func fail(_ failure: Failure) {
+        self.failure = max(self.failure ?? failure, failure)
+    }
 }
 
 /// One finished answer before it becomes an `HTTPResponse`.
@@ -133,11 +148,14 @@ extension SimulatorEngine {
             for (kind, var active) in state.faults {
                 switch active.fault {
                 case .latency(let milliseconds): plan.latencyMilliseconds = max(0, milliseconds)
-                case .dropConnection: plan.failure = .drop
-                case .htmlOutage: if plan.failure != .drop { plan.failure = .htmlOutage }
-                case .outage:
-                    if plan.failure == nil || plan.failure == .transientUnauthorized { plan.failure = .outage }
-                case .transientUnauthorized: if plan.failure == nil { plan.failure = .transientUnauthorized }
+                case .dropConnection: plan.fail(.drop)
+                case .htmlOutage: plan.fail(.htmlOutage)
+                case .outage: plan.fail(.outage)
+                case .transientUnauthorized: plan.fail(.transientUnauthorized)
+                case .echoingOutage: plan.fail(.echoingOutage)
+                case .echoingRejection: plan.fail(.echoingRejection)
+                case .echoingTransientItems: plan.itemEcho = .transient
+                case .echoingInvalidItems: if plan.itemEcho == nil { plan.itemEcho = .invalid }
                 case .rateLimit(let calls): plan.rateLimitAfter = max(0, calls)
                 case .highUsage(let percent, let header): plan.usage = (header, percent)
                 case .nullItems(let every): plan.nullEvery = max(1, every)

@@ -84,7 +84,8 @@ public struct GrantedPage: Sendable, Equatable {
     }
 }
 
-/// A whole Graph request failed. Descriptions never include a token or the app secret.
+/// A whole Graph request failed. Descriptions never include a token or the app secret:
+/// `GraphAPIClient` redacts every text in it (Graph's message included) before throwing.
 public enum GraphClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The request never got an HTTP answer (timeout, refused, reset, TLS).
     case transport(HTTPError)
@@ -101,6 +102,20 @@ public enum GraphClientError: Error, Sendable, Equatable, CustomStringConvertibl
             "Graph API rejected the request (HTTP \(status), \(error.codeText)\(error.type.map { ", \($0)" } ?? "")): \(error.message)"
         case .malformed(let status, let what):
             "Graph API answered HTTP \(status) with something that is not its format: \(what)"
+        }
+    }
+
+    /// The same error with every text in it passed through `redactor`; codes untouched.
+    public func redacted(by redactor: Redactor) -> GraphClientError {
+        switch self {
+        case .transport(let error):
+            .transport(error.redacted(by: redactor))
+        case .rejected(let error, let status, let usage, let servedVersion):
+            .rejected(
+                error.redacted(by: redactor), httpStatus: status, usage: usage,
+                servedVersion: redactor.redact(servedVersion))
+        case .malformed(let status, let what):
+            .malformed(httpStatus: status, redactor.redact(what))
         }
     }
 }

@@ -5,6 +5,10 @@ import TokenWatchModel
 /// Reading Graph's answers: the batch array, each item, `debug_token`'s `data`, the error
 /// envelope, `me/accounts`. Pure functions of bytes, so every shape Graph has been seen to send
 /// is tested without a network.
+///
+/// Graph's free text (error messages, trace IDs, Page names) is passed through the request's
+/// `Redactor` here, where it is read: Graph quotes tokens back ("Malformed access token …"),
+/// and nothing downstream of the client should ever hold one.
 extension GraphAPIClient {
     /// The outcomes of a batch answer, one per token in request order; throws for answers
     /// that concern the whole request.
@@ -12,18 +16,21 @@ extension GraphAPIClient {
     /// A batch answer is believed only when it is HTTP 200 with exactly one item per token:
     /// a redirect or any other status carrying a JSON array, or an array of another length,
     /// is `.malformed` (the pages stay undecided and are retried), never read item by item.
-    static func decodeBatch(_ response: HTTPResponse, tokenCount: Int) throws(GraphClientError) -> DebugTokenBatch {
+    static func decodeBatch(
+        _ response: HTTPResponse, tokenCount: Int, redactor: Redactor
+    ) throws(GraphClientError) -> DebugTokenBatch {
         let usage = GraphUsage(response: response)
-        let servedVersion = response.header("facebook-api-version")
+        let servedVersion = redactor.redact(response.header("facebook-api-version"))
         // Graph answers 200, or 4xx/5xx with its error object; anything else (a redirect from
         // a proxy or a captive portal) is not Graph's answer, whatever its body says.
         guard response.status == 200 || (400...599).contains(response.status) else {
             throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
         }
         guard let document = JSONValue.parse(response.body) else {
-            throw .malformed(httpStatus: response.status, describeUnreadable(response))
+            throw .malformed(httpStatus: response.status, redactor.redact(describeUnreadable(response)))
         }
-        try rejectTopLevelError(document, response: response, usage: usage, servedVersion: servedVersion)
+        try rejectTopLevelError(
+            document, response: response, usage: usage, servedVersion: servedVersion, redactor: redactor)
         guard let items = document.array else {
             throw .malformed(httpStatus: response.status, "expected the batch's JSON array, got \(document.kind)")
         }
@@ -35,11 +42,12 @@ extension GraphAPIClient {
             throw .malformed(
                 httpStatus: response.status, "the batch answer has \(items.count) items for \(tokenCount) tokens")
         }
-        return DebugTokenBatch(outcomes: items.map(decodeItem), usage: usage, servedVersion: servedVersion)
+        return DebugTokenBatch(
+            outcomes: items.map { decodeItem($0, redactor: redactor) }, usage: usage, servedVersion: servedVersion)
     }
 
     /// One batch item: `null`, or `{"code": 200, "body": "<JSON text>"}`.
-    static func decodeItem(_ item: JSONValue) -> DebugTokenOutcome {
+    static func decodeItem(_ item: JSONValue, redactor: Redactor) -> DebugTokenOutcome {
         if case .null = item { return .undecided("no answer within the batch time limit") }
         guard let fields = item.object else { return .undecided("the batch item is \(item.kind), not an object") }
         guard let code = fields["code"]?.int else { return .undecided("the batch item has no status code") }
@@ -57,13 +65,13 @@ extension GraphAPIClient {
             return .undecided("the batch item (HTTP \(code)) has no body")
         }
         if let envelope = body["error"] {
-            guard let error = graphError(envelope) else {
+            guard let error = graphError(envelope, redactor: redactor) else {
                 return .undecided("the batch item (HTTP \(code)) has an error object without a code")
             }
             return .graphError(error, httpStatus: code)
         }
         if code == 200, let data = body["data"] {
-            guard let info = tokenInfo(data) else {
+            guard let info = tokenInfo(data, redactor: redactor) else {
                 return .undecided("debug_token's data has no is_valid")
             }
             return .info(info)
@@ -72,7 +80,9 @@ extension GraphAPIClient {
     }
 
     /// `debug_token`'s `data`; nil when it lacks `is_valid`, the one field every answer has.
-    static func tokenInfo(_ data: JSONValue) -> TokenInfo? {
+    /// The fields the verdict compares (type, IDs, scopes) are kept as sent; `data.error`'s
+    /// message is redacted like any error's.
+    static func tokenInfo(_ data: JSONValue, redactor: Redactor) -> TokenInfo? {
         guard let isValid = data["is_valid"]?.bool else { return nil }
         return TokenInfo(
             isValid: isValid,
@@ -88,47 +98,49 @@ extension GraphAPIClient {
             expiresAt: date(data["expires_at"]),
             dataAccessExpiresAt: date(data["data_access_expires_at"]),
             issuedAt: date(data["issued_at"]),
-            error: data["error"].flatMap(graphError))
+            error: data["error"].flatMap { graphError($0, redactor: redactor) })
     }
 
     /// Graph's error object, from the envelope (`error_subcode`) or `data.error` (`subcode`).
-    /// nil without a numeric code: nothing could be decided on it.
-    static func graphError(_ value: JSONValue) -> GraphError? {
+    /// nil without a numeric code: nothing could be decided on it. Code, subcode and type are
+    /// kept as sent (verdicts are decided on them); the message and trace ID are redacted.
+    static func graphError(_ value: JSONValue, redactor: Redactor) -> GraphError? {
         guard let code = value["code"]?.int else { return nil }
         return GraphError(
             code: code,
             subcode: value["error_subcode"]?.int ?? value["subcode"]?.int,
             type: value["type"]?.string,
-            message: value["message"]?.string ?? "",
-            fbtraceID: value["fbtrace_id"]?.string,
+            message: redactor.redact(value["message"]?.string ?? ""),
+            fbtraceID: redactor.redact(value["fbtrace_id"]?.string),
             isTransient: value["is_transient"]?.bool ?? false)
     }
 
     /// Throws `.rejected` when the whole answer is Graph's error object.
     static func rejectTopLevelError(
-        _ document: JSONValue, response: HTTPResponse, usage: GraphUsage, servedVersion: String?
+        _ document: JSONValue, response: HTTPResponse, usage: GraphUsage, servedVersion: String?, redactor: Redactor
     ) throws(GraphClientError) {
         guard let envelope = document["error"] else { return }
-        guard let error = graphError(envelope) else {
+        guard let error = graphError(envelope, redactor: redactor) else {
             throw .malformed(httpStatus: response.status, "an error object without a code")
         }
         throw .rejected(error, httpStatus: response.status, usage: usage, servedVersion: servedVersion)
     }
 
     /// One page of `me/accounts`: its entries, the entries it had to skip, and `paging.next`.
+    /// Page names are redacted of `redactor`'s secrets and of every Page token in this answer.
     static func decodeAccountsPage(
-        _ response: HTTPResponse
+        _ response: HTTPResponse, redactor: Redactor
     ) throws(GraphClientError) -> (pages: [GrantedPage], skipped: Int, next: String?) {
         // As for a batch: only a 200 lists pages; a redirect's body is nobody's answer.
         guard response.status == 200 || (400...599).contains(response.status) else {
             throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
         }
         guard let document = JSONValue.parse(response.body) else {
-            throw .malformed(httpStatus: response.status, describeUnreadable(response))
+            throw .malformed(httpStatus: response.status, redactor.redact(describeUnreadable(response)))
         }
         try rejectTopLevelError(
             document, response: response, usage: GraphUsage(response: response),
-            servedVersion: response.header("facebook-api-version"))
+            servedVersion: redactor.redact(response.header("facebook-api-version")), redactor: redactor)
         guard response.status == 200 else {
             throw .malformed(
                 httpStatus: response.status, "me/accounts answered HTTP \(response.status) without an error")
@@ -149,6 +161,8 @@ extension GraphAPIClient {
                     pageID: id, name: entry["name"]?.string ?? "", accessToken: Secret(token),
                     tasks: (entry["tasks"]?.array ?? []).compactMap(\.string)))
         }
+        let known = redactor.adding(pages.map(\.accessToken))
+        for index in pages.indices { pages[index].name = known.redact(pages[index].name) }
         let next = document["paging"]?["next"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         return (pages, skipped, next)
     }

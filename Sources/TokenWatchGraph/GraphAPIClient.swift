@@ -8,6 +8,10 @@ import TokenWatchModel
 ///
 /// Tokens travel only in the POST body (`access_token`, `batch`) or in an `Authorization`
 /// header, never in a URL; logs carry counts and statuses only.
+///
+/// Graph quotes tokens back in its messages, so every text of an answer and every error this
+/// client returns has passed a `Redactor` holding the app secret, the app token and the
+/// tokens of that very request (a batch's Page tokens, a login's user token).
 public struct GraphAPIClient: GraphAPI {
     /// Graph's limit on requests in one batch.
     public static let maxBatchSize = 50
@@ -21,6 +25,8 @@ public struct GraphAPIClient: GraphAPI {
     private let http: any HTTPClient
     private let timeoutSeconds: Double
     private let logger: Logger
+    /// The process's secrets, the app token and the app secret; each request adds its own.
+    private let redactor: Redactor
 
     /// - Parameters:
     ///   - baseURL: `https://graph.facebook.com` (`TOKENWATCH_GRAPH_URL`); a trailing `/` is
@@ -31,9 +37,11 @@ public struct GraphAPIClient: GraphAPI {
     ///   - http: the transport, usually `CurlHTTPClient`.
     ///   - timeoutSeconds: for each HTTP exchange (`TOKENWATCH_HTTP_TIMEOUT`).
     ///   - logger: debug lines with counts, statuses and versions; never a token.
+    ///   - redactor: other secrets of the process to keep out of what Graph answers (the app
+    ///     token and secret are added here).
     public init(
         baseURL: String, version: String, appToken: Secret, appSecret: Secret, http: any HTTPClient,
-        timeoutSeconds: Double = 30, logger: Logger
+        timeoutSeconds: Double = 30, logger: Logger, redactor: Redactor = Redactor()
     ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -44,6 +52,7 @@ public struct GraphAPIClient: GraphAPI {
         self.http = http
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
+        self.redactor = redactor.adding([appToken, appSecret])
     }
 
     /// `{base}/{version}/`, the URL every path hangs from.
@@ -61,13 +70,15 @@ public struct GraphAPIClient: GraphAPI {
         }
         guard !tokens.isEmpty else { return DebugTokenBatch(outcomes: []) }
 
+        // Graph may quote any token of this batch back, in an item's error or the whole answer's.
+        let redactor = self.redactor.adding(tokens)
         let request = HTTPRequest(
             method: "POST", url: versionRoot,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Array(batchForm(tokens).utf8), timeoutSeconds: timeoutSeconds)
-        let response = try await send(request)
+        let response = try await send(request, redactor: redactor)
         do {
-            let batch = try Self.decodeBatch(response, tokenCount: tokens.count)
+            let batch = try Self.decodeBatch(response, tokenCount: tokens.count, redactor: redactor)
             logger.debug(
                 "Graph batch answered",
                 metadata: [
@@ -78,6 +89,7 @@ public struct GraphAPIClient: GraphAPI {
                 ])
             return batch
         } catch {
+            let error = error.redacted(by: redactor)
             logger.debug(
                 "Graph batch failed",
                 metadata: [
@@ -108,6 +120,17 @@ public struct GraphAPIClient: GraphAPI {
     /// `paging.next` on the same scheme, host and port (with any `access_token` in it removed),
     /// at most `maxAccountPages` pages. The user token goes in `Authorization: OAuth …`.
     public func grantedPages(userToken: Secret) async throws -> GrantedPages {
+        do {
+            return try await accounts(userToken: userToken)
+        } catch {
+            // Graph echoes the user token in its refusal ("Malformed access token EAA…").
+            throw error.redacted(by: redactor.adding([userToken]))
+        }
+    }
+
+    private func accounts(userToken: Secret) async throws(GraphClientError) -> GrantedPages {
+        // Grows with each answer's Page tokens: a later answer may quote an earlier one's.
+        var redactor = self.redactor.adding([userToken])
         let proof = AppSecretProof.make(accessToken: userToken, appSecret: appSecret)
         var url = versionRoot + "me/accounts?fields=id,name,access_token,tasks&limit=100&appsecret_proof=\(proof)"
         var pages: [GrantedPage] = []
@@ -120,9 +143,11 @@ public struct GraphAPIClient: GraphAPI {
                 HTTPRequest(
                     url: url,
                     headers: [("Authorization", "OAuth \(userToken.reveal)"), ("Accept", "application/json")],
-                    timeoutSeconds: timeoutSeconds))
-            servedVersion = servedVersion ?? response.header("facebook-api-version")
-            let page = try Self.decodeAccountsPage(response)
+                    timeoutSeconds: timeoutSeconds),
+                redactor: redactor)
+            servedVersion = servedVersion ?? redactor.redact(response.header("facebook-api-version"))
+            let page = try Self.decodeAccountsPage(response, redactor: redactor)
+            redactor = redactor.adding(page.pages.map(\.accessToken))
             pages += page.pages
             skipped += page.skipped
             guard let next = page.next else { break }
@@ -190,15 +215,17 @@ public struct GraphAPIClient: GraphAPI {
 
     // MARK: Transport
 
-    private func send(_ request: HTTPRequest) async throws(GraphClientError) -> HTTPResponse {
+    /// Sends `request`; a transport failure's words pass `redactor` (any `HTTPClient` may quote
+    /// what it sent or got).
+    private func send(_ request: HTTPRequest, redactor: Redactor) async throws(GraphClientError) -> HTTPResponse {
         do {
             return try await http.send(request)
         } catch let error as HTTPError {
-            throw .transport(error)
+            throw .transport(error.redacted(by: redactor))
         } catch is CancellationError {
             throw .transport(.cancelled)
         } catch {
-            throw .transport(.curl(code: -1, String(describing: error)))
+            throw .transport(.curl(code: -1, redactor.redact(String(describing: error))))
         }
     }
 }

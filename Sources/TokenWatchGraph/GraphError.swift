@@ -39,3 +39,14 @@ extension GraphError {
     /// The code and subcode alone, as a verdict keeps them.
     public var reference: GraphErrorCode { GraphErrorCode(code: code, subcode: subcode) }
 }
+
+extension GraphError {
+    /// The same error with its message and trace ID passed through `redactor`; code, subcode
+    /// and type untouched.
+    public func redacted(by redactor: Redactor) -> GraphError {
+        var copy = self
+        copy.message = redactor.redact(message)
+        copy.fbtraceID = redactor.redact(fbtraceID)
+        return copy
+    }
+}

@@ -7,6 +7,7 @@ import TokenWatchModel
 /// TLS peer and host verification are always on; `caFile` adds a CA bundle for private
 /// endpoints (`TOKENWATCH_CA_FILE`). Redirects are never followed: a 3xx is returned as it is.
 /// Bodies above `maxResponseBytes` end the transfer with `HTTPError.responseTooLarge`.
+/// libcurl's error words pass `redactor` before they become an `HTTPError`.
 public struct CurlHTTPClient: HTTPClient {
     /// 8 MiB: a full batch of 50 `debug_token` answers is a few tens of KiB.
     public static let defaultMaxResponseBytes = 8 * 1024 * 1024
@@ -21,6 +22,8 @@ public struct CurlHTTPClient: HTTPClient {
     public let maxResponseBytes: Int
     /// Connect timeout for requests that leave `connectTimeoutSeconds` nil.
     public let connectTimeoutSeconds: Double
+    /// What every error text from libcurl passes through.
+    public let redactor: Redactor
 
     /// - Parameters:
     ///   - loop: where transfers run; the process-wide loop unless told otherwise.
@@ -28,15 +31,18 @@ public struct CurlHTTPClient: HTTPClient {
     ///     bundle file; the system's CA directory (Debian: /etc/ssl/certs) stays in use.
     ///   - maxResponseBytes: the body size cap.
     ///   - connectTimeoutSeconds: the default connect timeout.
+    ///   - redactor: the secrets of this process (token shapes are always removed).
     public init(
         loop: CurlEventLoop = .shared, caFile: String? = nil,
         maxResponseBytes: Int = CurlHTTPClient.defaultMaxResponseBytes,
-        connectTimeoutSeconds: Double = CurlHTTPClient.defaultConnectTimeoutSeconds
+        connectTimeoutSeconds: Double = CurlHTTPClient.defaultConnectTimeoutSeconds,
+        redactor: Redactor = Redactor()
     ) {
         self.loop = loop
         self.caFile = caFile
         self.maxResponseBytes = maxResponseBytes
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.redactor = redactor
     }
 
     /// Sends one request and returns its final response, whatever the status.
@@ -55,7 +61,7 @@ public struct CurlHTTPClient: HTTPClient {
         case .cancelled:
             throw HTTPError.cancelled
         case .failedToStart(let reason):
-            throw HTTPError.curl(code: -1, reason)
+            throw HTTPError.curl(code: -1, redactor.redact(reason))
         case .completed(let result):
             return try response(from: result, for: request)
         }
@@ -103,7 +109,9 @@ public struct CurlHTTPClient: HTTPClient {
         if result.exceededLimit || result.code == CURLE_FILESIZE_EXCEEDED {
             throw .responseTooLarge(limit: maxResponseBytes)
         }
-        guard result.succeeded else { throw Self.error(for: result, timeoutSeconds: request.timeoutSeconds) }
+        guard result.succeeded else {
+            throw Self.error(for: result, timeoutSeconds: request.timeoutSeconds, redactor: redactor)
+        }
         return HTTPResponse(
             status: result.responseCode, headers: Self.finalHeaders(result.headerLines), body: result.body)
     }
@@ -131,9 +139,9 @@ public struct CurlHTTPClient: HTTPClient {
         return headers
     }
 
-    /// Maps a failed transfer to the typed error, keeping curl's words.
-    static func error(for result: CurlTransferResult, timeoutSeconds: Double) -> HTTPError {
-        let why = result.explanation
+    /// Maps a failed transfer to the typed error, keeping curl's words (redacted).
+    static func error(for result: CurlTransferResult, timeoutSeconds: Double, redactor: Redactor) -> HTTPError {
+        let why = result.explanation(redactedBy: redactor)
         switch result.code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut(seconds: timeoutSeconds)

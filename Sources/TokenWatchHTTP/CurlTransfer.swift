@@ -246,10 +246,11 @@ package struct CurlTransferResult: Sendable {
 
     package var succeeded: Bool { code == CURLE_OK }
 
-    /// "reason (detail)" or just the reason. Never carries a secret: libcurl's messages name
-    /// hosts, ports and protocol replies, and TokenWatch never puts secrets in URLs.
-    package var explanation: String {
-        detail.isEmpty || detail == reason ? reason : "\(reason) (\(detail))"
+    /// "reason (detail)" or just the reason, through `redactor`. libcurl's error buffer
+    /// quotes what servers answered (an SMTP server may echo a client's AUTH blob), so its
+    /// words leave a transfer only redacted.
+    package func explanation(redactedBy redactor: Redactor) -> String {
+        redactor.redact(detail.isEmpty || detail == reason ? reason : "\(reason) (\(detail))")
     }
 }
 

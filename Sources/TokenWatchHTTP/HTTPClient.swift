@@ -75,4 +75,15 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .curl(let code, let why): "curl error \(code): \(why)"
         }
     }
+
+    /// The same error with its words passed through `redactor`.
+    public func redacted(by redactor: Redactor) -> HTTPError {
+        switch self {
+        case .connectionFailed(let why): .connectionFailed(redactor.redact(why))
+        case .tls(let why): .tls(redactor.redact(why))
+        case .invalidRequest(let why): .invalidRequest(redactor.redact(why))
+        case .curl(let code, let why): .curl(code: code, redactor.redact(why))
+        case .timedOut, .responseTooLarge, .cancelled: self
+        }
+    }
 }

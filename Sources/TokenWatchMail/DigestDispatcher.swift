@@ -40,10 +40,14 @@ public struct DigestDispatcher: Sendable {
     /// How long a claim lasts: a sender that died lets the rows go after this.
     let lease: TimeInterval
     let logger: Logger
+    /// What a transport's reply or error passes before it is logged or stored (outbox
+    /// `last_error`, the page log): any `MailTransport` may quote a server that echoes secrets.
+    let redactor: Redactor
 
+    /// - Parameter redactor: the process's secrets (the SMTP password among them).
     public init(
         database: AppDatabase, composer: DigestComposer, transport: any MailTransport, maxAttempts: Int, actor: String,
-        sender: String, lease: TimeInterval, logger: Logger
+        sender: String, lease: TimeInterval, logger: Logger, redactor: Redactor
     ) {
         self.database = database
         self.composer = composer
@@ -53,6 +57,7 @@ public struct DigestDispatcher: Sendable {
         self.sender = sender
         self.lease = lease
         self.logger = logger
+        self.redactor = redactor
     }
 
     /// Sends what is due.
@@ -110,7 +115,7 @@ public struct DigestDispatcher: Sendable {
         let reply: String
         do {
             message = try composer.compose(digest, now: now())
-            reply = try await transport.send(message)
+            reply = redactor.redact(try await transport.send(message))
         } catch {
             return try await recordFailure(items, owner: owner, error: error, now: now(), into: &outcome)
         }
@@ -130,7 +135,7 @@ public struct DigestDispatcher: Sendable {
         outcome.failed += 1
         let attempts = (items.map(\.attempts).max() ?? 0) + 1
         let wait = min(pow(2.0, Double(attempts - 1)) * 60, 6 * 3600)
-        let text = String(describing: error)
+        let text = redactor.redact(String(describing: error))
         let gaveUp = try await database.markAttemptFailed(
             items, sender: sender, error: text, permanent: permanent, nextAttemptAt: now.addingTimeInterval(wait),
             maxAttempts: maxAttempts, actor: actor, now: now)

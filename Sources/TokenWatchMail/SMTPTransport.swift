@@ -10,7 +10,9 @@ import TokenWatchModel
 /// `?tls=required` to refuse to send in clear), `smtps://host:port` is TLS from the first byte.
 /// Certificates are always verified. The EHLO name is the domain of the sender address.
 /// The password is handed to libcurl as an option, never put in a URL, and never appears in
-/// an error.
+/// an error: every server reply and libcurl error string passes a `Redactor` holding the
+/// password and its AUTH PLAIN / LOGIN base64 forms (a server may echo the client's AUTH blob
+/// in its 535) before it leaves the transport.
 public struct SMTPTransport: MailTransport {
     /// How the connection is protected.
     public enum Security: Sendable, Equatable {
@@ -30,6 +32,8 @@ public struct SMTPTransport: MailTransport {
     private let timeoutSeconds: Double
     private let caFile: String?
     private let loop: CurlEventLoop
+    /// The process's secrets plus this transport's credentials in every form AUTH sends them.
+    private let redactor: Redactor
 
     /// - Parameters:
     ///   - endpoint: an `.smtp` or `.smtps` `MailTransportURL` (the one parser of
@@ -38,10 +42,12 @@ public struct SMTPTransport: MailTransport {
     ///   - timeoutSeconds: for the whole exchange (`TOKENWATCH_HTTP_TIMEOUT`).
     ///   - caFile: an extra CA bundle (`TOKENWATCH_CA_FILE`).
     ///   - loop: where the transfer runs; the process-wide loop unless told otherwise.
+    ///   - redactor: other secrets of the process to keep out of replies (the credentials are
+    ///     added here).
     /// - Throws: `MailError.configuration` for a `file://` endpoint.
     public init(
         endpoint: MailTransportURL, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
-        caFile: String? = nil, loop: CurlEventLoop = .shared
+        caFile: String? = nil, loop: CurlEventLoop = .shared, redactor: Redactor = Redactor()
     ) throws(MailError) {
         guard let baseURL = endpoint.curlURL else {
             throw .configuration("a file:// mail URL writes .eml files; it is not an SMTP server")
@@ -56,16 +62,17 @@ public struct SMTPTransport: MailTransport {
         self.timeoutSeconds = timeoutSeconds
         self.caFile = caFile
         self.loop = loop
+        self.redactor = redactor.addingSMTPCredentials(user: self.username, password: password)
     }
 
     /// Parses `url` (a `TOKENWATCH_SMTP_URL` value) with `MailTransportURL` and connects to it.
     public init(
         url: String, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
-        caFile: String? = nil, loop: CurlEventLoop = .shared
+        caFile: String? = nil, loop: CurlEventLoop = .shared, redactor: Redactor = Redactor()
     ) throws(MailError) {
         try self.init(
             endpoint: MailTransportURL(parsing: url), username: username, password: password,
-            timeoutSeconds: timeoutSeconds, caFile: caFile, loop: loop)
+            timeoutSeconds: timeoutSeconds, caFile: caFile, loop: loop, redactor: redactor)
     }
 
     /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with `message.data`.
@@ -84,10 +91,10 @@ public struct SMTPTransport: MailTransport {
         case .cancelled:
             throw MailError.transport("cancelled")
         case .failedToStart(let reason):
-            throw MailError.transport(reason)
+            throw MailError.transport(redactor.redact(reason))
         case .completed(let result):
             guard result.succeeded else { throw error(for: result) }
-            return redacted(result.headerLines.last { !$0.isEmpty } ?? "\(result.responseCode)")
+            return redactor.redact(result.headerLines.last { !$0.isEmpty } ?? "\(result.responseCode)")
         }
     }
 
@@ -120,14 +127,15 @@ public struct SMTPTransport: MailTransport {
     /// refused is `.authentication`, anything that broke the exchange is `.transport`.
     private func error(for result: CurlTransferResult) -> MailError {
         let code = result.responseCode
-        let reply = Self.reply(withCode: code, in: result.headerLines).map(redacted)
+        let reply = redactor.redact(Self.reply(withCode: code, in: result.headerLines))
+        let explanation = result.explanation(redactedBy: redactor)
         if result.code == CURLE_LOGIN_DENIED {
-            return .authentication(reply ?? redacted(result.explanation))
+            return .authentication(reply ?? explanation)
         }
         if (400...599).contains(code) {
-            return .rejected(code: code, reply: reply ?? redacted(result.explanation))
+            return .rejected(code: code, reply: reply ?? explanation)
         }
-        return .transport(redacted(result.explanation))
+        return .transport(explanation)
     }
 
     /// The server's last reply line carrying `code` ("451 4.3.0 Try again later").
@@ -135,12 +143,6 @@ public struct SMTPTransport: MailTransport {
         guard code > 0 else { return nil }
         let prefix = String(code)
         return lines.last { $0.hasPrefix(prefix + " ") || $0.hasPrefix(prefix + "-") || $0 == prefix }
-    }
-
-    /// Belt and braces: a server that echoes what it was sent must not make us log a password.
-    private func redacted(_ text: String) -> String {
-        guard let password, password.reveal.count >= 3 else { return text }
-        return text.replacingOccurrences(of: password.reveal, with: "<redacted>")
     }
 
     /// The sender's domain if it is a plain host name, else "localhost".

@@ -163,6 +163,59 @@ struct GraphSimulatorFaultTests {
         }
     }
 
+    /// The echoing faults quote the request's tokens back, so the redaction tests (which find
+    /// no token in anything TokenWatch wrote) cannot pass only because nothing was echoed.
+    @Test func echoingFaultsQuoteTheTokensOfTheRequest() async throws {
+        try await SimHTTP.withSimulator { graph async throws in
+            let tokens = Array(Self.tokens.prefix(2))
+            graph.setFault(.echoingRejection)
+            let rejection = try await SimHTTP.batch(graph, tokens)
+            #expect(rejection.status == 400)
+            #expect(try rejection.error()["code"] as? Int == 190)
+            #expect(try rejection.error()["message"] as? String == "Malformed access token \(SimHTTP.appToken)")
+            graph.clearFaults()
+
+            graph.setFault(.echoingOutage)
+            let outage = try await SimHTTP.batch(graph, tokens)
+            #expect(outage.status == 500)
+            #expect(try outage.error()["code"] as? Int == 1)
+            #expect(try outage.error()["is_transient"] as? Bool == true)
+            let quoted = try #require(try outage.error()["message"] as? String)
+            for token in [SimHTTP.appToken] + tokens { #expect(quoted.contains(token), "\(quoted)") }
+            graph.clearFaults()
+
+            graph.setFault(.echoingTransientItems)
+            for (token, item) in zip(tokens, try await SimHTTP.batch(graph, tokens).items()) {
+                let item = try #require(item)
+                #expect(item.code == 500)
+                #expect(try item.error()["code"] as? Int == 2)
+                #expect((try item.error()["message"] as? String)?.contains("input_token \(token).") == true)
+            }
+            let single = try await SimHTTP.debugToken(graph, tokens[0])
+            #expect(single.status == 500)
+            #expect(single.text.contains(tokens[0]))
+            graph.clearFaults()
+
+            graph.setFault(.echoingInvalidItems)
+            for (token, item) in zip(tokens, try await SimHTTP.batch(graph, tokens).items()) {
+                let data = try #require(try item?.data())
+                #expect(data["is_valid"] as? Bool == false)
+                let error = try #require(data["error"] as? [String: Any])
+                #expect(error["code"] as? Int == 190)
+                #expect(error["message"] as? String == "Malformed access token \(token)")
+            }
+            graph.clearFaults()
+
+            // me/accounts quotes the user token it was given.
+            graph.registerUser(token: "user-token-for-echo-1", pages: [])
+            graph.setFault(.echoingRejection)
+            let accounts = try await SimHTTP.get(
+                "\(graph.baseURL)/v25.0/me/accounts", headers: ["Authorization": "OAuth user-token-for-echo-1"])
+            #expect(accounts.status == 400)
+            #expect(try accounts.error()["message"] as? String == "Malformed access token user-token-for-echo-1")
+        }
+    }
+
     @Test func latencyDoesNotSerialiseRequests() async throws {
         try await SimHTTP.withSimulator { graph async throws in
             graph.setFault(.latency(milliseconds: 300))

@@ -96,8 +96,10 @@ struct GraphWireFormatTests {
     @Test("an item whose body is an object, not a string, is read the same")
     func objectBody() throws {
         let item = try #require(JSONValue.parse(#"{"code":200,"body":{"data":{"is_valid":true}}}"#))
-        #expect(GraphAPIClient.decodeItem(item) == .info(TokenInfo(isValid: true)))
-        #expect(GraphAPIClient.decodeItem(.string("x")) == .undecided("the batch item is a string, not an object"))
+        #expect(GraphAPIClient.decodeItem(item, redactor: Redactor()) == .info(TokenInfo(isValid: true)))
+        #expect(
+            GraphAPIClient.decodeItem(.string("x"), redactor: Redactor())
+                == .undecided("the batch item is a string, not an object"))
     }
 
     @Test("a batch array is believed only with HTTP 200 and one item per token")
@@ -105,15 +107,18 @@ struct GraphWireFormatTests {
         let item = #"{"code":200,"body":"{\"data\":{\"is_valid\":true,\"type\":\"PAGE\",\"profile_id\":\"1\"}}"}"#
         let array = Array("[\(item),\(item)]".utf8)
         #expect(
-            try GraphAPIClient.decodeBatch(HTTPResponse(status: 200, body: array), tokenCount: 2).outcomes.count == 2)
+            try GraphAPIClient.decodeBatch(HTTPResponse(status: 200, body: array), tokenCount: 2, redactor: Redactor())
+                .outcomes.count == 2)
         for status in [302, 301, 304, 204, 100, 404, 500] {
             #expect(throws: GraphClientError.self, "HTTP \(status)") {
-                try GraphAPIClient.decodeBatch(HTTPResponse(status: status, body: array), tokenCount: 2)
+                try GraphAPIClient.decodeBatch(
+                    HTTPResponse(status: status, body: array), tokenCount: 2, redactor: Redactor())
             }
         }
         do {
             _ = try GraphAPIClient.decodeBatch(
-                HTTPResponse(status: 302, headers: [("Location", "http://elsewhere/")], body: array), tokenCount: 2)
+                HTTPResponse(status: 302, headers: [("Location", "http://elsewhere/")], body: array), tokenCount: 2,
+                redactor: Redactor())
             Issue.record("a 302 was believed")
         } catch {
             guard case .malformed(302, let what) = error else { throw error }
@@ -121,13 +126,15 @@ struct GraphWireFormatTests {
         }
         for count in [1, 3] {
             #expect(throws: GraphClientError.self) {
-                try GraphAPIClient.decodeBatch(HTTPResponse(status: 200, body: array), tokenCount: count)
+                try GraphAPIClient.decodeBatch(
+                    HTTPResponse(status: 200, body: array), tokenCount: count, redactor: Redactor())
             }
         }
         // Graph's own error object still counts with 4xx/5xx: it concerns the whole request.
         let envelope = Array(#"{"error":{"code":190,"message":"bad app token","type":"OAuthException"}}"#.utf8)
         do {
-            _ = try GraphAPIClient.decodeBatch(HTTPResponse(status: 400, body: envelope), tokenCount: 2)
+            _ = try GraphAPIClient.decodeBatch(
+                HTTPResponse(status: 400, body: envelope), tokenCount: 2, redactor: Redactor())
             Issue.record("an error envelope was not rejected")
         } catch {
             guard case .rejected(let graphError, 400, _, _) = error else { throw error }
@@ -138,10 +145,12 @@ struct GraphWireFormatTests {
     @Test("me/accounts lists pages only in a 200 answer")
     func accountsAnswerStatus() throws {
         let body = Array(#"{"data":[{"id":"104","name":"Acme","access_token":"EAApage","tasks":["MANAGE"]}]}"#.utf8)
-        #expect(try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: 200, body: body)).pages.count == 1)
+        #expect(
+            try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: 200, body: body), redactor: Redactor()).pages
+                .count == 1)
         for status in [302, 307, 404, 500] {
             #expect(throws: GraphClientError.self, "HTTP \(status)") {
-                try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: status, body: body))
+                try GraphAPIClient.decodeAccountsPage(HTTPResponse(status: status, body: body), redactor: Redactor())
             }
         }
     }

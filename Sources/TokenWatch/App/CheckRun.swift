@@ -172,7 +172,7 @@ public struct CheckRun: Sendable {
                 let dispatch = try await DigestDispatcher(
                     database: database, composer: composer, transport: mailTransport,
                     maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
-                    lease: configuration.mailLease, logger: logger
+                    lease: configuration.mailLease, logger: logger, redactor: configuration.redactor
                 ).dispatch(
                     now: now, deadline: started.addingTimeInterval(configuration.runTimeout),
                     shouldStop: stopRequested)

@@ -58,7 +58,7 @@ public struct Notify: Sendable {
         let dispatch = try await DigestDispatcher(
             database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,
             actor: actor, sender: "notify:\(getpid()):\(UInt32.random(in: 0...UInt32.max))",
-            lease: configuration.mailLease, logger: logger
+            lease: configuration.mailLease, logger: logger, redactor: configuration.redactor
         ).dispatch(
             now: now, deadline: started.addingTimeInterval(configuration.runTimeout), ignoreBackoff: true,
             shouldStop: stopRequested)

@@ -87,14 +87,21 @@ extension Workspace {
         let granted: GrantedPages
         do {
             granted = try await graph.grantedPages(userToken: userToken)
-        } catch GraphClientError.rejected(let error, let status, _, _) where [190, 102].contains(error.code) {
-            throw InputRejected([
-                "Graph rejected the user token (HTTP \(status), \(error.codeText)): \(error.message); log in with Facebook again"
-            ])
-        } catch GraphClientError.rejected(let error, let status, _, _) where VerdictRules.isOwnConfigurationError(error)
-        {
-            // 100/101/104 here concern our app (appsecret_proof, app ID), not the person.
-            throw CheckError.credentialsRejected(error, httpStatus: status)
+        } catch let failure as GraphClientError {
+            // Graph quotes the user token back ("Malformed access token EAA…"). `GraphAPIClient`
+            // redacts it already; the login knows the token too, so any `GraphAPI` is covered.
+            let failure = failure.redacted(by: configuration.redactor.adding([userToken]))
+            guard case .rejected(let error, let status, _, _) = failure else { throw failure }
+            if [190, 102].contains(error.code) {
+                throw InputRejected([
+                    "Graph rejected the user token (HTTP \(status), \(error.codeText)): \(error.message); log in with Facebook again"
+                ])
+            }
+            if VerdictRules.isOwnConfigurationError(error) {
+                // 100/101/104 here concern our app (appsecret_proof, app ID), not the person.
+                throw CheckError.credentialsRejected(error, httpStatus: status)
+            }
+            throw failure
         }
         // A login that grants nothing (a token without pages_show_list, a person who unticked
         // everything) must not disconnect a whole company in one go.

@@ -87,4 +87,12 @@ public struct Configuration: Sendable {
         guard let appID, !appID.isEmpty, let appSecret, !appSecret.isEmpty else { return nil }
         return Secret("\(appID)|\(appSecret.reveal)")
     }
+
+    /// The redactor of this installation's secrets: the app secret, the app token, and the SMTP
+    /// password in its AUTH forms. Every client of the outside world starts from it and adds the
+    /// tokens it handles (a batch's Page tokens, a login's user token).
+    public var redactor: Redactor {
+        Redactor(secrets: [appSecret, appToken].compactMap { $0 })
+            .addingSMTPCredentials(user: smtpUser, password: smtpPassword)
+    }
 }

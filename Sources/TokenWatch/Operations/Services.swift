@@ -7,7 +7,8 @@ import TokenWatchModel
 
 /// Builds the clients of the outside world from the configuration: the Graph API over
 /// libcurl and the mail transport. Missing or malformed settings are configuration errors
-/// (exit 78) that name the setting, found before any network call.
+/// (exit 78) that name the setting, found before any network call. Each client gets the
+/// configuration's `Redactor`, so what the outside world answers is redacted where it enters.
 public struct Services: Sendable {
     public let configuration: Configuration
     let logger: Logger
@@ -21,7 +22,7 @@ public struct Services: Sendable {
 
     /// The HTTP client every Graph request goes through.
     public func httpClient() -> CurlHTTPClient {
-        CurlHTTPClient(loop: loop, caFile: configuration.caFile)
+        CurlHTTPClient(loop: loop, caFile: configuration.caFile, redactor: configuration.redactor)
     }
 
     /// The Graph API client; needs TOKENWATCH_APP_ID and TOKENWATCH_APP_SECRET.
@@ -38,7 +39,8 @@ public struct Services: Sendable {
         return GraphAPIClient(
             baseURL: configuration.graphURL, version: configuration.graphVersion, appToken: appToken,
             appSecret: appSecret,
-            http: httpClient(), timeoutSeconds: configuration.httpTimeout, logger: logger)
+            http: httpClient(), timeoutSeconds: configuration.httpTimeout, logger: logger,
+            redactor: configuration.redactor)
     }
 
     /// The mail transport of TOKENWATCH_SMTP_URL; needs TOKENWATCH_MAIL_FROM too.
@@ -58,7 +60,8 @@ public struct Services: Sendable {
         case .smtp, .smtps:
             return try SMTPTransport(
                 endpoint: endpoint, username: configuration.smtpUser, password: configuration.smtpPassword,
-                timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loop: loop)
+                timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loop: loop,
+                redactor: configuration.redactor)
         }
     }
 }

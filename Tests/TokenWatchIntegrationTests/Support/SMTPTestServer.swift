@@ -61,11 +61,14 @@ final class SMTPTestServer {
     ///   - refuseRCPT: answer the first N RCPT commands with 451.
     ///   - refuseDATA: answer the first N DATA commands with 451.
     ///   - login: accept AUTH (PLAIN, LOGIN) with exactly this user and password.
+    ///   - echoAuth: offer AUTH and refuse every login with a 535 that quotes the client's
+    ///     AUTH blobs as sent (base64 of the credentials): a server echoing secrets.
+    ///   - authMechanisms: the AUTH mechanisms offered (PLAIN and LOGIN unless told).
     ///   - delayDataMilliseconds: a slow server: each message is stored at once, then the final
     ///     250 to DATA waits this long (other sessions go on meanwhile), so senders overlap.
     static func start(
         refuseRCPT: Int = 0, refuseDATA: Int = 0, login: (user: String, password: String)? = nil,
-        delayDataMilliseconds: Int = 0
+        echoAuth: Bool = false, authMechanisms: [String] = ["PLAIN", "LOGIN"], delayDataMilliseconds: Int = 0
     ) async throws -> SMTPTestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -79,6 +82,8 @@ final class SMTPTestServer {
             "--delay-data-ms", String(delayDataMilliseconds),
         ]
         if let login { arguments += ["--auth", "\(login.user):\(login.password)"] }
+        if echoAuth { arguments.append("--auth-echo") }
+        arguments += ["--auth-mechanisms", authMechanisms.joined(separator: ",")]
         process.arguments = arguments
         let stdout = Pipe()
         let stdin = Pipe()

@@ -2,6 +2,7 @@
 """A real SMTP server (aiosmtpd) for TokenWatch's tests.
 
     smtp_sink.py DIR [--refuse-rcpt N] [--refuse-data N] [--auth USER:PASSWORD]
+                     [--auth-echo] [--auth-mechanisms PLAIN,LOGIN]
                      [--delay-data-ms MS] [--exit-on-stdin-eof]
 
 Listens on 127.0.0.1, on a port the kernel picks, and prints that port alone on the first
@@ -15,6 +16,10 @@ Refusals, for "refuse then accept" tests: the next N RCPT (or DATA) commands are
 {"refuse_rcpt": N, "refuse_data": N} adds (read and deleted before each RCPT and DATA).
 
 --auth turns on AUTH PLAIN/LOGIN over the clear connection with one valid login.
+--auth-echo turns on AUTH and refuses every login with a 535 that quotes the client's AUTH
+blobs as sent (the base64 of PLAIN's "\0user\0password", or LOGIN's user and password):
+a server that echoes secrets, which a client must never log or store.
+--auth-mechanisms limits the mechanisms offered (comma-separated; default PLAIN,LOGIN).
 --delay-data-ms makes a slow server: each accepted message is stored at once, then the final
 250 to DATA waits MS milliseconds (other sessions go on meanwhile), so senders overlap.
 --exit-on-stdin-eof makes it stop when stdin closes, so it never outlives the test process.
@@ -22,12 +27,14 @@ Refusals, for "refuse then accept" tests: the next N RCPT (or DATA) commands are
 
 import argparse
 import asyncio
+import base64
+import binascii
 import json
 import os
 import signal
 import sys
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 
 
 class Sink:
@@ -86,6 +93,40 @@ class Sink:
         return "250 2.0.0 OK: queued as %04d" % number
 
 
+class EchoingSMTP(SMTP):
+    """An SMTP session that keeps the client's AUTH blobs exactly as sent, for --auth-echo."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.auth_blobs = []
+
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg):
+        # An initial response ("AUTH PLAIN <blob>") is a blob too.
+        self.auth_blobs = (arg or "").split()[1:]
+        await super().smtp_AUTH(arg)
+
+    async def challenge_auth(self, challenge, encode_to_b64=True, log_client_response=False):
+        # aiosmtpd's own, but keeping the blob before decoding it.
+        challenge = challenge.encode() if isinstance(challenge, str) else challenge
+        await self.push(b"334 " + (base64.b64encode(challenge) if encode_to_b64 else challenge))
+        blob = (await self._reader.readline()).strip()
+        self.auth_blobs.append(blob.decode("ascii", "replace"))
+        if blob == b"*":
+            await self.push("501 5.7.0 Auth aborted")
+            return MISSING
+        try:
+            return base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            await self.push("501 5.5.2 Can't decode base64")
+            return MISSING
+
+
+def echoing_authenticator(server, session, envelope, mechanism, auth_data):
+    blobs = " ".join(getattr(server, "auth_blobs", []))
+    return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication failed for " + blobs)
+
+
 def make_authenticator(login):
     user, _, password = login.partition(":")
 
@@ -106,6 +147,8 @@ async def main():
     parser.add_argument("--refuse-rcpt", type=int, default=0)
     parser.add_argument("--refuse-data", type=int, default=0)
     parser.add_argument("--auth", default=None, metavar="USER:PASSWORD")
+    parser.add_argument("--auth-echo", action="store_true")
+    parser.add_argument("--auth-mechanisms", default="PLAIN,LOGIN")
     parser.add_argument("--delay-data-ms", type=int, default=0)
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
@@ -113,15 +156,17 @@ async def main():
 
     sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data, args.delay_data_ms)
     options = {"decode_data": False, "hostname": "sink.test"}
-    if args.auth is not None:
+    offered = {name.strip().upper() for name in args.auth_mechanisms.split(",") if name.strip()}
+    if args.auth is not None or args.auth_echo:
         options.update(
-            authenticator=make_authenticator(args.auth),
+            authenticator=echoing_authenticator if args.auth_echo else make_authenticator(args.auth),
             auth_require_tls=False,
-            auth_exclude_mechanism=["CRAM-MD5"],
+            auth_exclude_mechanism=sorted({"CRAM-MD5", "PLAIN", "LOGIN"} - offered),
         )
+    session = EchoingSMTP if args.auth_echo else SMTP
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(sink, **options), host="127.0.0.1", port=0)
+    server = await loop.create_server(lambda: session(sink, **options), host="127.0.0.1", port=0)
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write("%d\n" % port)
     sys.stdout.flush()
