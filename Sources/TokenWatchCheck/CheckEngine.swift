@@ -195,9 +195,17 @@ public struct CheckEngine: Sendable {
                             break
                         }
                         guard let job = nextJob(flushRetries: inFlight == 0) else { break }
+                        let wait = retry.delay(beforeAttempt: job.attempt)
+                        // A retry whose backoff would end past the deadline is not started: the
+                        // run ends within TOKENWATCH_RUN_TIMEOUT plus one request in flight.
+                        if now().addingTimeInterval(Double(wait.components.seconds)) >= deadline {
+                            unchecked.append(contentsOf: job.targets)
+                            stopReason = "run deadline reached"
+                            outcome.deadlineReached = true
+                            break
+                        }
                         inFlight += 1
                         let graph = self.graph
-                        let wait = retry.delay(beforeAttempt: job.attempt)
                         let clock = self.clock
                         group.addTask {
                             if wait > .zero { try? await clock.sleep(for: wait) }

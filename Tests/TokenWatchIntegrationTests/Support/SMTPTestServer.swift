@@ -66,9 +66,11 @@ final class SMTPTestServer {
     ///   - authMechanisms: the AUTH mechanisms offered (PLAIN and LOGIN unless told).
     ///   - delayDataMilliseconds: a slow server: each message is stored at once, then the final
     ///     250 to DATA waits this long (other sessions go on meanwhile), so senders overlap.
+    ///   - reject: addresses refused for good at RCPT (550): a permanent failure.
     static func start(
         refuseRCPT: Int = 0, refuseDATA: Int = 0, login: (user: String, password: String)? = nil,
-        echoAuth: Bool = false, authMechanisms: [String] = ["PLAIN", "LOGIN"], delayDataMilliseconds: Int = 0
+        echoAuth: Bool = false, authMechanisms: [String] = ["PLAIN", "LOGIN"], delayDataMilliseconds: Int = 0,
+        reject: [String] = []
     ) async throws -> SMTPTestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -83,6 +85,7 @@ final class SMTPTestServer {
         ]
         if let login { arguments += ["--auth", "\(login.user):\(login.password)"] }
         if echoAuth { arguments.append("--auth-echo") }
+        for address in reject { arguments += ["--reject", address] }
         arguments += ["--auth-mechanisms", authMechanisms.joined(separator: ",")]
         process.arguments = arguments
         let stdout = Pipe()

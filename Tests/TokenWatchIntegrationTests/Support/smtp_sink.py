@@ -22,6 +22,8 @@ a server that echoes secrets, which a client must never log or store.
 --auth-mechanisms limits the mechanisms offered (comma-separated; default PLAIN,LOGIN).
 --delay-data-ms makes a slow server: each accepted message is stored at once, then the final
 250 to DATA waits MS milliseconds (other sessions go on meanwhile), so senders overlap.
+--reject ADDRESS (repeatable) answers RCPT TO that address with "550 5.1.1 ...", for good:
+a permanent refusal, which a client must not retry.
 --exit-on-stdin-eof makes it stop when stdin closes, so it never outlives the test process.
 """
 
@@ -38,8 +40,9 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 
 
 class Sink:
-    def __init__(self, directory, refuse_rcpt, refuse_data, delay_data_ms=0):
+    def __init__(self, directory, refuse_rcpt, refuse_data, delay_data_ms=0, reject=()):
         self.directory = directory
+        self.reject = {address.lower() for address in reject}
         self.delay_data = delay_data_ms / 1000.0
         self.refuse = {"rcpt": refuse_rcpt, "data": refuse_data}
         self.count = 0
@@ -63,6 +66,8 @@ class Sink:
         return False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 Mailbox does not exist (test sink)"
         if self._refusing("rcpt"):
             return "451 4.3.0 Recipient temporarily refused by the test sink"
         envelope.rcpt_tos.append(address)
@@ -150,11 +155,12 @@ async def main():
     parser.add_argument("--auth-echo", action="store_true")
     parser.add_argument("--auth-mechanisms", default="PLAIN,LOGIN")
     parser.add_argument("--delay-data-ms", type=int, default=0)
+    parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
 
-    sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data, args.delay_data_ms)
+    sink = Sink(args.directory, args.refuse_rcpt, args.refuse_data, args.delay_data_ms, args.reject)
     options = {"decode_data": False, "hostname": "sink.test"}
     offered = {name.strip().upper() for name in args.auth_mechanisms.split(",") if name.strip()}
     if args.auth is not None or args.auth_echo:
