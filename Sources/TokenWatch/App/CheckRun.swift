@@ -264,9 +264,7 @@ public struct CheckRun: Sendable {
                 logger.error("run record not written: \(error)")
             }
         }
-        // Info, not a warning: the command prints the summary itself when the run did not
-        // complete, so under -q it appears once, on stdout.
-        logger.info("\(outcome.summary)")
+        // The summary is not logged: the command prints it (on stdout), once.
         return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
     }
 
