@@ -30,13 +30,8 @@ extension AppDatabase {
         }
         do {
             return try DatabaseQueue(path: target, configuration: configuration)
-        } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_NOTADB {
-                throw StoreError.notATokenWatchDatabase(path: path, why: "not an SQLite database")
-            }
-            throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
         } catch {
-            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+            throw openingError(error, path: path)
         }
     }
 
@@ -70,13 +65,8 @@ extension AppDatabase {
                 guard try db.tableExists("grdb_migrations") else { return nil }
                 return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
             }
-        } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_NOTADB {
-                throw StoreError.notATokenWatchDatabase(path: path, why: "not an SQLite database")
-            }
-            throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
         } catch {
-            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+            throw openingError(error, path: path)
         }
         guard let applied, let first = known.first, applied.contains(first) else {
             throw StoreError.notATokenWatchDatabase(path: path, why: "an SQLite database without TokenWatch's schema")
@@ -98,4 +88,16 @@ extension AppDatabase {
             path: path,
             reason: isDirectory ? "\(reason) (the database's -wal, -shm and .lock files go in this directory)" : reason)
     }
+}
+
+/// What opening `path` failed with, as the store says it: a file that is not SQLite at all is
+/// not a TokenWatch database; anything else cannot be opened, with SQLite's reason.
+private func openingError(_ error: any Error, path: String) -> StoreError {
+    guard let error = error as? DatabaseError else {
+        return StoreError.cannotOpen(path: path, reason: String(describing: error))
+    }
+    if error.resultCode == .SQLITE_NOTADB {
+        return StoreError.notATokenWatchDatabase(path: path, why: "not an SQLite database")
+    }
+    return StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
 }
