@@ -37,6 +37,14 @@ struct CheckBinaryTests {
         #expect(requests == 0)
     }
 
+    /// A monitor watching nothing must not look like a healthy one: cron mails the warning.
+    @Test func aCheckOfNoPagesSaysSoEvenUnderQuiet() async throws {
+        let result = try await check(["-q", "--no-email"])
+        await harness.stop()
+        #expect(result.status == 0, "\(result.all)")
+        #expect(result.stderr.contains("no pages are watched: import them with `tokenwatch pages import FILE`"))
+    }
+
     @Test func aCompleteRunExitsZeroWithASummaryAndNoSecrets() async throws {
         try await harness.seed([("1001", .valid), ("1002", .passwordChanged)])
         let result = try await check(["--metrics-file", harness.directory.file("m.prom")])

@@ -74,6 +74,12 @@ public struct CheckRun: Sendable {
                 actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
                 now: started)
         logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
+        if targets.isEmpty && options.pageIDs == nil {
+            // Not a failure, but a monitor watching nothing must not look like a healthy one.
+            logger.warning(
+                "no pages are watched: import them with `tokenwatch pages import FILE` or connect one with `tokenwatch pages connect`"
+            )
+        }
 
         var outcome = RunOutcome(
             runID: runID, actor: options.actor, startedAt: started, endedAt: started,
