@@ -45,6 +45,30 @@ struct UndecidedPagesTests {
         #expect(exposition.contains("tokenwatch_pages{status=\"valid\"} 3\n"))
     }
 
+    /// A Graph that answers slowly, or with 500s that invite retries, cannot hold a run past
+    /// TOKENWATCH_RUN_TIMEOUT plus one request in flight: the rest is "not checked".
+    @Test func aSlowOrFailingGraphCannotHoldARunPastItsTimeout() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed((1...60).map { (String(83_000 + $0), TokenBehaviour.valid) })
+        let env = harness.binaryEnvironment([
+            "TOKENWATCH_RUN_TIMEOUT": "3", "TOKENWATCH_HTTP_TIMEOUT": "2", "TOKENWATCH_BATCH_SIZE": "1",
+            "TOKENWATCH_CONCURRENCY": "1",
+        ])
+        for fault in [GraphFault.latency(milliseconds: 1500), .outage] {
+            harness.simulator.clearFaults()
+            harness.simulator.setFault(fault)
+            let started = ContinuousClock.now
+            let run = try await TokenWatchBinary.run(["check", "--no-email"], environment: env)
+            let elapsed = ContinuousClock.now - started
+            #expect(run.status == 75, "\(fault): \(run.all)")
+            // 3 s of run time, one 2 s request in flight, and the process's own start and end.
+            #expect(elapsed < .seconds(7), "\(fault): took \(elapsed)")
+            #expect(run.stdout.contains("not checked"), "\(fault): \(run.stdout)")
+        }
+        await harness.stop()
+        #expect(try await harness.workspace.database.pages(status: .invalid).isEmpty)
+    }
+
     @Test func aGraphThatFailsEveryTLSHandshakeIsAConfigurationError() async throws {
         let server = try await TLSTestServer.start()
         let harness = try await PipelineHarness()
