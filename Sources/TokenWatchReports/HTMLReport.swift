@@ -56,8 +56,14 @@ public enum HTMLReport {
         try sink(String(rendered[..<marker.lowerBound]))
         var chunk = ""
         chunk.reserveCapacity(chunkSize + 4096)
+        // The built-in row template's compact rows are written directly (the same bytes).
+        let builtInRows = templates.origins[.reportPage] == "built-in"
         for record in ordered {
-            chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+            if builtInRows && isCompact(record, in: input) {
+                CompactRow.append(record, to: &chunk)
+            } else {
+                chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+            }
             if chunk.utf8.count >= chunkSize {
                 try sink(chunk)
                 chunk.removeAll(keepingCapacity: true)

@@ -25,6 +25,12 @@ enum ReportBenchmark {
             files = try ReportWriter().write(input, templates: templates, to: directory)
         }
         let index = try clock.measure { try ReportIndex.write(directory: directory) }
+        // The parts alone, in memory: the HTML rendering (templates), and the CSV.
+        var htmlBytes = 0
+        let htmlOnly = clock.measure {
+            HTMLReport.render(input, templates: templates) { htmlBytes += $0.utf8.count }
+        }
+        let csvOnly = clock.measure { _ = CSVReport.render(input) }
         guard let files else { return }
         let size = (try? FileManager.default.attributesOfItem(atPath: files.html)[.size] as? Int) ?? 0
         let csvSize = (try? FileManager.default.attributesOfItem(atPath: files.csv)[.size] as? Int) ?? 0
@@ -33,6 +39,8 @@ enum ReportBenchmark {
             report benchmark (component: ReportWriter.write, no database), \(count) pages
               write (HTML streamed + CSV + latest.* + summary): \(write)
               index.html: \(index)
+              HTML rendering alone (in memory, \(htmlBytes) bytes): \(htmlOnly)
+              CSV rendering alone (in memory): \(csvOnly)
               HTML: \(size) bytes (\(size / max(count, 1)) bytes a page), CSV: \(csvSize) bytes
               \(files.html)
             """)

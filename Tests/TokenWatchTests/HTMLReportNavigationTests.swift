@@ -203,3 +203,39 @@ struct HTMLReportNavigationTests {
         }
     }
 }
+
+@Suite("Compact rows written without Mustache")
+struct CompactRowTests {
+    @Test("the same bytes as the built-in row template, hostile values included")
+    func sameAsTemplate() throws {
+        let templates = try TemplateSet()
+        let names = ReportFixtures.hostileNames + ["Plain name", ""]
+        let input = ReportInput(generatedAt: ReportFixtures.generatedAt)
+        for (index, name) in names.enumerated() {
+            var page = PageRecord(
+                company: name, pageID: String(700_000_000_000_000 + index), pageName: name, status: .valid,
+                statusSince: index % 3 == 0 ? nil : ReportFixtures.at(Double(-index) * 86_123.7),
+                tokenUpdatedAt: ReportFixtures.at(Double(index) * -3_000_017),
+                lastCheckedAt: index % 4 == 0 ? nil : ReportFixtures.at(5))
+            if index == 1 { page.statusSince = Date(timeIntervalSince1970: 0) }
+            #expect(HTMLReport.isCompact(page, in: input))
+            var fast = ""
+            CompactRow.append(page, to: &fast)
+            let context = HTMLReport.page(for: page, in: input, slugs: HTMLReport.companySlugs([name]))
+            #expect(fast == templates.render(.reportPage, context), "\(name)")
+        }
+    }
+
+    @Test("times by arithmetic match ReportTime's calendar, over three centuries")
+    func times() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: -2_208_988_800...4_102_444_800, using: &generator))
+            #expect(CompactRow.minuteText(date) == ReportTime.display(date, zone: false), "\(date)")
+        }
+        for edge in [0.0, -1, 59.9, 951_782_400, 4_107_542_400, 1_795_926_550] {
+            let date = Date(timeIntervalSince1970: edge)
+            #expect(CompactRow.minuteText(date) == ReportTime.display(date, zone: false), "\(edge)")
+        }
+    }
+}
