@@ -10,23 +10,99 @@ public enum HTMLReport {
     /// The report's heading and `<title>`.
     public static let title = "TokenWatch report"
 
-    /// Renders the report with `templates` (the built-in template or the operator's).
+    /// Companies list at most this many pages that need someone (invalid, unknown) by name.
+    static let attentionShown = 20
+
+    /// Stands where `report.html.mustache` says `{{rows}}`: the rows are streamed in its place.
+    /// Control characters pass Mustache's HTML escaping untouched and never occur in a
+    /// template's own text, so the marker cannot be forged by a value or mistaken for one.
+    static let rowsMarker = "\u{1}tokenwatch-rows\u{1}"
+
+    /// Rows are handed to the sink in chunks of about this many UTF-8 bytes.
+    static let chunkSize = 1 << 18
+
+    /// Renders the report with `templates` (the built-in templates or the operator's) into one
+    /// string. Tests and small reports; `render(_:templates:version:into:)` streams.
     public static func render(
         _ input: ReportInput, templates: TemplateSet, version: String = TokenWatchVersion.current
     ) -> String {
-        templates.render(.report, context(for: input, version: version))
+        var html = ""
+        render(input, templates: templates, version: version) { html += $0 }
+        return html
     }
 
-    /// The template context: dictionaries, arrays, strings, numbers and Bools only. A value that
-    /// does not exist is a missing key (never an empty string), and each optional part has a
-    /// `has…` Bool, because Mustache treats an empty string as true.
+    /// Renders the report in pieces, in order, to `sink`: the frame up to `{{rows}}`, each
+    /// page's rows (`report-page.html.mustache`, one render per page, batched into chunks),
+    /// then the rest of the frame. A report of 100,000 pages is never one string.
+    ///
+    /// An operator's `report.html.mustache` written for the single-template report (a
+    /// `{{#pages}}` section, no `{{rows}}`) still works: it is rendered whole with `pages`.
+    public static func render<Failure: Error>(
+        _ input: ReportInput, templates: TemplateSet, version: String = TokenWatchVersion.current,
+        into sink: (String) throws(Failure) -> Void
+    ) throws(Failure) {
+        let ordered = input.orderedPages
+        let slugs = companySlugs(ordered.map(\.company) + input.owners.keys)
+        var frame = frameContext(for: input, ordered: ordered, slugs: slugs, version: version)
+        frame["rows"] = rowsMarker
+        let rendered = templates.render(.report, frame)
+        guard let marker = rendered.range(of: rowsMarker) else {
+            // A single-template report: it needs every page in its context.
+            frame["pages"] = ordered.map { page(for: $0, in: input, slugs: slugs) }
+            frame["rows"] = nil
+            try sink(templates.render(.report, frame))
+            return
+        }
+        try sink(String(rendered[..<marker.lowerBound]))
+        var chunk = ""
+        chunk.reserveCapacity(chunkSize + 4096)
+        // The built-in row template's compact rows are written directly (the same bytes).
+        let builtInRows = templates.origins[.reportPage] == "built-in"
+        for record in ordered {
+            if builtInRows && isCompact(record, in: input) {
+                CompactRow.append(record, to: &chunk)
+            } else {
+                chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+            }
+            if chunk.utf8.count >= chunkSize {
+                try sink(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { try sink(chunk) }
+        try sink(String(rendered[marker.upperBound...]))
+    }
+
+    /// The whole template context, every page included: what a single-template
+    /// `report.html.mustache` receives, and what docs/templates.md documents. Dictionaries,
+    /// arrays, strings, numbers and Bools only. A value that does not exist is a missing key
+    /// (never an empty string), and each optional part has a `has…` Bool, because Mustache
+    /// treats an empty string as true.
     public static func context(for input: ReportInput, version: String = TokenWatchVersion.current) -> [String: Any] {
+        let ordered = input.orderedPages
+        let slugs = companySlugs(ordered.map(\.company) + input.owners.keys)
+        var context = frameContext(for: input, ordered: ordered, slugs: slugs, version: version)
+        context["rows"] = ""
+        context["pages"] = ordered.map { page(for: $0, in: input, slugs: slugs) }
+        return context
+    }
+
+    /// Everything but the pages' rows.
+    static func frameContext(
+        for input: ReportInput, ordered: [PageRecord], slugs: [String: String], version: String
+    ) -> [String: Any] {
         let now = input.generatedAt
         let days = input.expiryWarningDays
-        let ordered = input.orderedPages
         var perStatus: [PageStatus: Int] = [:]
-        for page in ordered { perStatus[page.status, default: 0] += 1 }
-        let expiringCount = ordered.filter { $0.isExpiring(now: now, warningDays: days) }.count
+        var expiringCount = 0
+        var unconfirmed = 0
+        var compactCount = 0
+        for page in ordered {
+            perStatus[page.status, default: 0] += 1
+            if page.isExpiring(now: now, warningDays: days) { expiringCount += 1 }
+            if page.isUnconfirmed { unconfirmed += 1 }
+            if isCompact(page, in: input) { compactCount += 1 }
+        }
 
         var summary: [[String: Any]] = [
             count("invalid", "Invalid", perStatus[.invalid] ?? 0),
@@ -35,11 +111,19 @@ public enum HTMLReport {
             count("disconnected", "Disconnected", perStatus[.disconnected] ?? 0),
             count("expiring", "Expiring", expiringCount),
         ]
-        let unconfirmed = ordered.count { $0.isUnconfirmed }
         summary.append(count("undecided", "Not confirmed", unconfirmed))
         if let run = input.run {
             summary.append(count("not-checked", "Not checked", run.unchecked))
         }
+        let companies = companyContexts(ordered, input: input, slugs: slugs)
+
+        var origin: [String: Any] = [
+            "host": input.origin.host,
+            "database": input.origin.database,
+            "configuredGraphVersion": input.run?.configuredVersion ?? input.origin.configuredVersion,
+            "hasAppID": !(input.origin.appID ?? "").isEmpty,
+        ]
+        if let appID = input.origin.appID, !appID.isEmpty { origin["appID"] = appID }
 
         var context: [String: Any] = [
             "title": title,
@@ -55,11 +139,29 @@ public enum HTMLReport {
             "changedCount": ordered.filter { input.changedPageIDs.contains($0.pageID) }.count,
             "expiringCount": expiringCount,
             "unconfirmedCount": unconfirmed,
-            "pages": ordered.map { page(for: $0, in: input) },
+            "compactCount": compactCount,
+            "hasCompact": compactCount > 0,
             "hasPages": !ordered.isEmpty,
+            "origin": origin,
+            "companies": companies,
+            "companyCount": companies.count,
+            "hasCompanies": !companies.isEmpty,
+            "hasLastRun": input.run == nil && input.lastRun != nil,
         ]
         if let run = input.run {
             context["run"] = runContext(run)
+        }
+        if input.run == nil, let last = input.lastRun {
+            var dictionary: [String: Any] = [
+                "startedAt": time(last.startedAt, header: true),
+                "lastOutcome": last.outcome,
+                "lastActor": last.actor,
+                "hasExitCode": last.exitCode != nil,
+                "hasReportFile": last.reportFile != nil,
+            ]
+            if let code = last.exitCode { dictionary["lastExitCode"] = Int(code) }
+            if let file = last.reportFile { dictionary["reportFile"] = file }
+            context["lastRun"] = dictionary
         }
         return context
     }
@@ -106,12 +208,138 @@ public enum HTMLReport {
         ]
     }
 
-    private static func page(for page: PageRecord, in input: ReportInput) -> [String: Any] {
+    // MARK: - Companies
+
+    /// Company name → a slug for `#company-<slug>`: lower-case ASCII letters, digits and
+    /// hyphens, unique in the report (`acme`, `acme-2`…); a name with no such character gets
+    /// `c<n>`. Assigned in alphabetical order, so a company keeps its anchor while others come
+    /// and go beside it.
+    static func companySlugs<S: Sequence>(_ names: S) -> [String: String] where S.Element == String {
+        var slugs: [String: String] = [:]
+        var taken: Set<String> = []
+        for (index, name) in Set(names).sorted().enumerated() {
+            var base = ""
+            var pendingHyphen = false
+            for byte in name.utf8 {
+                let lower = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+                if (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(lower)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(lower)
+                {
+                    if pendingHyphen && !base.isEmpty { base += "-" }
+                    pendingHyphen = false
+                    base.unicodeScalars.append(Unicode.Scalar(lower))
+                } else {
+                    pendingHyphen = true
+                }
+                if base.utf8.count >= 60 { break }
+            }
+            if base.isEmpty { base = "c\(index + 1)" }
+            var slug = base
+            var sequence = 2
+            while taken.contains(slug) {
+                slug = "\(base)-\(sequence)"
+                sequence += 1
+            }
+            taken.insert(slug)
+            slugs[name] = slug
+        }
+        return slugs
+    }
+
+    private static func companyContexts(
+        _ ordered: [PageRecord], input: ReportInput, slugs: [String: String]
+    ) -> [[String: Any]] {
+        struct Tally {
+            var counts: [PageStatus: Int] = [:]
+            var attention: [PageRecord] = []
+            var attentionTotal = 0
+        }
+        var tallies: [String: Tally] = [:]
+        for page in ordered {
+            var tally = tallies[page.company] ?? Tally()
+            tally.counts[page.status, default: 0] += 1
+            if page.status == .invalid || page.status == .unknown || page.isUnconfirmed {
+                tally.attentionTotal += 1
+                if tally.attention.count < attentionShown { tally.attention.append(page) }
+            }
+            tallies[page.company] = tally
+        }
+        let names = Set(tallies.keys).union(input.owners.keys).sorted {
+            let (a, b) = ($0.lowercased(), $1.lowercased())
+            return a != b ? a < b : $0 < $1
+        }
+        return names.map { name in
+            let tally = tallies[name] ?? Tally()
+            let owners = input.owners[name] ?? []
+            let slug = slugs[name] ?? "c0"
+            return [
+                "companyName": name,
+                "slug": slug,
+                "companyAnchor": "company-" + slug,
+                "total": tally.counts.values.reduce(0, +),
+                "invalid": tally.counts[.invalid] ?? 0,
+                "unknown": tally.counts[.unknown] ?? 0,
+                "valid": tally.counts[.valid] ?? 0,
+                "disconnected": tally.counts[.disconnected] ?? 0,
+                "hasInvalid": (tally.counts[.invalid] ?? 0) > 0,
+                "owners": owners,
+                "hasOwners": !owners.isEmpty,
+                "attention": tally.attention.map { page -> [String: Any] in
+                    [
+                        "linkName": page.pageName, "linkAnchor": "page-" + page.pageID,
+                        "linkStatus": page.status.label, "linkStatusKey": page.status.rawValue,
+                    ]
+                },
+                "hasAttention": !tally.attention.isEmpty,
+                "moreAttention": tally.attentionTotal - tally.attention.count,
+                "hasMoreAttention": tally.attentionTotal > tally.attention.count,
+            ]
+        }
+    }
+
+    // MARK: - Pages
+
+    /// A valid page that did not change in this run and has nothing to note gets a compact
+    /// row: no permissions or log block (the CSV and `tokenwatch pages log` have them).
+    static func isCompact(_ page: PageRecord, in input: ReportInput) -> Bool {
+        page.status == .valid && !input.changedPageIDs.contains(page.pageID) && !page.isUnconfirmed
+            && (page.lastCheckError ?? "").isEmpty && page.missingScopes.isEmpty
+            && input.notifications[page.pageID] == nil
+            && !page.isExpiring(now: input.generatedAt, warningDays: input.expiryWarningDays)
+            && !page.dataAccessEndingSoon(now: input.generatedAt, warningDays: input.expiryWarningDays)
+    }
+
+    /// The context of one page: `pages[]` in the single-template report, the whole context of
+    /// `report-page.html.mustache`.
+    static func page(for page: PageRecord, in input: ReportInput, slugs: [String: String]) -> [String: Any] {
+        let common: [String: Any] = [
+            "pageName": page.pageName,
+            "pageID": page.pageID,
+            "anchor": "page-" + page.pageID,
+            "company": page.company,
+            "companySlug": slugs[page.company] ?? "c0",
+            "statusKey": page.status.rawValue,
+            "statusLabel": page.status.label,
+            "statusRank": page.status.reportRank,
+            "tokenUpdatedAt": time(page.tokenUpdatedAt),
+        ]
+        if isCompact(page, in: input) {
+            var dictionary = common
+            dictionary["compact"] = true
+            setTime(page.statusSince, "statusSince", in: &dictionary)
+            setTime(page.lastCheckedAt, "lastCheckedAt", in: &dictionary)
+            return dictionary
+        }
+        return fullPage(page, in: input, common: common)
+    }
+
+    private static func fullPage(_ page: PageRecord, in input: ReportInput, common: [String: Any]) -> [String: Any] {
         let now = input.generatedAt
         let changed = input.changedPageIDs.contains(page.pageID)
         let expiring = page.isExpiring(now: now, warningDays: input.expiryWarningDays)
         let dataAccessEnding = page.dataAccessEndingSoon(now: now, warningDays: input.expiryWarningDays)
-        let events = (input.recentEvents[page.pageID] ?? []).map { event -> [String: Any] in
+        let recent = input.recentEvents[page.pageID] ?? []
+        let events = recent.map { event -> [String: Any] in
             [
                 "at": time(event.at),
                 "what": event.phrase,
@@ -121,6 +349,8 @@ public enum HTMLReport {
                 "hasDetail": !(event.detail ?? "").isEmpty,
             ]
         }
+        let logEntryCount = max(input.logEntryCounts[page.pageID] ?? recent.count, recent.count)
+        let olderEntries = logEntryCount - recent.count
 
         var notes: [[String: Any]] = []
         func note(_ kind: String, _ text: String) { notes.append(["kind": kind, "text": text]) }
@@ -169,12 +399,9 @@ public enum HTMLReport {
         if changed { rowClasses.append("changed") }
         if expiring { rowClasses.append("expiring") }
 
-        var dictionary: [String: Any] = [
-            "pageName": page.pageName,
-            "pageID": page.pageID,
-            "company": page.company,
-            "statusKey": page.status.rawValue,
-            "statusLabel": page.status.label,
+        var dictionary = common
+        let details: [String: Any] = [
+            "compact": false,
             "rowClass": rowClasses.joined(separator: " "),
             "changed": changed,
             "expiring": expiring,
@@ -182,7 +409,6 @@ public enum HTMLReport {
             "isInvalid": page.status == .invalid,
             "isUnknown": page.status == .unknown,
             "isDisconnected": page.status == .disconnected,
-            "tokenUpdatedAt": time(page.tokenUpdatedAt),
             "hasReason": page.status == .invalid && page.reason != nil,
             "reason": page.status == .invalid ? (page.reason?.sentence ?? "") : "",
             "reasonCode": page.status == .invalid ? (page.reason?.code ?? "") : "",
@@ -197,7 +423,11 @@ public enum HTMLReport {
             "hasMissingScopes": !page.missingScopes.isEmpty,
             "events": events,
             "hasEvents": !events.isEmpty,
+            "logEntryCount": logEntryCount,
+            "olderEntries": olderEntries,
+            "hasOlderEntries": olderEntries > 0,
         ]
+        dictionary.merge(details) { _, new in new }
         setTime(page.statusSince, "statusSince", in: &dictionary)
         setTime(page.lastCheckedAt, "lastCheckedAt", in: &dictionary)
         setTime(page.expiresAt, "expiresAt", in: &dictionary)

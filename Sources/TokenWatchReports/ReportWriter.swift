@@ -55,13 +55,28 @@ public struct ReportWriter: Sendable {
     public init() {}
 
     /// Renders `input` to HTML (with `templates`) and CSV and writes the pair plus `latest.*`
-    /// into `directory`, created if missing.
+    /// into `directory`, created if missing, and the report's summary (`<stem>.json`) that
+    /// `reports/index.html` is made from. The HTML is streamed into its file page by page.
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
         -> ReportFiles
     {
-        let html = HTMLReport.render(input, templates: templates)
+        try Self.makeDirectory(directory)
+        let html = try StreamedFile.create(in: directory, hint: "token-report")
+        do {
+            try HTMLReport.render(input, templates: templates) { (chunk: String) throws(ReportError) in
+                try html.append(chunk)
+            }
+        } catch {
+            html.discard()
+            throw error
+        }
+        defer { _ = unlink(html.path) }
+        try html.finish()
         let csv = CSVReport.render(input)
-        return try write(html: Array(html.utf8), csv: Array(csv.utf8), generatedAt: input.generatedAt, to: directory)
+        let files = try place(
+            temporaryHTML: html.path, csv: Array(csv.utf8), generatedAt: input.generatedAt, in: directory)
+        ReportSummary(input, stem: files.stem).write(in: directory)
+        return files
     }
 
     /// Writes already rendered contents; the part of `write` that touches the file system.
@@ -71,6 +86,14 @@ public struct ReportWriter: Sendable {
         try Self.makeDirectory(directory)
         let tempHTML = try Self.writeTemporary(html, in: directory)
         defer { _ = unlink(tempHTML) }
+        return try place(temporaryHTML: tempHTML, csv: csv, generatedAt: generatedAt, in: directory)
+    }
+
+    /// Publishes the finished HTML file `temporaryHTML` and `csv` under the first free stem of
+    /// `generatedAt`, then replaces `latest.*`.
+    private func place(temporaryHTML tempHTML: String, csv: [UInt8], generatedAt: Date, in directory: String)
+        throws(ReportError) -> ReportFiles
+    {
         let tempCSV = try Self.writeTemporary(csv, in: directory)
         defer { _ = unlink(tempCSV) }
 
@@ -109,7 +132,13 @@ public struct ReportWriter: Sendable {
         // latest.* are replaced whole; each replacement also makes the pair's names durable.
         let latestHTML = Self.path(directory, "latest.html")
         let latestCSV = Self.path(directory, "latest.csv")
-        try Self.replace(latestHTML, with: html, in: directory)
+        let latestCopy = try StreamedFile.copy(tempHTML, in: directory, hint: "latest.html")
+        guard rename(latestCopy, latestHTML) == 0 else {
+            let code = errno
+            _ = unlink(latestCopy)
+            throw .cannotWrite(path: latestHTML, reason: Self.describe(code))
+        }
+        AtomicFile.syncDirectory(directory)
         try Self.replace(latestCSV, with: csv, in: directory)
         return ReportFiles(
             stem: placed.stem, html: placed.html, csv: placed.csv, latestHTML: latestHTML, latestCSV: latestCSV)

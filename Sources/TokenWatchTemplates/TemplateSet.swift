@@ -9,18 +9,20 @@ public struct TemplateSet: Sendable {
     /// The templates TokenWatch renders, by file name.
     public enum Name: String, Sendable, CaseIterable {
         case report = "report.html.mustache"
+        case reportPage = "report-page.html.mustache"
         case digestSubject = "digest.subject.mustache"
         case digestText = "digest.txt.mustache"
         case digestHTML = "digest.html.mustache"
 
         /// HTML templates escape every value; subject and text templates escape nothing.
-        public var isHTML: Bool { self == .report || self == .digestHTML }
+        public var isHTML: Bool { self == .report || self == .reportPage || self == .digestHTML }
 
         /// The built-in source of this template.
         public var builtInSource: String {
             let bytes: [UInt8] =
                 switch self {
                 case .report: PackageResources.report_html_mustache
+                case .reportPage: PackageResources.report_page_html_mustache
                 case .digestSubject: PackageResources.digest_subject_mustache
                 case .digestText: PackageResources.digest_txt_mustache
                 case .digestHTML: PackageResources.digest_html_mustache

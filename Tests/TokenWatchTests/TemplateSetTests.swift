@@ -12,7 +12,10 @@ struct TemplateSetTests {
     func builtIns() throws {
         let templates = try TemplateSet()
         #expect(templates.origins[.report] == "built-in")
-        #expect(templates.render(.report, HTMLReport.context(for: ReportFixtures.input)).contains("Acme Careers"))
+        #expect(templates.origins[.reportPage] == "built-in")
+        // The frame holds the rows' place; the row template renders a page.
+        #expect(templates.render(.report, HTMLReport.context(for: ReportFixtures.input)).contains("<caption>"))
+        #expect(HTMLReport.render(ReportFixtures.input, templates: templates).contains("Acme Careers"))
     }
 
     @Test("a file in the overrides directory replaces the built-in template, still HTML-escaped")

@@ -12,8 +12,9 @@ public struct ReportRun: Sendable {
     let templates: TemplateSet
     let now: @Sendable () -> Date
 
-    /// Log entries shown per page.
-    static let recentEventCount = 5
+    /// Log entries shown per page; a page with more says how many older ones
+    /// `tokenwatch pages log` shows.
+    static let recentEventCount = 20
 
     public init(workspace: Workspace, templates: TemplateSet, now: @escaping @Sendable () -> Date = { Date() }) {
         self.workspace = workspace
@@ -27,6 +28,19 @@ public struct ReportRun: Sendable {
         let database = workspace.database
         let pages = try await database.pages()
         let events = try await database.recentEvents(limit: Self.recentEventCount)
+        let logEntryCounts = try await database.logEntryCounts()
+        let owners = try await database.ownersByCompany()
+        let origin = ReportOrigin(
+            host: ProcessInfo.processInfo.hostName, appID: configuration.appID,
+            database: Self.displayDatabase(configuration.databasePath),
+            configuredVersion: configuration.graphVersion)
+        var lastRun: StoredRun?
+        if outcome == nil, let record = try await database.lastRun() {
+            lastRun = StoredRun(
+                startedAt: record.startedAt, endedAt: record.endedAt, actor: record.actor,
+                outcome: record.outcome ?? "ended without a record", exitCode: record.exitCode,
+                reportFile: ReportIndex.reportFile(startedAt: record.startedAt, in: configuration.reportsDirectory))
+        }
         let waiting = try await database.waitingNotifications()
         var notifications: [String: PageNotification] = [:]
         for (pageID, states) in waiting {
@@ -70,7 +84,8 @@ public struct ReportRun: Sendable {
         let input = ReportInput(
             generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications, pages: pages,
             recentEvents: events, changedPageIDs: outcome?.changedPageIDs ?? [],
-            expiryWarningDays: configuration.expiryWarningDays, notices: notices)
+            expiryWarningDays: configuration.expiryWarningDays, notices: notices, logEntryCounts: logEntryCounts,
+            owners: owners, origin: origin, lastRun: lastRun)
         let templates = self.templates
         let directory = configuration.reportsDirectory
         let files = try await BlockingWork.run { try ReportWriter().write(input, templates: templates, to: directory) }
@@ -80,6 +95,17 @@ public struct ReportRun: Sendable {
                 try ReportWriter().prune(directory: directory, keepDays: keep, now: pruneAt)
             }
         }
+        // After pruning, so the index lists exactly the reports kept.
+        try await BlockingWork.run { try ReportIndex.write(directory: directory) }
         return files
+    }
+
+    /// The database as the report's header shows it: a path as is, a URL without its
+    /// user and password.
+    static func displayDatabase(_ database: String) -> String {
+        guard database.contains("://"), var components = URLComponents(string: database) else { return database }
+        components.user = nil
+        components.password = nil
+        return components.string ?? database
     }
 }

@@ -1,0 +1,89 @@
+import Foundation
+import TokenWatchModel
+
+/// Writes the compact row of the built-in `report-page.html.mustache` without Mustache: the
+/// same bytes (a test holds them equal, hostile values included), about ten times faster. Most
+/// pages of a large fleet are compact, and rendering them through the template was most of a
+/// 100,000-page report's time. An operator's own row template is always rendered as written.
+enum CompactRow {
+    /// Appends the row of `page` (a compact page: `HTMLReport.isCompact`) to `out`.
+    static func append(_ page: PageRecord, to out: inout String) {
+        out += "<tbody class=\"page status-"
+        out += page.status.rawValue
+        out += " compact\" id=\"page-"
+        escape(page.pageID, to: &out)
+        out += "\"><tr><th scope=\"row\">"
+        escape(page.pageName, to: &out)
+        out += "</th><td class=\"id\">"
+        escape(page.pageID, to: &out)
+        out += "</td><td>"
+        escape(page.company, to: &out)
+        out += "</td><td>"
+        out += minuteText(page.tokenUpdatedAt)
+        out += "</td><td><span class=\"status\">"
+        out += page.status.label
+        out += "</span></td><td>"
+        out += time(page.statusSince) ?? "—"
+        out += "</td><td>"
+        out += time(page.lastCheckedAt) ?? "never"
+        out += "</td><td></td></tr></tbody>\n"
+    }
+
+    /// The table's time text, or nil where the template shows its placeholder.
+    private static func time(_ date: Date?) -> String? {
+        guard let date, !ReportTime.isNever(date) else { return nil }
+        return minuteText(date)
+    }
+
+    /// Escapes as Mustache's HTML content type does: `<`, `>`, `&`, `"` and `'`.
+    static func escape(_ text: String, to out: inout String) {
+        let special = text.utf8.contains { byte in
+            byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
+                || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+        }
+        guard special else {
+            out += text
+            return
+        }
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+
+    /// `2026-11-29 04:29`, as `ReportTime.display(date, zone: false)` writes it, by arithmetic
+    /// on the proleptic Gregorian calendar (days from civil, H. Hinnant) instead of `Calendar`.
+    /// Empty for a time that never comes, as there.
+    static func minuteText(_ date: Date) -> String {
+        if ReportTime.isNever(date) { return "" }
+        let total = Int64(date.timeIntervalSince1970.rounded(.down))
+        var days = total / 86_400
+        var seconds = total % 86_400
+        if seconds < 0 {
+            seconds += 86_400
+            days -= 1
+        }
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + " " + pad(seconds / 3_600, 2) + ":"
+            + pad(seconds % 3_600 / 60, 2)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
