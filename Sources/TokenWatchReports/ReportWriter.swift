@@ -19,6 +19,10 @@ public struct ReportFiles: Sendable, Equatable {
     public var csv: String
     public var latestHTML: String
     public var latestCSV: String
+    /// The spreadsheet beside the CSV (`<stem>.xlsx`) and its `latest.xlsx` copy; empty when
+    /// only the HTML and CSV pair was written.
+    public var xlsx = ""
+    public var latestXLSX = ""
 
     public init(stem: String, html: String, csv: String, latestHTML: String, latestCSV: String) {
         self.stem = stem
@@ -61,7 +65,12 @@ public struct ReportWriter: Sendable {
     {
         let html = HTMLReport.render(input, templates: templates)
         let csv = CSVReport.render(input)
-        return try write(html: Array(html.utf8), csv: Array(csv.utf8), generatedAt: input.generatedAt, to: directory)
+        // The spreadsheet is rendered before anything is placed, and placed beside the pair.
+        let xlsx = try XLSXReport.render(input)
+        var files = try write(
+            html: Array(html.utf8), csv: Array(csv.utf8), generatedAt: input.generatedAt, to: directory)
+        try placeSpreadsheet(xlsx, beside: &files, in: directory)
+        return files
     }
 
     /// Writes already rendered contents; the part of `write` that touches the file system.

@@ -27,7 +27,11 @@ struct ReportWriterTests {
         #expect(try Self.read(files.csv) == CSVReport.render(ReportFixtures.input))
         #expect(try Self.read(files.latestCSV) == CSVReport.render(ReportFixtures.input))
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        #expect(names == ["latest.csv", "latest.html", "\(Self.stem).csv", "\(Self.stem).html"])
+        #expect(
+            names == [
+                "latest.csv", "latest.html", "latest.xlsx", "\(Self.stem).csv", "\(Self.stem).html",
+                "\(Self.stem).xlsx",
+            ])
     }
 
     @Test("three reports in the same second: three pairs, nothing overwritten, latest is the last")
@@ -48,7 +52,7 @@ struct ReportWriterTests {
         }
         #expect(try Self.read(temp.file("latest.html")).contains("write number 3"))
         let names = try FileManager.default.contentsOfDirectory(atPath: temp.path)
-        #expect(names.count == 8)
+        #expect(names.count == 12)
         #expect(!names.contains { $0.hasSuffix(".tmp") })
     }
 
