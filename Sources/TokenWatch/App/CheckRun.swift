@@ -168,7 +168,8 @@ public struct CheckRun: Sendable {
         if let mailTransport {
             do {
                 let composer = try DigestComposer(
-                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL)
+                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
+                    options: configuration.digestOptions)
                 let dispatch = try await DigestDispatcher(
                     database: database, composer: composer, transport: mailTransport,
                     maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
