@@ -139,6 +139,21 @@ struct OperatorMessagesTests {
         #expect(result.all.components(separatedBy: "another tokenwatch check is running").count == 2, "\(result.all)")
     }
 
+    @Test func theSummaryIsPrintedOnce() async throws {
+        try await seed()
+        var checkEnv = env
+        checkEnv["TOKENWATCH_APP_ID"] = "1"
+        checkEnv["TOKENWATCH_APP_SECRET"] = "secret"
+        checkEnv["TOKENWATCH_GRAPH_URL"] = "http://127.0.0.1:9"
+        checkEnv["TOKENWATCH_SMTP_URL"] = "file://" + directory.file("mail")
+        checkEnv["TOKENWATCH_MAIL_FROM"] = "tokenwatch@platform.example"
+        for arguments in [["check"], ["check", "-q"]] {
+            let result = try await TokenWatchBinary.run(arguments, environment: checkEnv, directory: directory.path)
+            #expect(result.status == 75, "\(result.all)")
+            #expect(result.all.components(separatedBy: "checked 1 pages:").count == 2, "\(arguments): \(result.all)")
+        }
+    }
+
     @Test func helpFitsAnEightyColumnTerminal() async throws {
         for arguments in [
             ["--help"], ["pages", "--help"], ["pages", "import", "--help"], ["pages", "connect", "--help"],

@@ -265,9 +265,9 @@ public struct CheckRun: Sendable {
                 logger.error("run record not written: \(error)")
             }
         }
-        // Info, not a warning: the command prints the summary itself when the run did not
-        // complete, so under -q it appears once, on stdout.
-        logger.info("\(outcome.summary)")
+        // Debug: the command prints the summary itself (on stdout, and under -q when the run
+        // did not complete), so it appears once; -v shows it as a log line too.
+        logger.debug("\(outcome.summary)")
         return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
     }
 
