@@ -71,6 +71,10 @@ struct PagesCommand: AsyncParsableCommand {
             name: .customLong("disconnect-missing"),
             help: "With --user-token-stdin: disconnect the company's pages not granted again.")
         var disconnectMissing = false
+        @Flag(
+            name: .customLong("create-company"),
+            help: "Create the company even though a known one has a similar name.")
+        var createCompany = false
         /// Refused: a token on the command line is seen by other users (ps) and shell history.
         @Option(name: .customLong("token"), help: .hidden) var tokenOnCommandLine: String?
 
@@ -96,6 +100,10 @@ struct PagesCommand: AsyncParsableCommand {
                 let logger = global.makeLogger()
                 let configuration = try global.loadConfiguration(logger: logger)
                 let workspace = try await Workspace.open(configuration)
+                if !createCompany {
+                    try await workspace.refuseNearMiss(
+                        company, createHint: "To connect a page of a new company of that name, pass --create-company.")
+                }
                 let token: Secret
                 if let tokenFile {
                     let data = try InputFile.read(tokenFile, what: "token file")

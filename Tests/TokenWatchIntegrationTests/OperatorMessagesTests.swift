@@ -73,6 +73,19 @@ struct OperatorMessagesTests {
         let added = try await tw("owners", "add", "--company", "Acme Outfitters", "ann@acme.example")
         #expect(added.status == 0, "\(added.all)")
         #expect(added.stdout.contains("added ann@acme.example"))
+        // connect: a near miss of a known company is refused before the token is read; a
+        // new name is a new company.
+        let nearMiss = try await tw(
+            "pages", "connect", "--company", "acme outfitters", "--page-id", "77", "--name", "N", stdin: Self.token)
+        #expect(nearMiss.status == 64, "\(nearMiss.all)")
+        #expect(nearMiss.stderr.contains("did you mean \"Acme Outfitters\"?"))
+        let newCompany = try await tw(
+            "pages", "connect", "--company", "Nimbus Air", "--page-id", "78", "--name", "Nimbus", stdin: Self.token)
+        #expect(newCompany.status == 0, "\(newCompany.all)")
+        let forced = try await tw(
+            "pages", "connect", "--company", "acme outfitters", "--create-company", "--page-id", "79", "--name", "N",
+            stdin: Self.token)
+        #expect(forced.status == 0, "\(forced.all)")
     }
 
     @Test func nameAndAddressOwnersAreRefusedWithTheBareAddress() async throws {

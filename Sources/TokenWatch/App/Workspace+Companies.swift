@@ -37,6 +37,16 @@ extension Workspace {
         throw UnknownCompany(name: name, suggestions: Self.nearest(to: name, in: names), createHint: createHint)
     }
 
+    /// Throws `UnknownCompany` when no company of exactly this name exists but one of a
+    /// similar name does: a new company is fine, a typo of a known one is not.
+    public func refuseNearMiss(_ name: String, createHint: String) async throws {
+        let names = try await database.companyNames()
+        guard !names.contains(name) else { return }
+        let near = Self.nearest(to: name, in: names)
+        guard !near.isEmpty else { return }
+        throw UnknownCompany(name: name, suggestions: near, createHint: createHint)
+    }
+
     /// Up to three names close to `name`: the same name in another case first, then by edit
     /// distance (case-insensitive) within a third of the name's length.
     static func nearest(to name: String, in names: [String]) -> [String] {
