@@ -61,8 +61,8 @@ extension AppDatabase {
         ])
     }
 
-    /// A page became valid: each Owner who was emailed that it was invalid (and not yet told
-    /// it recovered since) gets a `recovered` notice, pending, for the "Back to Valid" section
+    /// A page became valid: each Owner who was emailed that it was invalid (not a notice
+    /// forwarded to the platform team instead, and not yet told it recovered since) gets a `recovered` notice, pending, for the "Back to Valid" section
     /// of their next digest (or a mail of its own with TOKENWATCH_NOTIFY_RECOVERY=1).
     static func stageRecovery(_ db: Database, pageRef: Int64, now: Date) throws {
         try db.cachedStatement(
@@ -71,6 +71,7 @@ extension AppDatabase {
                 SELECT ?, told.owner_email, 'recovered', ?, ?, 'pending'
                 FROM (SELECT owner_email, MAX(sent_at) AS last_told FROM outbox
                       WHERE page_ref = ? AND kind IN ('invalid', 'reminder') AND state = 'sent'
+                        AND (message_id IS NULL OR message_id NOT LIKE 'forwarded:%')
                       GROUP BY lower(owner_email)) AS told
                 WHERE EXISTS (SELECT 1 FROM owner JOIN page ON page.company_id = owner.company_id
                               WHERE page.id = ? AND owner.email = told.owner_email)
@@ -245,7 +246,10 @@ extension AppDatabase {
     )
         async throws(StoreError) -> Int
     {
-        try await write { db in
+        // A forwarded row keeps the team's Message-ID, marked so that a recovery is never
+        // announced to an Owner who was not told.
+        let storedID = forwardedTo == nil ? messageID : "forwarded:" + messageID
+        return try await write { db in
             var marked = 0
             for item in items {
                 try db.execute(
@@ -253,7 +257,7 @@ extension AppDatabase {
                         UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,
                             last_attempt_at = ?, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
                         WHERE id = ? AND state = 'pending' AND claimed_by = ?
-                        """, arguments: [now, messageID, now, item.id, sender])
+                        """, arguments: [now, storedID, now, item.id, sender])
                 guard db.changesCount > 0 else { continue }
                 marked += 1
                 try Self.appendEvent(

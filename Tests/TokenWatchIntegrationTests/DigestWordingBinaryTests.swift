@@ -53,7 +53,6 @@ struct DigestWordingBinaryTests {
             [("7001", .passwordChanged), ("7002", .otherApp)], company: "Acme Outfitters",
             owners: ["ann@acme.example", "bob@acme.example"])
         let result = try await check(["TOKENWATCH_OPS_EMAIL": "ops@platform.example"])
-        await harness.stop()
         #expect(result.status == 0, "\(result.all)")
         let mail = try newMail(since: [])
         let owners = mail.filter { $0.to.hasSuffix("@acme.example") }
@@ -71,6 +70,14 @@ struct DigestWordingBinaryTests {
         #expect(ops.first?.subject.contains("Page 7002") == true)
         #expect(ops.first?.subject.hasSuffix("for the platform team") == true)
         #expect(ops.first?.text.contains("another Facebook app") == true)
+
+        // Once the platform fixed it, the Owners hear nothing: they were never told.
+        let seen = harness.mailFiles
+        try await harness.seed([("7002", .valid)], company: "Acme Outfitters", owners: [])
+        let fixed = try await check(["TOKENWATCH_OPS_EMAIL": "ops@platform.example", "TOKENWATCH_NOTIFY_RECOVERY": "1"])
+        await harness.stop()
+        #expect(fixed.status == 0, "\(fixed.all)")
+        #expect(harness.mailFiles == seen)
     }
 
     @Test func aRecoveredPageIsAnnouncedOnceWithNotifyRecovery() async throws {
