@@ -207,7 +207,9 @@ public enum Settings {
 extension ConfigurationKey {
     /// The `--help` text of the flag that sets it: the summary, the variable and the default.
     public var flagHelp: String {
-        summary + " (\(name)" + (defaultValue.map { "; default \($0)" } ?? "") + ")"
+        // A sentence, like the other options' help: capital first, full stop last.
+        summary.prefix(1).uppercased() + summary.dropFirst() + " (\(name)"
+            + (defaultValue.map { "; default \($0)" } ?? "") + ")."
     }
 }
 
