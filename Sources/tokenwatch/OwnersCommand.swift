@@ -84,6 +84,7 @@ struct OwnersCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration, mode: .readOnly)
+                defer { workspace.database.close() }
                 if let company { try await workspace.requireCompany(company) }
                 let owners = try await workspace.database.owners(company: company)
                 if owners.isEmpty, company == nil {

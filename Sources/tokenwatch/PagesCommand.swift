@@ -171,6 +171,7 @@ struct PagesCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration, mode: .readOnly)
+                defer { workspace.database.close() }
                 if let company { try await workspace.requireCompany(company) }
                 var pages = try await workspace.database.pages(status: status, company: company)
                 if unconfirmed { pages = pages.filter(\.isUnconfirmed) }
@@ -203,6 +204,7 @@ struct PagesCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration, mode: .readOnly)
+                defer { workspace.database.close() }
                 let (page, events) = try await workspace.database.pageLog(pageID: pageID)
                 writeOutput(
                     format == .json
