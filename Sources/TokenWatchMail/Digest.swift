@@ -13,12 +13,16 @@ public struct Digest: Sendable, Equatable {
     /// A stable identity for this digest (for example derived from its outbox row ids). The
     /// Message-ID derives from it, so a retry of the same digest reuses the same Message-ID.
     public var key: String
+    /// True for the digest sent to the platform team (TOKENWATCH_OPS_EMAIL) with the pages
+    /// whose cause only the platform can fix; false for an Owner's.
+    public var forPlatformTeam: Bool
 
-    /// Creates a digest for one Owner.
-    public init(recipient: String, entries: [DigestEntry], key: String) {
+    /// Creates a digest for one Owner (or, with `forPlatformTeam`, for the platform team).
+    public init(recipient: String, entries: [DigestEntry], key: String, forPlatformTeam: Bool = false) {
         self.recipient = recipient
         self.entries = entries
         self.key = key
+        self.forPlatformTeam = forPlatformTeam
     }
 }
 
@@ -32,9 +36,10 @@ public struct DigestEntry: Sendable, Equatable {
     public var pageID: String
     /// The Page's name.
     public var pageName: String
-    /// Why the token is invalid; nil for `.expiring`.
+    /// Why the token is invalid; nil for `.expiring` and `.recovered`.
     public var reason: InvalidReason?
-    /// When the page became invalid; for `.expiring`, when the token expires.
+    /// When the page became invalid; for `.expiring`, when the token expires; for
+    /// `.recovered`, when it was found valid again.
     public var since: Date
     /// The token's hard end, when it has one.
     public var expiresAt: Date?

@@ -21,6 +21,8 @@ public struct DigestComposer: Sendable {
     public let renewLink: RenewLink?
     /// The right-hand side of every Message-ID: the From address's domain.
     public let messageIDDomain: String
+    /// The platform's name, where platform-side causes go, whether recoveries mail alone.
+    public let options: DigestOptions
 
     /// Creates a composer.
     /// - Parameters:
@@ -28,9 +30,15 @@ public struct DigestComposer: Sendable {
     ///   - from: the sender, `addr@example.com` or `Name <addr@example.com>`.
     ///   - renewURLTemplate: an http(s) URL with `{page_id}`; nil or empty when not configured,
     ///     in which case the digest tells Owners to use the dashboard's Generate New Token.
-    /// - Throws: `MailError.configuration` naming TOKENWATCH_MAIL_FROM or TOKENWATCH_RENEW_URL.
-    public init(templates: TemplateSet, from: String, renewURLTemplate: String?) throws(MailError) {
+    ///   - options: TOKENWATCH_PRODUCT_NAME, TOKENWATCH_OPS_EMAIL, TOKENWATCH_NOTIFY_RECOVERY.
+    /// - Throws: `MailError.configuration` naming TOKENWATCH_MAIL_FROM, TOKENWATCH_RENEW_URL or
+    ///   TOKENWATCH_OPS_EMAIL.
+    public init(
+        templates: TemplateSet, from: String, renewURLTemplate: String?, options: DigestOptions = DigestOptions()
+    ) throws(MailError) {
         self.templates = templates
+        self.options = options
+        if let ops = options.opsEmail { _ = try MailAddress(address: ops, role: "TOKENWATCH_OPS_EMAIL") }
         self.from = try MailAddress(mailbox: from, role: "TOKENWATCH_MAIL_FROM")
         if let renewURLTemplate, !renewURLTemplate.isEmpty {
             self.renewLink = try RenewLink(template: renewURLTemplate)
@@ -54,7 +62,7 @@ public struct DigestComposer: Sendable {
         guard !digest.entries.isEmpty else {
             throw MailError.configuration("digest for \(recipient.address) has no pages to report")
         }
-        var context = DigestTemplateContext.make(digest: digest, now: now, renewLink: renewLink)
+        var context = DigestTemplateContext.make(digest: digest, now: now, renewLink: renewLink, options: options)
         let subject = Self.subjectLine(templates.render(.digestSubject, context))
         context["subject"] = subject
         let text = Self.trimmedBody(templates.render(.digestText, context))

@@ -73,6 +73,9 @@ public struct DigestDispatcher: Sendable {
         var outcome = DispatchOutcome()
         outcome.droppedRows = try await database.dropStaleNotices(actor: actor, now: now())
         var tried: Set<String> = []
+        // Pages already reported to the platform team in this dispatch: a company's several
+        // Owners make one mail to the team, not one each.
+        var toPlatformTeam: Set<String> = []
         while true {
             if shouldStop() {
                 outcome.stoppedEarly = "stopped by a signal"
@@ -87,16 +90,67 @@ public struct DigestDispatcher: Sendable {
                 let items = try await database.claimNextDigest(
                     sender: sender, now: start, leaseUntil: start.addingTimeInterval(lease),
                     ignoreBackoff: ignoreBackoff,
-                    skipping: tried)
+                    skipping: tried, recoveryAlone: composer.options.recoveryAlone)
             else { break }
             guard let first = items.first else { continue }
             tried.insert(first.ownerEmail.lowercased())
-            if let failure = try await send(items, to: first.ownerEmail, now: now, into: &outcome) {
+            var ownerItems = items
+            if let ops = composer.options.opsEmail {
+                let platform = items.filter { $0.kind.needsInvalidPage && ($0.reason?.isPlatformSide ?? false) }
+                if !platform.isEmpty {
+                    ownerItems = items.filter { item in !platform.contains { $0.id == item.id } }
+                    let fresh = platform.filter { !toPlatformTeam.contains($0.pageID) }
+                    if let failure = try await forward(
+                        platform, sending: fresh, to: ops, now: now, into: &outcome)
+                    {
+                        try await database.releaseClaims(ownerItems, sender: sender)
+                        outcome.stoppedEarly = failure
+                        break
+                    }
+                    toPlatformTeam.formUnion(fresh.map(\.pageID))
+                }
+            }
+            guard !ownerItems.isEmpty else { continue }
+            if let failure = try await send(ownerItems, to: first.ownerEmail, now: now, into: &outcome) {
                 outcome.stoppedEarly = failure
                 break
             }
         }
         return outcome
+    }
+
+    /// Sends the platform team (TOKENWATCH_OPS_EMAIL) the `fresh` pages among an Owner's
+    /// platform-side notices, then marks all of `items` sent as forwarded: their cause is not
+    /// the Owner's to fix. Returns why sending must stop (a connection-level failure).
+    private func forward(
+        _ items: [OutboxItem], sending fresh: [OutboxItem], to ops: String, now: @Sendable () -> Date,
+        into outcome: inout DispatchOutcome
+    ) async throws(StoreError) -> String? {
+        var messageID = "forwarded"
+        if !fresh.isEmpty {
+            let digest = Digest(
+                recipient: ops, entries: fresh.map(Self.entry), key: "ops:" + Self.digestKey(fresh),
+                forPlatformTeam: true)
+            do {
+                let message = try composer.compose(digest, now: now())
+                let reply = redactor.redact(try await transport.send(message))
+                messageID = message.messageID
+                outcome.sent += 1
+                logger.info("digest sent", metadata: ["to": "\(ops)", "pages": "\(fresh.count)", "reply": "\(reply)"])
+            } catch {
+                return try await recordFailure(items, owner: ops, error: error, now: now(), into: &outcome)
+            }
+        }
+        try await database.markSent(
+            items, sender: sender, messageID: messageID, actor: actor, now: now(), forwardedTo: ops)
+        for item in items { outcome.notified[item.pageID, default: []].append(ops) }
+        return nil
+    }
+
+    static func entry(_ item: OutboxItem) -> DigestEntry {
+        DigestEntry(
+            kind: item.kind, company: item.company, pageID: item.pageID, pageName: item.pageName,
+            reason: item.reason, since: item.since, expiresAt: item.expiresAt)
     }
 
     /// Sends one Owner's digest. Returns why sending must stop (a connection-level failure).

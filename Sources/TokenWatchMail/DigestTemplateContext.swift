@@ -12,10 +12,10 @@ enum DigestTemplateContext {
     static let subjectNameLimit = 60
 
     static func make(
-        digest: Digest, now: Date, renewLink: RenewLink?
+        digest: Digest, now: Date, renewLink: RenewLink?, options: DigestOptions = DigestOptions()
     ) -> [String: Any] {
         let entries = digest.entries.sorted(by: Self.order)
-        let reconnect = entries.filter { $0.kind != .expiring }
+        let reconnect = entries.filter { $0.kind.needsInvalidPage }
         let invalid = entries.filter { $0.kind == .invalid }
         let reminders = entries.filter { $0.kind == .reminder }
         let expiring = entries.filter { $0.kind == .expiring }
@@ -35,7 +35,7 @@ enum DigestTemplateContext {
                 currentCompany = company
                 currentPages = []
             }
-            currentPages.append(page(entry, renewLink: renewLink))
+            currentPages.append(page(entry, renewLink: renewLink, product: options.productName))
         }
         flush()
 
@@ -48,7 +48,7 @@ enum DigestTemplateContext {
             "one_company": companies.count == 1,
             "many_companies": companies.count > 1,
             "companies": companies,
-            "pages": entries.map { page($0, renewLink: renewLink) },
+            "pages": entries.map { page($0, renewLink: renewLink, product: options.productName) },
             "has_reconnect": !reconnect.isEmpty,
             "reconnect_count": reconnect.count,
             "reconnect_one": reconnect.count == 1,
@@ -68,6 +68,9 @@ enum DigestTemplateContext {
             "generated_at_iso": UTCTime.iso8601(now),
             "version": TokenWatchVersion.current,
         ]
+        for (key, value) in sections(entries, digest: digest, renewLink: renewLink, options: options) {
+            context[key] = value
+        }
         if reconnect.count == 1, let only = reconnect.first {
             context["reconnect_page_name"] = clean(only.pageName)
             context["reconnect_page_name_short"] = short(clean(only.pageName))
@@ -79,12 +82,77 @@ enum DigestTemplateContext {
         return context
     }
 
-    private static func page(_ entry: DigestEntry, renewLink: RenewLink?) -> [String: Any] {
+    /// The sections Owners act on — "Reconnect now", "Your platform's team is on it",
+    /// "Expiring soon", "Back to Valid" — and the pieces of the subject.
+    private static func sections(
+        _ entries: [DigestEntry], digest: Digest, renewLink: RenewLink?, options: DigestOptions
+    ) -> [String: Any] {
+        let product = options.productName
+        let platformTeam = digest.forPlatformTeam
+        let invalid = entries.filter { $0.kind.needsInvalidPage }
+        let platform = invalid.filter { platformTeam || ($0.reason?.isPlatformSide ?? false) }
+        let reconnect = invalid.filter { !platformTeam && !($0.reason?.isPlatformSide ?? false) }
+        let expiring = entries.filter { $0.kind == .expiring }
+        let recovered = entries.filter { $0.kind == .recovered }
+        func pages(_ list: [DigestEntry]) -> [[String: Any]] {
+            list.map { page($0, renewLink: renewLink, product: product, forPlatformTeam: platformTeam) }
+        }
+        var companyNames: [String] = []
+        for entry in entries where !companyNames.contains(clean(entry.company)) {
+            companyNames.append(clean(entry.company))
+        }
+        let subjectCompanies: String
+        switch companyNames.count {
+        case 0: subjectCompanies = product
+        case 1: subjectCompanies = short(companyNames[0])
+        case 2: subjectCompanies = short(companyNames[0]) + " and " + short(companyNames[1])
+        default: subjectCompanies = short(companyNames[0]) + " and \(companyNames.count - 1) more companies"
+        }
+        func named(_ list: [DigestEntry], one: String, many: String) -> String {
+            list.count == 1
+                ? one.replacingOccurrences(of: "NAME", with: "\"" + short(clean(list[0].pageName)) + "\"")
+                : many.replacingOccurrences(of: "COUNT", with: String(list.count))
+        }
+        return [
+            "product_name": clean(product),
+            "for_platform_team": platformTeam,
+            "for_owner": !platformTeam,
+            "company_names": companyNames.joined(separator: ", "),
+            "subject_companies": subjectCompanies,
+            "has_disconnected": !invalid.isEmpty,
+            "disconnected_count": invalid.count,
+            "one_disconnected": invalid.count == 1,
+            "disconnected_phrase": named(invalid, one: "Facebook Page NAME", many: "COUNT Facebook Pages"),
+            "has_reconnect_section": !reconnect.isEmpty,
+            "reconnect_pages": pages(reconnect),
+            "reconnect_section_count": reconnect.count,
+            "has_platform_section": !platform.isEmpty,
+            "platform_pages": pages(platform),
+            "platform_count": platform.count,
+            "ops_email_configured": options.opsEmail != nil,
+            "has_expiring_section": !expiring.isEmpty,
+            "expiring_pages": pages(expiring),
+            "expiring_phrase": named(
+                expiring, one: "Facebook Page NAME connection", many: "COUNT Facebook Page connections"),
+            "has_recovered": !recovered.isEmpty,
+            "has_recovered_section": !recovered.isEmpty,
+            "recovered_pages": pages(recovered),
+            "recovered_count": recovered.count,
+            "recovered_phrase": named(recovered, one: "Facebook Page NAME is", many: "COUNT Facebook Pages are"),
+            "recovered_only": !recovered.isEmpty && invalid.isEmpty && expiring.isEmpty,
+        ]
+    }
+
+    private static func page(
+        _ entry: DigestEntry, renewLink: RenewLink?, product: String, forPlatformTeam: Bool = false
+    ) -> [String: Any] {
         var page: [String: Any] = [
             "kind": entry.kind.rawValue,
             "is_invalid": entry.kind == .invalid,
             "is_reminder": entry.kind == .reminder,
             "is_expiring": entry.kind == .expiring,
+            "is_recovered": entry.kind == .recovered,
+            "action": action(entry, product: product, forPlatformTeam: forPlatformTeam),
             "company": clean(entry.company),
             "page_id": clean(entry.pageID),
             "page_name": clean(entry.pageName),
@@ -106,6 +174,24 @@ enum DigestTemplateContext {
             page["renew_url"] = renewLink.url(pageID: entry.pageID)
         }
         return page
+    }
+
+    /// The page's one plain sentence: what happened and what to do.
+    static func action(_ entry: DigestEntry, product: String, forPlatformTeam: Bool) -> String {
+        switch entry.kind {
+        case .invalid, .reminder:
+            guard let reason = entry.reason else {
+                return
+                    "Facebook no longer accepts the connection: click Generate New Token and log in with Facebook again, keeping this Page selected."
+            }
+            return forPlatformTeam ? reason.platformAction : reason.ownerAction(product: product)
+        case .expiring:
+            return
+                "The connection is Valid but expires \(UTCTime.readable(entry.since)): before then, click Generate New Token and log in with Facebook again, keeping this Page selected."
+        case .recovered:
+            return
+                "Valid again since \(UTCTime.readable(entry.since)): its Messenger chatbot receives messages again. Nothing to do."
+        }
     }
 
     /// Company, then page name, then Page ID; case-insensitive first so "acme" sits by "Acme".

@@ -6,7 +6,9 @@ public enum NoticeKind: String, Sendable, CaseIterable, Hashable {
     case reminder
     /// The token is still valid but expires soon.
     case expiring
+    /// A page an Owner was told about is Valid again.
+    case recovered
 
     /// True for the kinds that are news only while the page is invalid.
-    public var needsInvalidPage: Bool { self != .expiring }
+    public var needsInvalidPage: Bool { self == .invalid || self == .reminder }
 }

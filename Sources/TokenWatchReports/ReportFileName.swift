@@ -5,7 +5,7 @@ import TokenWatchModel
 /// extension for further reports in the same second. Pruning deletes only names that parse.
 struct ReportFileName: Sendable, Equatable {
     static let prefix = "token-report-"
-    static let extensions = ["html", "csv", "json"]
+    static let extensions = ["html", "csv", "xlsx", "json"]
 
     /// `token-report-20261129T042910Z` or `token-report-20261129T042910Z-2`.
     var stem: String
@@ -13,7 +13,7 @@ struct ReportFileName: Sendable, Equatable {
     var date: Date
     /// 1 for the first report of that second, 2 for `-2`…
     var sequence: Int
-    /// `html`, `csv` or `json` (the report's summary, for `index.html`).
+    /// `html`, `csv`, `xlsx` or `json` (the report's summary, for `index.html`).
     var pathExtension: String
 
     static func stem(for date: Date, sequence: Int) -> String {

@@ -19,6 +19,10 @@ public struct ReportFiles: Sendable, Equatable {
     public var csv: String
     public var latestHTML: String
     public var latestCSV: String
+    /// The spreadsheet beside the CSV (`<stem>.xlsx`) and its `latest.xlsx` copy; empty when
+    /// only the HTML and CSV pair was written.
+    public var xlsx = ""
+    public var latestXLSX = ""
 
     public init(stem: String, html: String, csv: String, latestHTML: String, latestCSV: String) {
         self.stem = stem
@@ -73,8 +77,11 @@ public struct ReportWriter: Sendable {
         defer { _ = unlink(html.path) }
         try html.finish()
         let csv = CSVReport.render(input)
-        let files = try place(
+        // The spreadsheet is rendered before anything is placed, and placed beside the pair.
+        let xlsx = try XLSXReport.render(input)
+        var files = try place(
             temporaryHTML: html.path, csv: Array(csv.utf8), generatedAt: input.generatedAt, in: directory)
+        try placeSpreadsheet(xlsx, beside: &files, in: directory)
         ReportSummary(input, stem: files.stem).write(in: directory)
         return files
     }

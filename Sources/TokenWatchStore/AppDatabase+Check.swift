@@ -162,6 +162,7 @@ extension AppDatabase {
                     detail: status == .invalid ? "token accepted again" : "first successful check", at: now,
                     runID: runID)
                 commit.becameValid.append(target.pageID)
+                try stageRecovery(db, pageRef: target.rowID, now: now)
             }
             try logScopeChange(
                 db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: now, runID: runID,

@@ -22,7 +22,9 @@ public struct OutboxItem: Sendable, Equatable {
 
 /// Outbox rows per state.
 public struct OutboxCounts: Sendable, Equatable {
-    public var staged = 0, pending = 0, held = 0, sent = 0, failed = 0, dropped = 0
+    /// `pending` counts the notices that make a digest; `recoveries` the "Back to Valid"
+    /// notices waiting to ride along with the next one (they never make a run partial).
+    public var staged = 0, pending = 0, held = 0, sent = 0, failed = 0, dropped = 0, recoveries = 0
 
     public init() {}
 }
@@ -57,6 +59,28 @@ extension AppDatabase {
             pageRef, ownerEmail, kind.rawValue, reason?.code, reason?.detail, since, runID, now,
             kind == .invalid ? "staged" : "pending", fromValid,
         ])
+    }
+
+    /// A page became valid: each Owner who was emailed that it was invalid (not a notice
+    /// forwarded to the platform team instead, and not yet told it recovered since) gets a `recovered` notice, pending, for the "Back to Valid" section
+    /// of their next digest (or a mail of its own with TOKENWATCH_NOTIFY_RECOVERY=1).
+    static func stageRecovery(_ db: Database, pageRef: Int64, now: Date) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO outbox (page_ref, owner_email, kind, since, created_at, state)
+                SELECT ?, told.owner_email, 'recovered', ?, ?, 'pending'
+                FROM (SELECT owner_email, MAX(sent_at) AS last_told FROM outbox
+                      WHERE page_ref = ? AND kind IN ('invalid', 'reminder') AND state = 'sent'
+                        AND (message_id IS NULL OR message_id NOT LIKE 'forwarded:%')
+                      GROUP BY lower(owner_email)) AS told
+                WHERE EXISTS (SELECT 1 FROM owner JOIN page ON page.company_id = owner.company_id
+                              WHERE page.id = ? AND owner.email = told.owner_email)
+                  AND NOT EXISTS (SELECT 1 FROM outbox AS later
+                                  WHERE later.page_ref = ? AND later.kind = 'recovered'
+                                    AND lower(later.owner_email) = lower(told.owner_email)
+                                    AND later.created_at >= told.last_told AND later.state != 'dropped')
+                """
+        ).execute(arguments: [pageRef, now, now, pageRef, pageRef, pageRef])
     }
 
     /// The staged rows as the guard sees them, whichever run staged them.
@@ -125,6 +149,8 @@ extension AppDatabase {
                     why = "\(email) is no longer an Owner of \(row["company"] as String)"
                 } else if status == .disconnected {
                     why = "the page was disconnected"
+                } else if kind == .recovered {
+                    why = status == .valid ? nil : "the page is no longer valid"
                 } else if kind.needsInvalidPage && status == .valid {
                     why = "the page is valid again"
                 } else if kind.needsInvalidPage && status == .unknown {
@@ -151,8 +177,11 @@ extension AppDatabase {
     /// - Parameters:
     ///   - ignoreBackoff: send rows waiting for their automatic retry too (`notify` by hand).
     ///   - skipping: Owner addresses this sender already tried in this dispatch.
+    ///   - recoveryAlone: whether `recovered` notices make a digest on their own
+    ///     (TOKENWATCH_NOTIFY_RECOVERY); otherwise they wait for the Owner's next digest.
     public func claimNextDigest(
-        sender: String, now: Date, leaseUntil: Date, ignoreBackoff: Bool, skipping: Set<String>
+        sender: String, now: Date, leaseUntil: Date, ignoreBackoff: Bool, skipping: Set<String>,
+        recoveryAlone: Bool = true
     ) async throws(StoreError) -> [OutboxItem]? {
         try await write { db in
             let skipped = skipping.map { $0.lowercased() }
@@ -165,6 +194,7 @@ extension AppDatabase {
                 sql += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
                 arguments += [now]
             }
+            if !recoveryAlone { sql += " AND kind != 'recovered'" }
             if !skipped.isEmpty {
                 sql += " AND lower(owner_email) NOT IN (\(databaseQuestionMarks(count: skipped.count)))"
                 arguments += StatementArguments(skipped)
@@ -207,11 +237,19 @@ extension AppDatabase {
 
     /// Marks `sender`'s claimed rows sent in the same transaction that logs `owner_notified` on
     /// each page, so a sent digest is never sent again. Returns the rows it marked.
+    /// - Parameter forwardedTo: the address the notices went to instead of the Owner (the
+    ///   platform team, TOKENWATCH_OPS_EMAIL), for the page log.
     @discardableResult
-    public func markSent(_ items: [OutboxItem], sender: String, messageID: String, actor: String, now: Date)
+    public func markSent(
+        _ items: [OutboxItem], sender: String, messageID: String, actor: String, now: Date,
+        forwardedTo: String? = nil
+    )
         async throws(StoreError) -> Int
     {
-        try await write { db in
+        // A forwarded row keeps the team's Message-ID, marked so that a recovery is never
+        // announced to an Owner who was not told.
+        let storedID = forwardedTo == nil ? messageID : "forwarded:" + messageID
+        return try await write { db in
             var marked = 0
             for item in items {
                 try db.execute(
@@ -219,12 +257,13 @@ extension AppDatabase {
                         UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,
                             last_attempt_at = ?, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
                         WHERE id = ? AND state = 'pending' AND claimed_by = ?
-                        """, arguments: [now, messageID, now, item.id, sender])
+                        """, arguments: [now, storedID, now, item.id, sender])
                 guard db.changesCount > 0 else { continue }
                 marked += 1
                 try Self.appendEvent(
                     db, pageRef: item.pageRef, kind: .ownerNotified, actor: actor,
-                    detail: "\(item.kind == .invalid ? "digest" : item.kind.rawValue) sent to \(item.ownerEmail)",
+                    detail: forwardedTo.map { "digest for \(item.ownerEmail) sent to the platform team, \($0)" }
+                        ?? "\(item.kind == .invalid ? "digest" : item.kind.rawValue) sent to \(item.ownerEmail)",
                     at: now)
             }
             return marked
@@ -319,9 +358,17 @@ extension AppDatabase {
     public func outboxCounts() async throws(StoreError) -> OutboxCounts {
         try await read { db in
             var counts = OutboxCounts()
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CASE WHEN kind = 'recovered' AND state = 'pending' THEN 'recovered' ELSE state END AS state,
+                           COUNT(*) AS n
+                    FROM outbox GROUP BY 1
+                    """)
+            {
                 let n: Int = row["n"]
                 switch row["state"] as String {
+                case "recovered": counts.recoveries = n
                 case "staged": counts.staged = n
                 case "pending": counts.pending = n
                 case "held": counts.held = n
@@ -343,7 +390,8 @@ extension AppDatabase {
                 db,
                 sql: """
                     SELECT page.page_id, outbox.state, outbox.owner_email FROM outbox JOIN page ON page.id = outbox.page_ref
-                    WHERE outbox.state IN ('pending', 'held') ORDER BY outbox.owner_email
+                    WHERE outbox.state IN ('pending', 'held') AND outbox.kind != 'recovered'
+                    ORDER BY outbox.owner_email
                     """)
             {
                 waiting[row["page_id"], default: [:]][row["state"], default: []].append(row["owner_email"])
@@ -356,7 +404,11 @@ extension AppDatabase {
     public func nextAutomaticAttempt() async throws(StoreError) -> Date? {
         try await read { db in
             try Date.fetchOne(
-                db, sql: "SELECT MIN(COALESCE(next_attempt_at, created_at)) FROM outbox WHERE state = 'pending'")
+                db,
+                sql: """
+                    SELECT MIN(COALESCE(next_attempt_at, created_at)) FROM outbox
+                    WHERE state = 'pending' AND kind != 'recovered'
+                    """)
         }
     }
 

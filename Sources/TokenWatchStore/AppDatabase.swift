@@ -214,6 +214,46 @@ public struct AppDatabase: Sendable {
                     ALTER TABLE outbox ADD COLUMN from_valid INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        // `recovered` notices ("Back to Valid"): SQLite cannot alter a CHECK constraint, so the
+        // outbox is rebuilt with the new list of kinds, every row and column kept.
+        migrator.registerMigration("v3: outbox notice kind recovered") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_v3 (
+                        id INTEGER PRIMARY KEY,
+                        page_ref INTEGER NOT NULL REFERENCES page(id),
+                        owner_email TEXT NOT NULL COLLATE NOCASE,
+                        kind TEXT NOT NULL DEFAULT 'invalid'
+                            CHECK (kind IN ('invalid', 'reminder', 'expiring', 'recovered')),
+                        reason_code TEXT,
+                        reason_detail TEXT,
+                        since DATETIME NOT NULL,
+                        run_id INTEGER REFERENCES check_run(id),
+                        created_at DATETIME NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('staged', 'pending', 'held', 'sent', 'failed', 'dropped')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        last_attempt_at DATETIME,
+                        next_attempt_at DATETIME,
+                        message_id TEXT,
+                        sent_at DATETIME,
+                        claimed_by TEXT,
+                        claim_expires_at DATETIME,
+                        from_valid INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO outbox_v3 (id, page_ref, owner_email, kind, reason_code, reason_detail, since, run_id,
+                        created_at, state, attempts, last_error, last_attempt_at, next_attempt_at, message_id, sent_at,
+                        claimed_by, claim_expires_at, from_valid)
+                    SELECT id, page_ref, owner_email, kind, reason_code, reason_detail, since, run_id,
+                        created_at, state, attempts, last_error, last_attempt_at, next_attempt_at, message_id, sent_at,
+                        claimed_by, claim_expires_at, from_valid
+                    FROM outbox;
+                    DROP TABLE outbox;
+                    ALTER TABLE outbox_v3 RENAME TO outbox;
+                    CREATE INDEX outbox_by_state ON outbox(state, owner_email);
+                    """)
+        }
         return migrator
     }()
 }

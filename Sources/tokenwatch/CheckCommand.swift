@@ -9,12 +9,15 @@ import TokenWatchTemplates
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Check every watched page's token against the Graph API.",
+        commandName: "check", abstract: "Check every watched page's token against Graph.",
         discussion: """
-            Records each page's verdict and every transition in its log, writes the report, and emails each
-            Owner one digest of the pages that newly became invalid. Ends with a one-line summary.
-            Exit 0: every page has a verdict and every digest was sent; 75: completed in part (unchecked pages,
-            pending or held digests, another run holds the lock); 78: configuration error.
+            Records each page's verdict and every transition in its log, writes
+            the report, and emails each Owner one digest of the pages that newly
+            became invalid. Ends with a one-line summary.
+
+            Exit 0: every page has a verdict and every digest was sent;
+            75: completed in part (unchecked pages, pending or held digests,
+            another run holds the lock); 78: configuration error.
             """)
 
     @OptionGroup var global: GlobalOptions

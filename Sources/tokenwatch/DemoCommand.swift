@@ -7,11 +7,13 @@ import TokenWatchStore
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the real check on sample pages against a simulated Graph API; write a report and .eml digests.",
+        abstract: "Check sample pages against a simulated Graph API.",
         discussion: """
-            Works in its own directory (a new temporary one unless --dir is given) and ignores TOKENWATCH_*
-            settings. Every part is the production code path: libcurl, the verdict rules, SQLite, the report
-            writer and the digest mailer; only the Graph API is simulated, in-process on a loopback port.
+            Writes a report and .eml digests in its own directory (a new
+            temporary one unless --dir is given) and ignores TOKENWATCH_*
+            settings. Every part is the production code path: libcurl, the
+            verdict rules, SQLite, the report writer and the digest mailer; only
+            the Graph API is simulated, in-process on a loopback port.
             """)
 
     @Option(help: "Work in this directory instead of a new temporary one.") var dir: String?
@@ -30,6 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
             if let files = check.reportFiles {
                 writeOutput("report:    \(files.html)")
                 writeOutput("           \(files.csv)")
+                if !files.xlsx.isEmpty { writeOutput("           \(files.xlsx)") }
             }
             writeOutput("mail:      \(result.mailDirectory)/ (one .eml per Owner digest)")
             writeOutput("metrics:   \(result.metricsFile)")

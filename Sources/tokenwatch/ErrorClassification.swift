@@ -44,6 +44,8 @@ enum ErrorClassification {
         case let error as MailError:
             if case .configuration = error { return (.configuration, error.description) }
             return (.failure, error.description)
+        case let error as UnknownCompany:
+            return (.usage, error.description)
         case let error as CommandFailure:
             return (error.status, error.message)
         default:

@@ -17,7 +17,26 @@ enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Configuration error.
     case configuration = 78
 
-    /// One line for `--help` and the README.
+    /// `  64  usage error`: the code in a column of its own.
+    var helpLine: String {
+        let code = String(rawValue)
+        return "  " + code + String(repeating: " ", count: max(1, 4 - code.count)) + shortMeaning
+    }
+
+    /// Under 72 characters, for `--help` on an 80-column terminal.
+    var shortMeaning: String {
+        switch self {
+        case .ok: "completed: every page has a verdict, every digest sent"
+        case .failure: "any other failure"
+        case .usage: "usage error"
+        case .dataError: "bad input data (an import file); nothing was written"
+        case .cannotWrite: "cannot write a report or the metrics; status updates are kept"
+        case .partial: "in part: pages unchecked, digests pending or held, lock held"
+        case .configuration: "configuration error (credentials, key, URL, mail, templates)"
+        }
+    }
+
+    /// One line for the README.
     var meaning: String {
         switch self {
         case .ok: "completed: every page has a verdict, every digest sent"

@@ -3,7 +3,8 @@ import TokenWatch
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create or migrate the database, and create the token key (0600) if missing.")
+        commandName: "init", abstract: "Create or migrate the database and the token key.",
+        discussion: "The token key file is created 0600 when missing; run twice, init changes nothing.")
 
     @OptionGroup var global: GlobalOptions
 

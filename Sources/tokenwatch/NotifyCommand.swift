@@ -7,7 +7,11 @@ import TokenWatchTemplates
 struct NotifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notify",
-        abstract: "Send pending digests; release or drop digests held by the mass-invalidation guard.")
+        abstract: "Send pending digests; release or drop held ones.",
+        discussion: """
+            Digests held by the mass-invalidation guard wait for an operator:
+            --release-held sends them, --drop-held discards them.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .customLong("release-held"), help: "Send the held digests (once, one per Owner).") var releaseHeld =

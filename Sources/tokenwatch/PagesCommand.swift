@@ -8,14 +8,18 @@ import TokenWatchStore
 
 struct PagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pages", abstract: "Import, connect, list, inspect and disconnect Facebook Pages.",
+        commandName: "pages", abstract: "Import, connect, list, inspect and disconnect Pages.",
         subcommands: [Import.self, Connect.self, List.self, Log.self, Disconnect.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Upsert pages from CSV (company,page_id,page_name,access_token); all rows or none.",
-            discussion:
-                "Columns may come in any order. Any bad row fails the whole import (exit 65) and every problem is listed with its line."
+            abstract: "Add or update pages from a CSV file; all rows or none.",
+            discussion: """
+                The file is comma-separated UTF-8 with the header
+                  company,page_id,page_name,access_token
+                in any column order. Any bad row fails the whole import (exit 65)
+                and every problem is listed with its line.
+                """
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The CSV file, or - for standard input.") var file: String
@@ -28,10 +32,7 @@ struct PagesCommand: AsyncParsableCommand {
                 if file == "-" {
                     data = await readStandardInput()
                 } else {
-                    guard let contents = FileManager.default.contents(atPath: file) else {
-                        throw CommandFailure(.dataError, "cannot read \(file)")
-                    }
-                    data = contents
+                    data = try InputFile.read(file, what: "import file")
                 }
                 let source = file == "-" ? "stdin" : file
                 let summary = try await workspace.importPages(
@@ -46,12 +47,15 @@ struct PagesCommand: AsyncParsableCommand {
 
     struct Connect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Connect one page (token on stdin or in a file), or every page a user token grants.",
+            abstract: "Connect a page, or every page a user token grants.",
             discussion: """
-                Tokens are never taken from the command line, where other users and shell history see them.
-                With --user-token-stdin this is the server side of "Log in with Facebook": every Page the login
-                granted is connected or renewed, and pages of the company that were not granted again are named:
-                Meta invalidates the token of a page deselected in a new login.
+                The Page token is read from stdin or --token-file, never from the
+                command line, where other users and shell history would see it.
+
+                With --user-token-stdin this is the server side of "Log in with
+                Facebook": every Page the login granted is connected or renewed,
+                and pages of the company not granted again are named: Meta
+                invalidates the token of a page deselected in a new login.
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "The company the page belongs to.") var company: String
@@ -67,8 +71,17 @@ struct PagesCommand: AsyncParsableCommand {
             name: .customLong("disconnect-missing"),
             help: "With --user-token-stdin: disconnect the company's pages not granted again.")
         var disconnectMissing = false
+        @Flag(
+            name: .customLong("create-company"),
+            help: "Create the company even though a known one has a similar name.")
+        var createCompany = false
+        /// Refused: a token on the command line is seen by other users (ps) and shell history.
+        @Option(name: .customLong("token"), help: .hidden) var tokenOnCommandLine: String?
 
         func validate() throws {
+            if tokenOnCommandLine != nil {
+                throw ValidationError("tokens are read from stdin or --token-file, never from the command line")
+            }
             if userTokenStdin {
                 if pageID != nil || name != nil || tokenFile != nil {
                     throw ValidationError(
@@ -87,11 +100,13 @@ struct PagesCommand: AsyncParsableCommand {
                 let logger = global.makeLogger()
                 let configuration = try global.loadConfiguration(logger: logger)
                 let workspace = try await Workspace.open(configuration)
+                if !createCompany {
+                    try await workspace.refuseNearMiss(
+                        company, createHint: "To connect a page of a new company of that name, pass --create-company.")
+                }
                 let token: Secret
                 if let tokenFile {
-                    guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                        throw CommandFailure(.dataError, "cannot read token file \(tokenFile)")
-                    }
+                    let data = try InputFile.read(tokenFile, what: "token file")
                     token = Secret(
                         String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                 } else {
@@ -143,11 +158,12 @@ struct PagesCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List pages with their status.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Only pages with this status (unknown, valid, invalid, disconnected).") var status: PageStatus?
+        @Option(help: "Only pages with this status: unknown, valid, invalid, disconnected.")
+        var status: PageStatus?
         @Option(help: "Only this company's pages.") var company: String?
         @Flag(
             name: .customLong("unconfirmed"),
-            help: "Only pages the last check could not confirm (outage, malformed answer, not reached).")
+            help: "Only pages the last check could not confirm.")
         var unconfirmed = false
         @Option(help: "table, json or csv.") var format: ListFormat = .table
 
@@ -155,8 +171,17 @@ struct PagesCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration, mode: .readOnly)
+                defer { workspace.database.close() }
+                if let company { try await workspace.requireCompany(company) }
                 var pages = try await workspace.database.pages(status: status, company: company)
                 if unconfirmed { pages = pages.filter(\.isUnconfirmed) }
+                // An empty installation says what to do next; an empty filter shows its empty table.
+                if pages.isEmpty, format == .table, try await workspace.database.pages().isEmpty {
+                    writeOutput(
+                        "No pages yet: import them with tokenwatch pages import FILE or connect one with tokenwatch pages connect"
+                    )
+                    return .ok
+                }
                 switch format {
                 case .table: writeOutput(PageOutput.table(pages))
                 case .json: writeOutput(PageOutput.json(pages))
@@ -179,6 +204,7 @@ struct PagesCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration, mode: .readOnly)
+                defer { workspace.database.close() }
                 let (page, events) = try await workspace.database.pageLog(pageID: pageID)
                 writeOutput(
                     format == .json
@@ -190,8 +216,11 @@ struct PagesCommand: AsyncParsableCommand {
 
     struct Disconnect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stop checking a page and erase its token (reconnecting needs a new one).",
-            discussion: "The Messenger chatbot of a disconnected page loses all incoming traffic.")
+            abstract: "Stop checking a page and erase its token.",
+            discussion: """
+                Reconnecting needs a new token. The Messenger chatbot of a
+                disconnected page loses all incoming traffic.
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The Facebook Page ID.") var pageID: String
         @Option(help: "Why, for the page's log.") var reason: String?
@@ -209,7 +238,16 @@ struct PagesCommand: AsyncParsableCommand {
     }
 }
 
-extension PageStatus: ExpressibleByArgument {}
+extension PageStatus: ExpressibleByArgument {
+    /// `Invalid`, `INVALID` and `invalid` are one status.
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
 
-enum ListFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
-enum LogFormatChoice: String, ExpressibleByArgument, CaseIterable { case table, json }
+enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+enum LogFormatChoice: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}

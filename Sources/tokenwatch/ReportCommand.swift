@@ -6,7 +6,7 @@ import TokenWatchTemplates
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Write the report from stored state, without any network call.")
+        commandName: "report", abstract: "Write the report from stored state, offline.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("keep-reports"), help: ArgumentHelp(Settings.keepReportsDays.key.flagHelp))
@@ -23,6 +23,7 @@ struct ReportCommand: AsyncParsableCommand {
                 .write(outcome: nil)
             writeOutput("report: \(files.html)")
             writeOutput("        \(files.csv)")
+            if !files.xlsx.isEmpty { writeOutput("        \(files.xlsx)") }
             return .ok
         }
     }

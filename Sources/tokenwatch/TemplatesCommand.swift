@@ -9,8 +9,12 @@ struct TemplatesCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the built-in templates into DIR, to edit; point TOKENWATCH_TEMPLATES_DIR at it.")
-        @Argument(help: "The directory (created if missing; existing files are not overwritten).") var directory: String
+            abstract: "Write the built-in templates into DIR, to edit.",
+            discussion: """
+                Point TOKENWATCH_TEMPLATES_DIR at DIR: a file there replaces the
+                built-in template of the same name.
+                """)
+        @Argument(help: "The directory (created if missing; no file is overwritten).") var directory: String
 
         func run() async throws {
             try await execute {

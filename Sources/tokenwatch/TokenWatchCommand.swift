@@ -9,12 +9,13 @@ struct TokenWatchCommand: AsyncParsableCommand {
         commandName: "tokenwatch",
         abstract: "Watches the Facebook Page access tokens behind Messenger bots.",
         discussion: """
-            Checks every stored Page token against the Graph API, records each page's status and log,
-            writes timestamped HTML and CSV reports, and emails each company's Owners when pages become
-            invalid. Run `tokenwatch demo` to see it work on sample data.
+            Checks every stored Page token against the Graph API, records each
+            page's status and log, writes timestamped HTML, CSV and xlsx reports,
+            and emails each company's Owners when pages become invalid.
+            Run `tokenwatch demo` to see it work on sample data.
 
             Exit codes:
-            \(ExitStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            \(ExitStatus.allCases.map(\.helpLine).joined(separator: "\n"))
             """,
         version: TokenWatchVersion.current,
         subcommands: [

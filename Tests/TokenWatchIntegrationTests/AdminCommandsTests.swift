@@ -154,7 +154,9 @@ struct AdminCommandsTests {
 
     @Test func ownersAreManagedPerCompany() async throws {
         _ = try await tw("init")
-        let added = try await tw("owners", "add", "--company", "Acme", "ann@acme.test", "bob@acme.test")
+        // Acme has no pages yet: adding its Owners first says so explicitly.
+        let added = try await tw(
+            "owners", "add", "--company", "Acme", "--create-company", "ann@acme.test", "bob@acme.test")
         #expect(added.status == 0, "\(added.all)")
         let list = try await tw("owners", "list")
         #expect(list.stdout.contains("ann@acme.test"))

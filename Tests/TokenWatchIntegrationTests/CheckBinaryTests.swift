@@ -187,6 +187,7 @@ struct CheckBinaryTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: reports)
         #expect(!files.contains("token-report-20200101T000000Z.html"))
         #expect(files.contains("latest.html"))
-        #expect(files.filter { $0.hasPrefix("token-report-") }.count == 3, "\(files)")
+        // The new report's HTML, CSV, xlsx and its JSON summary.
+        #expect(files.filter { $0.hasPrefix("token-report-") }.count == 4, "\(files)")
     }
 }

@@ -15,7 +15,7 @@ struct MailDigestComposerTests {
         WireFormat.check(message.data)
         let parsed = try PythonEmail.parse(message.data)
 
-        #expect(parsed.subject == "Facebook Page \"Acme Careers\" needs reconnecting")
+        #expect(parsed.subject == "Acme: Facebook Page \"Acme Careers\" disconnected from TokenWatch")
         #expect(parsed.fromDisplayName == "TokenWatch")
         #expect(parsed.fromAddress == "tokenwatch@alerts.example.com")
         #expect(parsed.to == ["owner@acme.example"])
@@ -43,10 +43,9 @@ struct MailDigestComposerTests {
         let text = try #require(parsed.text)
         #expect(text.hasPrefix("Hello,\n"))
         #expect(!text.contains("{{") && !text.contains("}}"))
-        #expect(text.contains("== Acme =="))
-        #expect(text.contains("Acme Careers"))
-        #expect(text.contains("Page ID:  1000001"))
-        #expect(text.contains(InvalidReason.passwordChanged.sentence))
+        #expect(text.contains("== Reconnect now =="))
+        #expect(text.contains("* Acme Careers (Acme, Page ID 1000001)"))
+        #expect(text.contains(InvalidReason.passwordChanged.ownerAction(product: "TokenWatch")))
         #expect(text.contains("Invalid since 28 November 2025, 03:20 UTC"))
         #expect(text.contains("https://app.example.com/facebook/renew?page=1000001"))
         #expect(text.contains("Generate New Token"))
@@ -57,7 +56,8 @@ struct MailDigestComposerTests {
         #expect(html.hasSuffix("</html>\n"))
         #expect(!html.contains("{{") && !html.contains("}}"))
         #expect(html.contains("href=\"https://app.example.com/facebook/renew?page=1000001\""))
-        #expect(html.contains(InvalidReason.passwordChanged.sentence))
+        #expect(html.contains("Reconnect now"))
+        #expect(html.contains("changed their Facebook password"))
         #expect(html.contains("28 November 2025, 03:20 UTC"))
     }
 
@@ -73,15 +73,15 @@ struct MailDigestComposerTests {
         let message = try composer.compose(digest, now: MailFixtures.now)
         WireFormat.check(message.data)
         let parsed = try PythonEmail.parse(message.data)
-        #expect(parsed.subject == "3 Facebook Pages need reconnecting")
+        #expect(parsed.subject == "Acme and Zeta: 3 Facebook Pages disconnected from TokenWatch")
         let text = try #require(parsed.text)
-        let order = ["== Acme ==", "alpha page", "Beta page", "== Zeta ==", "Zeta Jobs"].map {
+        let order = ["== Reconnect now ==", "alpha page (Acme", "Beta page (Acme", "Zeta Jobs (Zeta"].map {
             text.range(of: $0)?.lowerBound
         }
         #expect(order.allSatisfy { $0 != nil })
         let positions = order.compactMap { $0 }
         #expect(positions == positions.sorted())
-        #expect(text.contains("The token lacks required permissions: pages_messaging."))
+        #expect(text.contains("lacks permissions the chatbot needs (pages_messaging)"))
         #expect(text.contains("You receive this email because you have Owner access to these companies."))
     }
 
@@ -93,21 +93,22 @@ struct MailDigestComposerTests {
         }
         #expect(
             try subject([MailFixtures.entry(.reminder)])
-                == "Reminder: Facebook Page \"Acme Careers\" still needs reconnecting")
+                == "Reminder: Acme: Facebook Page \"Acme Careers\" still disconnected from TokenWatch")
         #expect(
             try subject([MailFixtures.entry(.reminder), MailFixtures.entry(.reminder, id: "2", name: "B")])
-                == "Reminder: 2 Facebook Pages still need reconnecting")
+                == "Reminder: Acme: 2 Facebook Pages still disconnected from TokenWatch")
         #expect(
-            try subject([MailFixtures.entry(.expiring)]) == "Facebook Page \"Acme Careers\" connection expires soon")
+            try subject([MailFixtures.entry(.expiring)])
+                == "Acme: Facebook Page \"Acme Careers\" connection to TokenWatch expires soon")
         #expect(
             try subject([MailFixtures.entry(.expiring), MailFixtures.entry(.expiring, id: "2", name: "B")])
-                == "2 Facebook Page connections expire soon")
+                == "Acme: 2 Facebook Page connections to TokenWatch expire soon")
         #expect(
             try subject([MailFixtures.entry(.invalid), MailFixtures.entry(.reminder, id: "2", name: "B")])
-                == "2 Facebook Pages need reconnecting")
+                == "Acme: 2 Facebook Pages disconnected from TokenWatch")
         #expect(
             try subject([MailFixtures.entry(.invalid), MailFixtures.entry(.expiring, id: "2", name: "B")])
-                == "Facebook Page \"Acme Careers\" needs reconnecting, 1 more expiring soon")
+                == "Acme: Facebook Page \"Acme Careers\" disconnected from TokenWatch, 1 more expiring soon")
     }
 
     @Test("Unicode company and page names decode right in the subject and both bodies")
@@ -121,9 +122,9 @@ struct MailDigestComposerTests {
             WireFormat.check(message.data)
             let parsed = try PythonEmail.parse(message.data)
             #expect(parsed.defects.isEmpty)
-            #expect(parsed.subject == "Facebook Page \"\(name)\" needs reconnecting")
+            #expect(parsed.subject == "Société Générale ✓: Facebook Page \"\(name)\" disconnected from TokenWatch")
             #expect(parsed.text?.contains(name) == true)
-            #expect(parsed.text?.contains("== Société Générale ✓ ==") == true)
+            #expect(parsed.text?.contains("(Société Générale ✓, Page ID") == true)
             #expect(parsed.html?.contains(name) == true)
             #expect(parsed.html?.contains("Société Générale ✓") == true)
         }
@@ -171,7 +172,8 @@ struct MailDigestComposerTests {
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         // Text parts are not HTML: the name appears as written.
         #expect(parsed.text?.contains(evil) == true)
-        #expect(parsed.subject == "Facebook Page \"\(evil)\" needs reconnecting")
+        #expect(
+            parsed.subject == "\"><img src=x onerror=alert(1)>: Facebook Page \"\(evil)\" disconnected from TokenWatch")
         // The page ID is percent-encoded in the link.
         #expect(html.contains("page=%3Cb%3E1%3C%2Fb%3E"))
     }
@@ -196,8 +198,9 @@ struct MailDigestComposerTests {
             #expect(parsed.defects.isEmpty)
             let subject = try #require(parsed.subject)
             #expect(subject.count <= DigestComposer.subjectLimit)
-            #expect(subject.hasPrefix("Facebook Page \"" + String(name.prefix(20))))
-            #expect(subject.contains("…\" needs reconnecting"))
+            #expect(subject.hasPrefix(String(name.prefix(20))))
+            #expect(subject.contains("…: Facebook Page \"" + String(name.prefix(20))))
+            #expect(subject.contains("…\" disconnected from TokenWatch"))
             #expect(parsed.text?.contains(name) == true)
             #expect(parsed.html?.contains(name) == true)
         }
@@ -243,7 +246,7 @@ struct MailDigestComposerTests {
                 composer.compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now).data)
             let text = try #require(parsed.text)
             #expect(!text.contains("http"))
-            #expect(text.contains("in the dashboard, click Generate New Token and log in with Facebook again"))
+            #expect(text.contains("click Generate New Token and log in with Facebook again"))
             let html = try #require(parsed.html)
             #expect(!html.contains("href="))
             #expect(html.contains("Generate New Token"))

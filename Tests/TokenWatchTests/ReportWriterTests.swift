@@ -28,7 +28,10 @@ struct ReportWriterTests {
         #expect(try Self.read(files.latestCSV) == CSVReport.render(ReportFixtures.input))
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         #expect(
-            names == ["latest.csv", "latest.html", "\(Self.stem).csv", "\(Self.stem).html", "\(Self.stem).json"])
+            names == [
+                "latest.csv", "latest.html", "latest.xlsx", "\(Self.stem).csv", "\(Self.stem).html",
+                "\(Self.stem).json", "\(Self.stem).xlsx",
+            ])
     }
 
     @Test("the report's summary beside it: counts, outcome, changed pages")
@@ -121,7 +124,7 @@ struct ReportWriterTests {
         }
         #expect(try Self.read(temp.file("latest.html")).contains("write number 3"))
         let names = try FileManager.default.contentsOfDirectory(atPath: temp.path)
-        #expect(names.count == 11, "three reports with their summaries, and latest.*")
+        #expect(names.count == 15, "three reports with their xlsx and summaries, and latest.*")
         #expect(!names.contains { $0.hasSuffix(".tmp") })
     }
 

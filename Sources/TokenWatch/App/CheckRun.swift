@@ -174,7 +174,8 @@ public struct CheckRun: Sendable {
         if let mailTransport {
             do {
                 let composer = try DigestComposer(
-                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL)
+                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
+                    options: configuration.digestOptions)
                 let dispatch = try await DigestDispatcher(
                     database: database, composer: composer, transport: mailTransport,
                     maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
@@ -270,7 +271,9 @@ public struct CheckRun: Sendable {
                 logger.error("run record not written: \(error)")
             }
         }
-        // The summary is not logged: the command prints it (on stdout), once.
+        // Debug: the command prints the summary itself (on stdout, and under -q when the run
+        // did not complete), so it appears once; -v shows it as a log line too.
+        logger.debug("\(outcome.summary)")
         return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
     }
 

@@ -53,7 +53,8 @@ public struct Notify: Sendable {
             logger.notice("held notifications released", metadata: ["rows": "\(released)"])
         }
         let composer = try DigestComposer(
-            templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL)
+            templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
+            options: configuration.digestOptions)
         let started = now()
         let dispatch = try await DigestDispatcher(
             database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,

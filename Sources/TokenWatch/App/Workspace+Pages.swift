@@ -8,12 +8,17 @@ import TokenWatchStore
 /// Input that cannot be taken, every problem named with where it is. Nothing was written.
 public struct InputRejected: Error, Sendable, Equatable, CustomStringConvertible {
     public var problems: [String]
+    /// What the file looks like beside what is expected (a header it cannot read), if useful.
+    public var hint: String?
 
-    public init(_ problems: [String]) { self.problems = problems }
+    public init(_ problems: [String], hint: String? = nil) {
+        self.problems = problems
+        self.hint = hint
+    }
 
     public var description: String {
         "nothing was written; \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
-            + problems.map { "  \($0)" }.joined(separator: "\n")
+            + problems.map { "  \($0)" }.joined(separator: "\n") + (hint.map { "\n" + $0 } ?? "")
     }
 }
 
@@ -34,7 +39,10 @@ extension Workspace {
         let rows: [PageImportRow]
         switch PageImportParser.parse(data: csv, source: source) {
         case .success(let parsed): rows = parsed
-        case .failure(let problems): throw InputRejected(problems.problems.map(\.description))
+        case .failure(let problems):
+            let aboutHeader = problems.problems.contains(where: \.isAboutHeader)
+            throw InputRejected(
+                problems.problems.map(\.description), hint: aboutHeader ? ImportHeaderHint.describe(csv) : nil)
         }
         return try await upsert(
             rows.map {
@@ -141,6 +149,16 @@ extension Workspace {
             return try await database.upsertPages(pages, cipher: cipher, actor: actor, now: now)
         } catch let conflict as UpsertConflict {
             throw InputRejected(conflict.problems)
+        }
+    }
+}
+
+extension PageImportProblem {
+    /// The header is missing, or has a column wrong: what `ImportHeaderHint` explains.
+    var isAboutHeader: Bool {
+        switch kind {
+        case .missingHeader, .missingColumn, .unknownColumn: true
+        default: false
         }
     }
 }

@@ -46,6 +46,12 @@ public struct Configuration: Sendable {
     public var remindAfterDays: Int?
     /// Prune report pairs older than this many days (never the latest); nil keeps everything.
     public var keepReportsDays: Int?
+    /// The platform's name in digests (`TOKENWATCH_PRODUCT_NAME`): what Owners know it as.
+    public var productName: String
+    /// Where causes only the platform can fix go instead of the Owners (`TOKENWATCH_OPS_EMAIL`).
+    public var opsEmail: String?
+    /// A short mail when a page an Owner was told about is Valid again (`TOKENWATCH_NOTIFY_RECOVERY`).
+    public var notifyRecovery: Bool
 
     /// The built-in defaults of SPEC.md, as each setting declares them (`Settings`).
     public init(databasePath: String = Settings.database.defaultValue) {
@@ -75,6 +81,15 @@ public struct Configuration: Sendable {
         self.mailMaxAttempts = Settings.mailMaxAttempts.defaultValue
         self.remindAfterDays = Settings.remindAfterDays.defaultValue
         self.keepReportsDays = Settings.keepReportsDays.defaultValue
+        self.productName = Settings.productName.defaultValue
+        self.opsEmail = nil
+        self.notifyRecovery = Settings.notifyRecovery.defaultValue
+    }
+
+    /// What the digests say beyond their pages: the platform's name and where platform-side
+    /// causes go.
+    public var digestOptions: DigestOptions {
+        DigestOptions(productName: productName, opsEmail: opsEmail, recoveryAlone: notifyRecovery)
     }
 
     /// How long a sender's claim on an Owner's outbox rows lasts: long enough for one digest's

@@ -192,12 +192,24 @@ public enum Settings {
     public static let keepReportsDays = Setting<Int?>.optionalInteger(
         "TOKENWATCH_KEEP_REPORTS_DAYS", flag: "--keep-reports", range: 1...Int(Int32.max),
         "delete report pairs older than this many days, never the latest (keep all when unset)")
+    public static let productName = Setting<String>(
+        ConfigurationKey(
+            "TOKENWATCH_PRODUCT_NAME", default: "TokenWatch",
+            "the platform's name in digests and reports, as Owners know it"),
+        default: "TokenWatch", parse: SettingParsers.productName)
+    public static let notifyRecovery = Setting<Bool>(
+        ConfigurationKey(
+            "TOKENWATCH_NOTIFY_RECOVERY", default: "0",
+            "1: a short mail when a page an Owner was told about is Valid again"),
+        default: false, parse: SettingParsers.flag)
 }
 
 extension ConfigurationKey {
     /// The `--help` text of the flag that sets it: the summary, the variable and the default.
     public var flagHelp: String {
-        summary + " (\(name)" + (defaultValue.map { "; default \($0)" } ?? "") + ")"
+        // A sentence, like the other options' help: capital first, full stop last.
+        summary.prefix(1).uppercased() + summary.dropFirst() + " (\(name)"
+            + (defaultValue.map { "; default \($0)" } ?? "") + ")."
     }
 }
 
@@ -231,6 +243,9 @@ extension ConfigurationKey {
     public static let metricsFile = ConfigurationKey(
         "TOKENWATCH_METRICS_FILE", flag: "--metrics-file",
         "where check writes Prometheus metrics (node_exporter textfile collector)")
+    static let opsEmail = ConfigurationKey(
+        "TOKENWATCH_OPS_EMAIL",
+        "where causes only the platform can fix go (another app's token, not a Page token, app permissions)")
     static let templatesDirectory = ConfigurationKey(
         "TOKENWATCH_TEMPLATES_DIR", "directory of templates replacing the built-in ones by name")
 }

@@ -29,7 +29,7 @@ public enum ConfigurationLoader {
         Settings.batchSize.key, Settings.httpTimeout.key, Settings.runTimeout.key, .metricsFile,
         .templatesDirectory, Settings.expiryWarningDays.key, Settings.massInvalidPercent.key,
         Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.remindAfterDays.key,
-        Settings.keepReportsDays.key,
+        Settings.keepReportsDays.key, Settings.productName.key, .opsEmail, Settings.notifyRecovery.key,
     ]
 
     /// The settings as a `--help` section: one line per key with its flag and default, e.g.
@@ -128,7 +128,7 @@ public enum ConfigurationLoader {
     }
 
     /// Levenshtein distance over Unicode scalars.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars)
         let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
@@ -211,6 +211,9 @@ private struct Resolver {
         c.mailMaxAttempts = try value(Settings.mailMaxAttempts)
         c.remindAfterDays = try value(Settings.remindAfterDays)
         c.keepReportsDays = try value(Settings.keepReportsDays)
+        c.productName = try value(Settings.productName)
+        c.opsEmail = try opsEmail()
+        c.notifyRecovery = try value(Settings.notifyRecovery)
         return c
     }
 
@@ -329,6 +332,16 @@ private struct Resolver {
             throw .invalidValue(
                 key: ConfigurationKey.renewURL.name, source: source,
                 reason: "not an http or https URL with a host, like https://example.com/renew?page={page_id}")
+        }
+        return value
+    }
+
+    private mutating func opsEmail() throws(ConfigurationError) -> String? {
+        guard let (value, source) = raw(.opsEmail) else { return nil }
+        if let problem = MailAddress.problem(with: value) {
+            throw .invalidValue(
+                key: ConfigurationKey.opsEmail.name, source: source,
+                reason: "\(quotedValue(value)) is not a usable address: \(problem)")
         }
         return value
     }

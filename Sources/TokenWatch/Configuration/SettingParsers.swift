@@ -63,4 +63,23 @@ enum SettingParsers {
         }
         return .success(scopes)
     }
+
+    /// A name for subjects and footers: one line of plain text, at most 60 characters.
+    static let productName: @Sendable (String) -> Result<String, SettingProblem> = { value in
+        let name = value.trimmingCharacters(in: .whitespaces)
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return .failure(SettingProblem(reason: "the name must be one line without control characters"))
+        }
+        guard name.count <= 60 else { return .failure(SettingProblem(reason: "the name is longer than 60 characters")) }
+        return .success(name)
+    }
+
+    /// `1`/`0` (also `true`/`false`, `yes`/`no`, `on`/`off`).
+    static let flag: @Sendable (String) -> Result<Bool, SettingProblem> = { value in
+        switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "1", "true", "yes", "on": return .success(true)
+        case "0", "false", "no", "off": return .success(false)
+        default: return .failure(SettingProblem(reason: "\(quotedValue(value)) is not 1 or 0"))
+        }
+    }
 }

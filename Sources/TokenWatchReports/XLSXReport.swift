@@ -1,0 +1,241 @@
+import CXLSX
+import Foundation
+import TokenWatchModel
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The spreadsheet half of a report, for auditors: the CSV's rows and columns on a "Pages"
+/// sheet with page IDs as text, times as real dates, a frozen header and an autofilter, and a
+/// "Summary" sheet with the counts per status and how the run ended.
+///
+/// Written with libxlsxwriter. Every text goes through `worksheet_write_string`, which stores
+/// it as a string cell: nothing in the workbook is ever a formula, so a page named
+/// `=HYPERLINK(…)` shows as that text and runs nothing, and the value needs no apostrophe
+/// (unlike the CSV, where a spreadsheet guesses each cell's type).
+public enum XLSXReport {
+    /// The columns of the "Pages" sheet: the CSV's, in the same order.
+    public static let columns = CSVReport.columns
+    /// Columns holding times, written as date cells.
+    static let timeColumns: Set<String> = [
+        "status_since", "token_updated_at", "last_checked_at", "expires_at", "data_access_expires_at",
+    ]
+    /// Column widths in characters, by column name; others get `defaultWidth`.
+    static let widths: [String: Double] = [
+        "company": 24, "page_id": 20, "page_name": 32, "status": 13, "reason": 48, "last_check_error": 40,
+        "scopes": 48, "missing_scopes": 28,
+    ]
+    static let defaultWidth = 20.0
+    static let dateWidth = 20.0
+    /// The number format of every time cell: what auditors read, and still a date to sort by.
+    static let dateFormat = "yyyy-mm-dd hh:mm:ss"
+    /// Excel's limit on the characters of one cell.
+    static let cellLimit = 32_767
+
+    /// Renders the workbook and returns its bytes.
+    /// - Throws: `ReportError.cannotWrite` when libxlsxwriter cannot build or save it (for
+    ///   example the temporary directory is not writable).
+    public static func render(_ input: ReportInput) throws(ReportError) -> [UInt8] {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/report.xlsx"
+        try write(input, to: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .cannotWrite(path: "spreadsheet", reason: "the rendered workbook could not be read back")
+        }
+        return [UInt8](data)
+    }
+
+    /// Writes the workbook to `path` (a private temporary file: `ReportWriter` places it).
+    static func write(_ input: ReportInput, to path: String) throws(ReportError) {
+        guard let workbook = tw_workbook_new_streaming(path) else {
+            throw .cannotWrite(path: "spreadsheet", reason: "libxlsxwriter could not create a workbook")
+        }
+        let book = Book(workbook: workbook)
+        do {
+            try book.writePages(input)
+            try book.writeSummary(input)
+        } catch {
+            // Closing is the only way to free the workbook; the half-written file is discarded.
+            _ = workbook_close(workbook)
+            throw error
+        }
+        let closed = workbook_close(workbook)
+        guard closed == LXW_NO_ERROR else {
+            throw .cannotWrite(path: "spreadsheet", reason: String(cString: lxw_strerror(closed)))
+        }
+    }
+
+    /// A directory only this process uses, for libxlsxwriter's output file.
+    static func temporaryDirectory() throws(ReportError) -> String {
+        var template = Array((NSTemporaryDirectory() + "/tokenwatch-xlsx-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            return mkdtemp(base) != nil
+        }
+        guard made else {
+            throw .cannotWrite(
+                path: NSTemporaryDirectory(), reason: "cannot create a temporary directory for the spreadsheet")
+        }
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The text as one cell holds it: without NUL (a C string would end there) and cut to
+    /// Excel's limit.
+    static func cellText(_ text: String) -> String {
+        // The common case, checked on bytes: no NUL, and short enough whatever the scalars.
+        if text.utf8.count <= cellLimit, !text.utf8.contains(0) { return text }
+        let scalars = text.unicodeScalars.filter { $0 != "\u{0}" }
+        guard scalars.count > cellLimit else { return String(String.UnicodeScalarView(scalars)) }
+        return String(String.UnicodeScalarView(scalars.prefix(cellLimit)))
+    }
+
+    /// The workbook being written and its formats.
+    private struct Book {
+        let workbook: UnsafeMutablePointer<lxw_workbook>
+        let header: UnsafeMutablePointer<lxw_format>?
+        let date: UnsafeMutablePointer<lxw_format>?
+        let text: UnsafeMutablePointer<lxw_format>?
+
+        init(workbook: UnsafeMutablePointer<lxw_workbook>) {
+            self.workbook = workbook
+            header = workbook_add_format(workbook)
+            format_set_bold(header)
+            date = workbook_add_format(workbook)
+            format_set_num_format(date, XLSXReport.dateFormat)
+            text = workbook_add_format(workbook)
+            // "@": the cell is text, so editing a page ID never turns it into a number.
+            format_set_num_format(text, "@")
+        }
+
+        func sheet(_ name: String) throws(ReportError) -> UnsafeMutablePointer<lxw_worksheet> {
+            guard let sheet = workbook_add_worksheet(workbook, name) else {
+                throw .cannotWrite(path: "spreadsheet", reason: "cannot add the \(name) sheet")
+            }
+            return sheet
+        }
+
+        func check(_ result: lxw_error) throws(ReportError) {
+            guard result == LXW_NO_ERROR else {
+                throw .cannotWrite(path: "spreadsheet", reason: String(cString: lxw_strerror(result)))
+            }
+        }
+
+        func string(
+            _ sheet: UnsafeMutablePointer<lxw_worksheet>, _ row: UInt32, _ column: UInt16, _ value: String,
+            _ format: UnsafeMutablePointer<lxw_format>? = nil
+        ) throws(ReportError) {
+            // An empty cell stays blank, as in the CSV.
+            guard !value.isEmpty else { return }
+            try check(worksheet_write_string(sheet, row, column, XLSXReport.cellText(value), format))
+        }
+
+        func time(_ sheet: UnsafeMutablePointer<lxw_worksheet>, _ row: UInt32, _ column: UInt16, _ value: Date?)
+            throws(ReportError)
+        {
+            // The CSV's rule: a time that never comes (or none) is an empty cell.
+            guard let value, !ReportTime.isNever(value) else { return }
+            let seconds = Int64(value.timeIntervalSince1970.rounded(.down))
+            try check(worksheet_write_unixtime(sheet, row, column, seconds, date))
+        }
+
+        func number(_ sheet: UnsafeMutablePointer<lxw_worksheet>, _ row: UInt32, _ column: UInt16, _ value: Int)
+            throws(ReportError)
+        {
+            try check(worksheet_write_number(sheet, row, column, Double(value), nil))
+        }
+
+        func writePages(_ input: ReportInput) throws(ReportError) {
+            let sheet = try sheet("Pages")
+            let columns = XLSXReport.columns
+            for (index, name) in columns.enumerated() {
+                let column = UInt16(index)
+                let width =
+                    XLSXReport.timeColumns.contains(name)
+                    ? XLSXReport.dateWidth : XLSXReport.widths[name] ?? XLSXReport.defaultWidth
+                let format = name == "page_id" ? text : nil
+                try check(worksheet_set_column(sheet, column, column, width, format))
+            }
+            for (index, name) in columns.enumerated() {
+                try string(sheet, 0, UInt16(index), name, header)
+            }
+            let pages = input.orderedPages
+            for (offset, page) in pages.enumerated() {
+                let row = UInt32(offset + 1)
+                // In `columns` order (the test compares every cell with the CSV's, so the two
+                // cannot drift apart); times are date cells, everything else a string cell.
+                try string(sheet, row, 0, page.company)
+                try string(sheet, row, 1, page.pageID, text)
+                try string(sheet, row, 2, page.pageName)
+                try string(sheet, row, 3, page.status.rawValue)
+                try string(sheet, row, 4, page.status == .invalid ? (page.reason?.sentence ?? "") : "")
+                try time(sheet, row, 5, page.statusSince)
+                try time(sheet, row, 6, page.tokenUpdatedAt)
+                try time(sheet, row, 7, page.lastCheckedAt)
+                try string(sheet, row, 8, page.lastCheckError ?? "")
+                try string(sheet, row, 9, page.scopes.joined(separator: " "))
+                try string(sheet, row, 10, page.missingScopes.joined(separator: " "))
+                try time(sheet, row, 11, page.expiresAt)
+                try time(sheet, row, 12, page.dataAccessExpiresAt)
+            }
+            worksheet_freeze_panes(sheet, 1, 0)
+            try check(worksheet_autofilter(sheet, 0, 0, UInt32(pages.count), UInt16(columns.count - 1)))
+        }
+
+        func writeSummary(_ input: ReportInput) throws(ReportError) {
+            let sheet = try sheet("Summary")
+            try check(worksheet_set_column(sheet, 0, 0, 30, nil))
+            try check(worksheet_set_column(sheet, 1, 1, 40, nil))
+            var row: UInt32 = 0
+            func label(_ text: String) throws(ReportError) { try string(sheet, row, 0, text, header) }
+            try label("Generated at")
+            try time(sheet, row, 1, input.generatedAt)
+            row += 1
+            try label("Run outcome")
+            if let run = input.run {
+                try string(sheet, row, 1, run.status.phrase)
+                row += 1
+                try label("Exit code")
+                try number(sheet, row, 1, Int(run.status.rawValue))
+                row += 1
+                try label("Run by")
+                try string(sheet, row, 1, run.actor)
+                row += 1
+                try label("Run started at")
+                try time(sheet, row, 1, run.startedAt)
+                row += 1
+                try label("Run ended at")
+                try time(sheet, row, 1, run.endedAt)
+                for reason in run.reasons {
+                    row += 1
+                    try label("Why not completed")
+                    try string(sheet, row, 1, reason)
+                }
+            } else {
+                try string(sheet, row, 1, "no check run: regenerated from stored state")
+            }
+            row += 2
+            try string(sheet, row, 0, "Status", header)
+            try string(sheet, row, 1, "Pages", header)
+            for status in PageStatus.allCases {
+                row += 1
+                try string(sheet, row, 0, status.rawValue)
+                try number(sheet, row, 1, input.pages.filter { $0.status == status }.count)
+            }
+            row += 1
+            try string(sheet, row, 0, "total", header)
+            try number(sheet, row, 1, input.pages.count)
+            let unconfirmed = input.pages.filter(\.isUnconfirmed).count
+            if unconfirmed > 0 {
+                row += 1
+                try string(sheet, row, 0, "not confirmed in this run")
+                try number(sheet, row, 1, unconfirmed)
+            }
+        }
+    }
+}

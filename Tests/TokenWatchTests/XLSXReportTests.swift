@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+@testable import TokenWatchModel
+@testable import TokenWatchReports
+@testable import TokenWatchTemplates
+
+@Suite("XLSX report")
+struct XLSXReportTests {
+    /// A Page ID too long for a double: a spreadsheet that took it as a number would show
+    /// 61550123456789000.
+    static let longID = "61550123456789012"
+
+    /// The fixtures, the hostile names and a page with a 17-digit ID.
+    static var input: ReportInput {
+        var input = ReportFixtures.input
+        input.pages += ReportFixtures.hostileInput.pages
+        input.pages.append(
+            PageRecord(
+                company: "Acme Recruiting", pageID: longID, pageName: "Acme Long ID", status: .valid,
+                statusSince: ReportFixtures.at(-1), tokenUpdatedAt: ReportFixtures.at(-2),
+                lastCheckedAt: ReportFixtures.at(3), scopes: ReportFixtures.scopes))
+        return input
+    }
+
+    /// The CSV cell as its writer meant it: the apostrophe that neutralises a formula-looking
+    /// cell is the CSV's defence, not part of the value.
+    static func unneutralised(_ cell: String) -> String {
+        guard cell.hasPrefix("'"), let next = cell.unicodeScalars.dropFirst().first,
+            ["=", "+", "-", "@", "\t", "\r"].contains(next)
+        else { return cell }
+        return String(cell.dropFirst())
+    }
+
+    @Test("every cell of the Pages sheet equals the CSV's; IDs are text, times are dates, no formula")
+    func matchesCSV() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let files = try ReportWriter().write(Self.input, templates: try TemplateSet(), to: temp.path)
+        #expect(files.xlsx == temp.path + "/" + files.stem + ".xlsx")
+        #expect(FileManager.default.fileExists(atPath: files.latestXLSX))
+        let csv = try PythonCSV.read(files.csv)
+        let book = try PythonXLSX.read(files.xlsx)
+        #expect(book.order == ["Pages", "Summary"])
+        let pages = try #require(book.sheets["Pages"])
+        #expect(pages.rows.count == csv.count)
+        for (rowIndex, (row, csvRow)) in zip(pages.rows, csv).enumerated() {
+            #expect(row.count == csvRow.count, "row \(rowIndex)")
+            for (column, (cell, csvCell)) in zip(row, csvRow).enumerated() {
+                #expect(cell == Self.unneutralised(csvCell), "row \(rowIndex), \(CSVReport.columns[column])")
+            }
+        }
+        // Nothing is a formula; IDs are strings, times are dates with a date format.
+        #expect(!pages.types.joined().contains("f"))
+        let idColumn = try #require(CSVReport.columns.firstIndex(of: "page_id"))
+        let sinceColumn = try #require(CSVReport.columns.firstIndex(of: "status_since"))
+        for row in pages.types.dropFirst() {
+            #expect(row[idColumn] == "s")
+            #expect(row[sinceColumn] == "d" || row[sinceColumn] == "")
+        }
+        #expect(pages.rows.contains { $0[idColumn] == Self.longID })
+        #expect(pages.rows.contains { $0.contains("=HYPERLINK(\"http://x\")") })
+        #expect(pages.formats[1][sinceColumn] == XLSXReport.dateFormat)
+        #expect(pages.freezePanes == "A2")
+        #expect(pages.autoFilter == "A1:M\(csv.count)")
+        #expect((pages.widths["C"] ?? 0) > 20)
+    }
+
+    @Test("the Summary sheet gives the counts per status, the run's outcome, exit code and time")
+    func summary() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let bytes = try XLSXReport.render(ReportFixtures.input)
+        let path = temp.file("summary.xlsx")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let summary = try #require(try PythonXLSX.read(path).sheets["Summary"])
+        let pairs = Dictionary(
+            summary.rows.filter { $0.count >= 2 && !$0[0].isEmpty }.map { ($0[0], $0[1]) },
+            uniquingKeysWith: { first, _ in first })
+        #expect(pairs["Generated at"] == "2026-11-29T04:29:10Z")
+        #expect(pairs["Run outcome"] == ReportFixtures.run.status.phrase)
+        #expect(pairs["Exit code"] == String(ReportFixtures.run.status.rawValue))
+        #expect(pairs["valid"] == "3")
+        #expect(pairs["invalid"] == "2")
+        #expect(pairs["unknown"] == "1")
+        #expect(pairs["disconnected"] == "1")
+        #expect(pairs["total"] == "7")
+
+        var regenerated = ReportFixtures.input
+        regenerated.run = nil
+        try Data(try XLSXReport.render(regenerated)).write(to: URL(fileURLWithPath: path))
+        let rows = try #require(try PythonXLSX.read(path).sheets["Summary"]).rows
+        #expect(rows.contains { $0.first == "Run outcome" && $0.dropFirst().first?.contains("no check run") == true })
+    }
+}
