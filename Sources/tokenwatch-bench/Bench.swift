@@ -31,13 +31,14 @@ struct Bench {
 
     static let usage = """
         usage: tokenwatch-bench e2e [--pages N[,N…]] [--latency-ms L] [--concurrency C] [--import ROWS]
-                                    [--bin DIR] [--sink smtp_sink.py] [--templates DIR] [--max-seconds S] [--keep]
+                                    [--bin DIR] [--sink smtp_sink.py] [--templates DIR] [--max-seconds S] [--report] [--keep]
                  e2e: the product as users run it. Starts tokenwatch-sim (L ms per request, default
                  100) and an aiosmtpd sink as processes, seeds N pages (default 20000; 1 % invalid,
                  500 companies, one Owner each) and times the `tokenwatch check` process from exec
                  to exit (wall, user+sys CPU, peak RSS via wait4), report sizes, pages/s, and the
                  ratio to the bound ceil(N/50/C) × L. --import also times `tokenwatch pages import`
-                 of ROWS generated rows. Uses the binaries in --bin (default: beside this one).
+                 of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
+                 Uses the binaries in --bin (default: beside this one).
                tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]
                  check: COMPONENT benchmark, the check engine alone in-process (no report, no
                  mail, no process start): never quote it as the product's speed.

@@ -32,12 +32,19 @@ enum EndToEndBenchmark {
         var templatesDirectory: String?
         var maxSeconds = 900
         var keep = false
+        /// Also time `tokenwatch report` (the report regenerated from stored state, no network)
+        /// after each check: what the report alone costs.
+        var timeReport = false
 
         init?(_ arguments: [String]) {
             var remaining = arguments[...]
             while let flag = remaining.popFirst() {
                 if flag == "--keep" {
                     keep = true
+                    continue
+                }
+                if flag == "--report" {
+                    timeReport = true
                     continue
                 }
                 guard let value = remaining.popFirst() else { return nil }
@@ -97,7 +104,7 @@ enum EndToEndBenchmark {
         }
         var results: [Measurement] = []
         for count in options.pages {
-            results.append(try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator))
+            results += try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator)
             printTable(results, options: options)
         }
         if let rows = options.importRows {
@@ -109,7 +116,7 @@ enum EndToEndBenchmark {
 
     // MARK: The check
 
-    static func checkRun(pages: Int, options: Options, tokenwatch: String, sim: String) async throws -> Measurement {
+    static func checkRun(pages: Int, options: Options, tokenwatch: String, sim: String) async throws -> [Measurement] {
         let directory = try makeDirectory("e2e-check-\(pages)")
         defer { if !options.keep { try? FileManager.default.removeItem(atPath: directory) } }
         let database = directory + "/bench.sqlite3"
@@ -162,7 +169,13 @@ enum EndToEndBenchmark {
         {
             log(String(errors.suffix(2_000)))
         }
-        return measurement
+        guard options.timeReport else { return [measurement] }
+        var report = try await ChildProcess.time(
+            tokenwatch, ["report", "-q"], environment: environment, outputPrefix: directory + "/report",
+            maxSeconds: options.maxSeconds, label: "report (regenerated)", rows: pages)
+        report.htmlBytes = fileSize(directory + "/reports/latest.html")
+        report.csvBytes = fileSize(directory + "/reports/latest.csv")
+        return [measurement, report]
     }
 
     /// N pages through the library (fast, not timed): 1 % of the tokens are ones Graph calls

@@ -107,6 +107,16 @@ struct WorkBudgetTests {
         #expect(twoThousand - thousand == 3 * 1_000)
     }
 
+    /// The import's fast trim gives what Foundation's trimming gives, ASCII ends or not.
+    @Test func theFastTrimMatchesFoundation() {
+        for text in [
+            "", " ", "a", " a ", "\tAcme\r\n", "Acme", "\u{A0}Acme\u{3000}", "Café", " Café", "é", "x\u{2028}",
+            "\u{85}y", "a b",
+        ] {
+            #expect(PageImportParser.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(text)")
+        }
+    }
+
     /// The streaming import never holds more rows than the last chunk of the file completed:
     /// a 20,000-row file read in 64 KiB chunks hands over at most a chunk's worth at a time.
     @Test func theImportStreamHoldsOneChunkOfRows() throws {

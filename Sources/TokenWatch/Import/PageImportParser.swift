@@ -89,6 +89,16 @@ public enum PageImportParser {
         return stream.hasProblems ? .failure(stream.problems) : .success(rows)
     }
 
+    /// `text` without leading and trailing whitespace and newlines. The same result as
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)`, which it calls only when an end is
+    /// not plain ASCII: on Linux that call goes through NSString and was a third of a
+    /// 1,000,000-row import's CPU (measured with perf), for fields that almost never need it.
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        func plain(_ byte: UInt8) -> Bool { byte < 0x80 && byte != 0x20 && !(0x09...0x0D).contains(byte) }
+        return plain(first) && plain(last) ? text : text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// C0 and C1 control characters and DEL.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
@@ -209,7 +219,7 @@ public struct PageImportStream: Sendable {
             return .rejected
         }
         // Header names are trimmed but compared case-sensitively, as documented.
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let names = header.fields.map(PageImportParser.trimmed)
         guard names.contains(where: columns.contains) else {
             // Most likely the header row is missing and this line is data: echo none of it.
             problem(header.line, .missingHeader, "the first line is not the header \(expected)")
@@ -251,7 +261,7 @@ public struct PageImportStream: Sendable {
             return
         }
         func value(_ column: String) -> String? {
-            position[column].map { record.fields[$0].trimmingCharacters(in: .whitespacesAndNewlines) }
+            position[column].map { PageImportParser.trimmed(record.fields[$0]) }
         }
         var rowIsGood = position.count == columns.count
         for column in columns {
