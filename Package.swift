@@ -159,6 +159,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Graph simulator as a process of its own, for the end-to-end benchmark.
+        .executableTarget(
+            name: "tokenwatch-sim",
+            dependencies: ["GraphSimulator"],
+            swiftSettings: strict
+        ),
         // What both test targets share: a temporary directory per test, a clock that never waits.
         .target(
             name: "TokenWatchTestSupport",

@@ -1,4 +1,5 @@
 import TokenWatchGraph
+import TokenWatchModel
 import TokenWatchStore
 
 /// Whether a batch answer may be believed item by item (SPEC.md step 4): one item per token
@@ -16,15 +17,21 @@ public enum BatchIntegrity {
     /// that page was sent the very same token (one token stored for two pages: then the same
     /// answer for both is right, and the verdict rules name it "token of another page").
     public static func problem(targets: [CheckTarget], outcomes: [DebugTokenOutcome]) -> String? {
+        problem(targets: targets, tokens: targets.map(\.token), outcomes: outcomes)
+    }
+
+    /// The same, with the tokens that were sent (`tokens[i]` for `targets[i]`): the targets'
+    /// own tokens stay sealed until their batch is sent, so the engine passes the opened ones.
+    public static func problem(targets: [CheckTarget], tokens: [Secret], outcomes: [DebugTokenOutcome]) -> String? {
         guard outcomes.count == targets.count else {
             return "the batch answer has \(outcomes.count) items for \(targets.count) tokens"
         }
-        guard targets.count > 1 else { return nil }
+        guard targets.count > 1, tokens.count == targets.count else { return nil }
         var tokensByPage: [String: Set<String>] = [:]
-        for target in targets { tokensByPage[target.pageID, default: []].insert(target.token.reveal) }
-        for (target, outcome) in zip(targets, outcomes) {
+        for (target, token) in zip(targets, tokens) { tokensByPage[target.pageID, default: []].insert(token.reveal) }
+        for (index, (target, outcome)) in zip(targets, outcomes).enumerated() {
             guard case .info(let info) = outcome, let named = info.profileID, named != target.pageID,
-                let namedTokens = tokensByPage[named], !namedTokens.contains(target.token.reveal)
+                let namedTokens = tokensByPage[named], !namedTokens.contains(tokens[index].reveal)
             else { continue }
             return
                 "the item for page \(target.pageID) names page \(named) of the same batch: the answer is out of order"

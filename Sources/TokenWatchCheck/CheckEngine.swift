@@ -112,9 +112,12 @@ public struct CheckEngine: Sendable {
     let progress: (@Sendable (Int, Int) -> Void)?
     /// True once the run should stop: no new batch starts, those in flight finish and commit.
     let stopRequested: @Sendable () -> Bool
+    /// Opens sealed tokens (`CheckTarget.sealedToken`) a batch at a time, as it is sent.
+    let cipher: TokenCipher?
 
     public init(
-        database: AppDatabase, graph: any GraphAPI, rules: VerdictRules, retry: RetryPolicy = RetryPolicy(),
+        database: AppDatabase, graph: any GraphAPI, cipher: TokenCipher? = nil, rules: VerdictRules,
+        retry: RetryPolicy = RetryPolicy(),
         runTimeout: TimeInterval, configuredVersion: String, clock: any Clock<Duration> = ContinuousClock(),
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
         progress: (@Sendable (Int, Int) -> Void)? = nil, stopRequested: @escaping @Sendable () -> Bool = { false }
@@ -122,6 +125,7 @@ public struct CheckEngine: Sendable {
         self.stopRequested = stopRequested
         self.database = database
         self.graph = graph
+        self.cipher = cipher
         self.rules = rules
         self.retry = retry
         self.runTimeout = runTimeout
@@ -139,8 +143,11 @@ public struct CheckEngine: Sendable {
     }
 
     enum JobResult: Sendable {
-        case answered(Job, DebugTokenBatch)
+        /// The batch's answer, with the tokens that were sent (opened for this request only).
+        case answered(Job, [Secret], DebugTokenBatch)
         case failed(Job, GraphClientError)
+        /// A token could not be opened with the key: the run cannot go on.
+        case unreadable(StoreError)
     }
 
     /// Runs the check over `targets` (already loaded). With `runID` nil (dry run) nothing
@@ -207,10 +214,21 @@ public struct CheckEngine: Sendable {
                         inFlight += 1
                         let graph = self.graph
                         let clock = self.clock
+                        let cipher = self.cipher
                         group.addTask {
                             if wait > .zero { try? await clock.sleep(for: wait) }
+                            // Opened here, a batch at a time, and dropped with the request.
+                            var tokens: [Secret] = []
+                            tokens.reserveCapacity(job.targets.count)
+                            for target in job.targets {
+                                do throws(StoreError) {
+                                    tokens.append(try target.openedToken(with: cipher))
+                                } catch {
+                                    return .unreadable(error)
+                                }
+                            }
                             do {
-                                return .answered(job, try await graph.debugTokens(job.targets.map(\.token)))
+                                return .answered(job, tokens, try await graph.debugTokens(tokens))
                             } catch let error as GraphClientError {
                                 return .failed(job, error)
                             } catch {
@@ -224,7 +242,10 @@ public struct CheckEngine: Sendable {
                     inFlight -= 1
                     var decided: [PageCheckResult] = []
                     switch result {
-                    case .answered(let job, let batch):
+                    case .unreadable(let error):
+                        group.cancelAll()
+                        throw CheckError.store(error)
+                    case .answered(let job, let tokens, let batch):
                         noteVersion(batch.servedVersion, into: &outcome)
                         if batch.usage.demandsStop, stopReason == nil {
                             stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
@@ -235,7 +256,9 @@ public struct CheckEngine: Sendable {
                                     "minutes_to_regain": "\(batch.usage.minutesToRegainAccess.map(String.init) ?? "?")"
                                 ])
                         }
-                        if let problem = BatchIntegrity.problem(targets: job.targets, outcomes: batch.outcomes) {
+                        if let problem = BatchIntegrity.problem(
+                            targets: job.targets, tokens: tokens, outcomes: batch.outcomes)
+                        {
                             // Not one item of it is believed: its pages are retried, and stay
                             // undecided (never invalid) if that never gets a trustworthy answer.
                             outcome.requests.error += 1

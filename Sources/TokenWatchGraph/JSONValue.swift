@@ -34,40 +34,18 @@ enum JSONValue: Sendable, Equatable, Decodable {
 
     /// The document in `bytes`, or nil when they are not (complete) JSON.
     ///
-    /// Parsed with JSONSerialization and converted, not through `Decodable`: the decoder's
-    /// try-each-type probing cost a quarter of a 100,000-page run's CPU (measured with perf).
+    /// Read by `JSONReader` straight from the bytes, not through `Decodable` (whose
+    /// try-each-type probing cost a quarter of a 100,000-page run's CPU) nor through
+    /// JSONSerialization and casts from `Any` (an NSNumber or NSString per value, then a
+    /// dynamic cast each: again a quarter of the CPU of a whole `tokenwatch check`).
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        guard !bytes.isEmpty,
-            let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        else { return nil }
-        return JSONValue(foundation: object)
+        bytes.withUnsafeBufferPointer { JSONReader.parse($0) }
     }
 
-    /// Converts what JSONSerialization returns. Booleans arrive as NSNumber with objCType
-    /// "c" (JSON numbers never do), so true/false stay Bools and 0/1 stay numbers.
-    init(foundation object: Any) {
-        switch object {
-        case let text as String:
-            self = .string(text)
-        case let number as NSNumber:
-            let type = String(cString: number.objCType)
-            if type == "c" {
-                self = .bool(number.boolValue)
-            } else if type == "d" || type == "f" {
-                self = .number(number.doubleValue)
-            } else {
-                self = .integer(number.int64Value)
-            }
-        case let array as [Any]:
-            self = .array(array.map(JSONValue.init(foundation:)))
-        case let dictionary as [String: Any]:
-            self = .object(dictionary.mapValues(JSONValue.init(foundation:)))
-        default:
-            self = .null
-        }
+    static func parse(_ text: String) -> JSONValue? {
+        var text = text
+        return text.withUTF8 { JSONReader.parse($0) }
     }
-
-    static func parse(_ text: String) -> JSONValue? { parse(Array(text.utf8)) }
 
     subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { members[key] } else { nil }

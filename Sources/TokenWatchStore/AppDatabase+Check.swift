@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import TokenWatchModel
 
-/// A page to check, with its token opened.
+/// A page to check, with its token: opened (`token`), or still sealed (`sealedToken`) until
+/// its batch is sent, so that a run never holds every page's token in clear at once.
 public struct CheckTarget: Sendable {
     public var rowID: Int64
     public var pageID: String
@@ -12,7 +13,17 @@ public struct CheckTarget: Sendable {
     public var scopes: [String]
     /// When the token was connected or renewed: a verdict about an older token is discarded.
     public var tokenUpdatedAt: Date
+    /// The token in clear; empty while `sealedToken` holds it.
     public var token: Secret
+    /// The token as stored, opened by `openedToken(with:)` when its batch is sent.
+    public var sealedToken: Data?
+
+    /// The token in clear: `token`, or `sealedToken` opened with `cipher`.
+    public func openedToken(with cipher: TokenCipher?) throws(StoreError) -> Secret {
+        guard let sealedToken else { return token }
+        guard let cipher else { throw StoreError.database("page \(pageID): a sealed token and no key to open it") }
+        return try cipher.unseal(sealedToken, pageID: pageID)
+    }
 }
 
 /// One page's verdict in a run, ready to be committed.
@@ -42,11 +53,20 @@ extension AppDatabase {
     /// Every watched page (or only `pageIDs`), least recently checked first, tokens opened.
     /// Unknown or disconnected IDs in `pageIDs` are `StoreError.notFound`, naming them.
     public func checkTargets(pageIDs: [String]?, cipher: TokenCipher) async throws(StoreError) -> [CheckTarget] {
-        struct SealedTarget: Sendable {
-            var target: CheckTarget
-            var sealed: Data
+        var targets = try await checkTargets(pageIDs: pageIDs)
+        for index in targets.indices {
+            targets[index].token = try targets[index].openedToken(with: cipher)
+            targets[index].sealedToken = nil
         }
-        let rows: [SealedTarget] = try await read { db in
+        return targets
+    }
+
+    /// Every watched page (or only `pageIDs`), least recently checked first, tokens still
+    /// sealed: the check opens each batch's tokens when it sends the batch
+    /// (`CheckTarget.openedToken(with:)`). Unknown or disconnected IDs in `pageIDs` are
+    /// `StoreError.notFound`, naming them.
+    public func checkTargets(pageIDs: [String]?) async throws(StoreError) -> [CheckTarget] {
+        let targets: [CheckTarget] = try await read { db in
             var sql = """
                 SELECT page.id, page.page_id, page.page_name, company.name AS company, page.status,
                        page.scopes, page.token_updated_at, page.token_sealed
@@ -59,29 +79,24 @@ extension AppDatabase {
                 arguments = StatementArguments(pageIDs)
             }
             sql += " ORDER BY page.last_checked_at IS NOT NULL, page.last_checked_at, page.id"
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                SealedTarget(
-                    target: CheckTarget(
-                        rowID: row["id"], pageID: row["page_id"], pageName: row["page_name"], company: row["company"],
-                        status: PageStatus(rawValue: row["status"]) ?? .unknown,
-                        scopes: Self.splitScopes(row["scopes"]),
-                        tokenUpdatedAt: row["token_updated_at"], token: Secret("")),
-                    sealed: row["token_sealed"])
+            var targets: [CheckTarget] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                targets.append(
+                    CheckTarget(
+                        rowID: row[0], pageID: row[1], pageName: row[2], company: row[3],
+                        status: PageStatus(rawValue: row[4]) ?? .unknown, scopes: Self.splitScopes(row[5]),
+                        tokenUpdatedAt: row[6], token: Secret(""), sealedToken: row[7]))
             }
+            return targets
         }
         if let pageIDs {
-            let found = Set(rows.map(\.target.pageID))
+            let found = Set(targets.map(\.pageID))
             let missing = pageIDs.filter { !found.contains($0) }
             if !missing.isEmpty {
                 throw StoreError.notFound(
                     "not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
             }
-        }
-        var targets: [CheckTarget] = []
-        targets.reserveCapacity(rows.count)
-        for var row in rows {
-            row.target.token = try cipher.unseal(row.sealed, pageID: row.target.pageID)
-            targets.append(row.target)
         }
         return targets
     }
@@ -110,12 +125,31 @@ extension AppDatabase {
                     tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"])
             }
             var owners: [Int64: [String]] = [:]
+            var times = BatchTimes(now: now)
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
                 try Self.commit(
-                    result, state: state, runID: runID, actor: actor, now: now, db: db, owners: &owners, into: &commit)
+                    result, state: state, runID: runID, actor: actor, now: now, times: &times, db: db,
+                    owners: &owners, into: &commit)
             }
             return commit
+        }
+    }
+
+    /// The batch's times as database values, each converted once: GRDB formats a `Date`
+    /// through the calendar on every use, which was the largest cost of a batch's statements.
+    struct BatchTimes {
+        let now: DatabaseValue
+        private var converted: [Date: DatabaseValue] = [:]
+
+        init(now: Date) { self.now = now.databaseValue }
+
+        mutating func value(_ date: Date?) -> DatabaseValue {
+            guard let date else { return .null }
+            if let value = converted[date] { return value }
+            let value = date.databaseValue
+            converted[date] = value
+            return value
         }
     }
 
@@ -128,9 +162,10 @@ extension AppDatabase {
     }
 
     private static func commit(
-        _ result: PageCheckResult, state: StoredState, runID: Int64, actor: String, now: Date, db: Database,
-        owners: inout [Int64: [String]], into commit: inout BatchCommit
+        _ result: PageCheckResult, state: StoredState, runID: Int64, actor: String, now: Date,
+        times: inout BatchTimes, db: Database, owners: inout [Int64: [String]], into commit: inout BatchCommit
     ) throws {
+        let nowValue = times.now
         let target = result.target
         let status = state.status
         if status == .disconnected || state.tokenUpdatedAt > target.tokenUpdatedAt {
@@ -154,18 +189,19 @@ extension AppDatabase {
                     WHERE id = ?
                     """
             ).execute(arguments: [
-                now, now, joinScopes(info.scopes), info.expiresAt, info.dataAccessExpiresAt, target.rowID,
+                nowValue, nowValue, joinScopes(info.scopes), times.value(info.expiresAt),
+                times.value(info.dataAccessExpiresAt), target.rowID,
             ])
             if status != .valid {
                 try appendEvent(
                     db, pageRef: target.rowID, kind: .becameValid, actor: actor,
-                    detail: status == .invalid ? "token accepted again" : "first successful check", at: now,
+                    detail: status == .invalid ? "token accepted again" : "first successful check", at: nowValue,
                     runID: runID)
                 commit.becameValid.append(target.pageID)
                 try stageRecovery(db, pageRef: target.rowID, now: now)
             }
             try logScopeChange(
-                db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: now, runID: runID,
+                db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: nowValue, runID: runID,
                 commit: &commit)
 
         case .invalid(let reason, let info, let error):
@@ -182,19 +218,19 @@ extension AppDatabase {
                     """
             ).execute(
                 arguments: [
-                    now, reason.code, reason.detail, error?.code, error?.subcode, now, joinScopes(scopes),
-                    joinScopes(missing),
-                    info?.expiresAt, info?.dataAccessExpiresAt, target.rowID,
+                    nowValue, reason.code, reason.detail, error?.code, error?.subcode, nowValue, joinScopes(scopes),
+                    joinScopes(missing), times.value(info?.expiresAt), times.value(info?.dataAccessExpiresAt),
+                    target.rowID,
                 ])
             if info != nil {
                 try logScopeChange(
-                    db, target: target, old: oldScopes, new: scopes, actor: actor, now: now, runID: runID,
+                    db, target: target, old: oldScopes, new: scopes, actor: actor, now: nowValue, runID: runID,
                     commit: &commit)
             }
             if status != .invalid {
                 try appendEvent(
-                    db, pageRef: target.rowID, kind: .becameInvalid, actor: actor, detail: reason.sentence, at: now,
-                    runID: runID)
+                    db, pageRef: target.rowID, kind: .becameInvalid, actor: actor, detail: reason.sentence,
+                    at: nowValue, runID: runID)
                 commit.newlyInvalid.append(target.pageID)
                 if owners[state.companyID] == nil {
                     owners[state.companyID] = try Self.ownerEmails(db, companyID: state.companyID)
@@ -210,8 +246,8 @@ extension AppDatabase {
     }
 
     private static func logScopeChange(
-        _ db: Database, target: CheckTarget, old: [String], new: [String], actor: String, now: Date, runID: Int64,
-        commit: inout BatchCommit
+        _ db: Database, target: CheckTarget, old: [String], new: [String], actor: String, now: DatabaseValue,
+        runID: Int64, commit: inout BatchCommit
     ) throws {
         // The first scopes ever seen are not a change.
         guard !old.isEmpty, Set(old) != Set(new) else { return }

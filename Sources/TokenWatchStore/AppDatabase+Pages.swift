@@ -46,89 +46,27 @@ extension AppDatabase {
     public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
         async throws -> UpsertSummary
     {
-        // Seal outside the transaction: the cipher is pure CPU.
-        var sealed: [Data] = []
-        sealed.reserveCapacity(pages.count)
-        for page in pages { sealed.append(try cipher.seal(page.token, pageID: page.pageID)) }
-        let sealedTokens = sealed
+        try await upsertPages(cipher: cipher, actor: actor, now: now) { write in try write(pages) }
+    }
+
+    /// Upserts pages as `produce` hands them over, chunk by chunk, in one transaction: all or
+    /// nothing, whatever the number of rows. `produce` runs on the database's writer thread
+    /// (never the cooperative pool) and may block there reading a file; it calls `write` with
+    /// each chunk. When it throws, nothing is written and its error is rethrown as is; rows
+    /// that conflict with stored pages fail the whole upsert with `UpsertConflict` at the end,
+    /// every one named. Memory holds one chunk, the company IDs and the summary.
+    public func upsertPages(
+        cipher: TokenCipher, actor: String, now: Date,
+        from produce: @escaping @Sendable (_ write: ([PageUpsert]) throws -> Void) throws -> Void
+    ) async throws -> UpsertSummary {
         do {
             return try await writableConnection().write { db in
-                var summary = UpsertSummary()
-                var conflicts: [String] = []
-                for (index, page) in pages.enumerated() {
-                    let existing = try Row.fetchOne(
-                        db,
-                        sql: """
-                            SELECT page.id, page.page_name, page.token_sealed, page.status, company.name AS company
-                            FROM page JOIN company ON company.id = page.company_id WHERE page.page_id = ?
-                            """, arguments: [page.pageID])
-                    guard let existing else {
-                        let companyID = try Self.companyID(db, name: page.company, create: true, now: now)
-                        try db.execute(
-                            sql: """
-                                INSERT INTO page (company_id, page_id, page_name, token_sealed, token_updated_at,
-                                                  status, status_since, created_at)
-                                VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?)
-                                """,
-                            arguments: [companyID, page.pageID, page.pageName, sealedTokens[index], now, now, now])
-                        try Self.appendEvent(
-                            db, pageRef: db.lastInsertedRowID, kind: .connected, actor: actor, detail: nil, at: now)
-                        summary.added.append(page.pageID)
-                        continue
-                    }
-                    let rowID: Int64 = existing["id"]
-                    let company: String = existing["company"]
-                    if company != page.company {
-                        conflicts.append(
-                            "\(page.source): page ID \(page.pageID) already belongs to company \"\(company)\", not \"\(page.company)\""
-                        )
-                        continue
-                    }
-                    let status = PageStatus(rawValue: existing["status"]) ?? .unknown
-                    let oldSealed: Data? = existing["token_sealed"]
-                    let sameToken =
-                        try oldSealed.map { try cipher.unseal($0, pageID: page.pageID) == page.token } ?? false
-                    let oldName: String = existing["page_name"]
-                    if oldName != page.pageName {
-                        try db.execute(
-                            sql: "UPDATE page SET page_name = ? WHERE id = ?", arguments: [page.pageName, rowID])
-                        try Self.appendEvent(
-                            db, pageRef: rowID, kind: .renamed, actor: actor,
-                            detail: "renamed from \"\(oldName)\" to \"\(page.pageName)\"", at: now)
-                        summary.renamed.append(page.pageID)
-                    }
-                    if status == .disconnected || !sameToken {
-                        try db.execute(
-                            sql: """
-                                UPDATE page SET token_sealed = ?, token_updated_at = ?, status = 'unknown',
-                                    status_since = ?, reason_code = NULL, reason_detail = NULL, error_code = NULL,
-                                    error_subcode = NULL, last_check_error = NULL, expiry_warned_for = NULL
-                                WHERE id = ?
-                                """, arguments: [sealedTokens[index], now, now, rowID])
-                        if status == .disconnected {
-                            try Self.appendEvent(
-                                db, pageRef: rowID, kind: .connected, actor: actor,
-                                detail: "reconnected with a new token",
-                                at: now)
-                            summary.reconnected.append(page.pageID)
-                        } else {
-                            try Self.appendEvent(
-                                db, pageRef: rowID, kind: .renewed, actor: actor,
-                                detail: status == .invalid ? "new token for an invalid page" : nil, at: now)
-                            summary.renewed.append(page.pageID)
-                        }
-                    } else if oldName == page.pageName {
-                        summary.unchanged.append(page.pageID)
-                    }
-                }
-                if !conflicts.isEmpty { throw UpsertConflict(problems: conflicts) }
-                return summary
+                var upserter = PageUpserter(cipher: cipher, actor: actor, now: now)
+                try produce { chunk in try upserter.upsert(chunk, db: db) }
+                if !upserter.conflicts.isEmpty { throw UpsertConflict(problems: upserter.conflicts) }
+                return upserter.summary
             }
-        } catch let error as UpsertConflict {
-            throw error
-        } catch let error as StoreError {
-            throw error
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError.database(String(describing: error))
         }
     }
@@ -136,14 +74,17 @@ extension AppDatabase {
     /// Pages ordered for a person: by company, then name. Filters are optional.
     public func pages(status: PageStatus? = nil, company: String? = nil) async throws(StoreError) -> [PageRecord] {
         try await read { db in
-            try Row.fetchAll(
+            // A cursor, not fetchAll: 100,000 pages are never also held as 100,000 GRDB rows.
+            var pages: [PageRecord] = []
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
                     WHERE (? IS NULL OR page.status = ?) AND (? IS NULL OR company.name = ?)
                     ORDER BY company.name, page.page_name, page.page_id
-                    """, arguments: [status?.rawValue, status?.rawValue, company, company]
-            ).map(Self.pageRecord)
+                    """, arguments: [status?.rawValue, status?.rawValue, company, company])
+            while let row = try rows.next() { pages.append(Self.pageRecord(row)) }
+            return pages
         }
     }
 
@@ -169,7 +110,7 @@ extension AppDatabase {
     /// The last `limit` log entries of every page, newest first, keyed by Page ID.
     public func recentEvents(limit: Int) async throws(StoreError) -> [String: [PageEvent]] {
         try await read { db in
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT page.page_id, e.at, e.kind, e.actor, e.detail FROM (
@@ -180,7 +121,7 @@ extension AppDatabase {
                     WHERE e.n <= ? ORDER BY page.page_id, e.n
                     """, arguments: [limit])
             var events: [String: [PageEvent]] = [:]
-            for row in rows { events[row["page_id"], default: []].append(Self.pageEvent(row)) }
+            while let row = try rows.next() { events[row["page_id"], default: []].append(Self.pageEvent(row)) }
             return events
         }
     }
@@ -228,5 +169,103 @@ extension AppDatabase {
             kindName: row["kind"] ?? "",
             actor: row["actor"] ?? "",
             detail: row["detail"])
+    }
+}
+
+/// The row-by-row work of an upsert inside its transaction, with the statements prepared once
+/// (`cachedStatement`) and the company IDs looked up once per company: a 1,000,000-row import
+/// compiles a handful of statements, not millions.
+struct PageUpserter {
+    let cipher: TokenCipher
+    let actor: String
+    let now: Date
+    /// `now` as a database value, converted once: GRDB formats a `Date` through the calendar
+    /// on every use, four times per imported row.
+    let nowValue: DatabaseValue
+    var summary = UpsertSummary()
+    var conflicts: [String] = []
+    private var companies: [String: Int64] = [:]
+
+    init(cipher: TokenCipher, actor: String, now: Date) {
+        self.cipher = cipher
+        self.actor = actor
+        self.now = now
+        self.nowValue = now.databaseValue
+    }
+
+    mutating func upsert(_ pages: [PageUpsert], db: Database) throws {
+        let find = try db.cachedStatement(
+            sql: """
+                SELECT page.id, page.page_name, page.token_sealed, page.status, company.name AS company
+                FROM page JOIN company ON company.id = page.company_id WHERE page.page_id = ?
+                """)
+        for page in pages {
+            let sealed = try cipher.seal(page.token, pageID: page.pageID)
+            guard let existing = try Row.fetchOne(find, arguments: [page.pageID]) else {
+                let companyID = try companyID(page.company, db: db)
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO page (company_id, page_id, page_name, token_sealed, token_updated_at,
+                                          status, status_since, created_at)
+                        VALUES (?, ?, ?, ?, ?, 'unknown', ?, ?)
+                        """
+                ).execute(arguments: [companyID, page.pageID, page.pageName, sealed, nowValue, nowValue, nowValue])
+                try AppDatabase.appendEvent(
+                    db, pageRef: db.lastInsertedRowID, kind: .connected, actor: actor, detail: nil, at: nowValue)
+                summary.added.append(page.pageID)
+                continue
+            }
+            let rowID: Int64 = existing["id"]
+            let company: String = existing["company"]
+            if company != page.company {
+                conflicts.append(
+                    "\(page.source): page ID \(page.pageID) already belongs to company \"\(company)\", not \"\(page.company)\""
+                )
+                continue
+            }
+            let status = PageStatus(rawValue: existing["status"]) ?? .unknown
+            let oldSealed: Data? = existing["token_sealed"]
+            let sameToken = try oldSealed.map { try cipher.unseal($0, pageID: page.pageID) == page.token } ?? false
+            let oldName: String = existing["page_name"]
+            if oldName != page.pageName {
+                try db.cachedStatement(sql: "UPDATE page SET page_name = ? WHERE id = ?").execute(arguments: [
+                    page.pageName, rowID,
+                ])
+                try AppDatabase.appendEvent(
+                    db, pageRef: rowID, kind: .renamed, actor: actor,
+                    detail: "renamed from \"\(oldName)\" to \"\(page.pageName)\"", at: nowValue)
+                summary.renamed.append(page.pageID)
+            }
+            if status == .disconnected || !sameToken {
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE page SET token_sealed = ?, token_updated_at = ?, status = 'unknown',
+                            status_since = ?, reason_code = NULL, reason_detail = NULL, error_code = NULL,
+                            error_subcode = NULL, last_check_error = NULL, expiry_warned_for = NULL
+                        WHERE id = ?
+                        """
+                ).execute(arguments: [sealed, nowValue, nowValue, rowID])
+                if status == .disconnected {
+                    try AppDatabase.appendEvent(
+                        db, pageRef: rowID, kind: .connected, actor: actor, detail: "reconnected with a new token",
+                        at: nowValue)
+                    summary.reconnected.append(page.pageID)
+                } else {
+                    try AppDatabase.appendEvent(
+                        db, pageRef: rowID, kind: .renewed, actor: actor,
+                        detail: status == .invalid ? "new token for an invalid page" : nil, at: nowValue)
+                    summary.renewed.append(page.pageID)
+                }
+            } else if oldName == page.pageName {
+                summary.unchanged.append(page.pageID)
+            }
+        }
+    }
+
+    private mutating func companyID(_ name: String, db: Database) throws -> Int64 {
+        if let id = companies[name] { return id }
+        let id = try AppDatabase.companyID(db, name: name, create: true, now: now) ?? db.lastInsertedRowID
+        companies[name] = id
+        return id
     }
 }

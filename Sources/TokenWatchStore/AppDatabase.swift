@@ -254,6 +254,11 @@ public struct AppDatabase: Sendable {
                     CREATE INDEX outbox_by_state ON outbox(state, owner_email);
                     """)
         }
+        // The batch commit asks, for each page that became valid, whether its Owners were told
+        // it was invalid (a "Back to Valid" notice): by page, not by a scan of the outbox.
+        migrator.registerMigration("v4: outbox by page") { db in
+            try db.execute(sql: "CREATE INDEX outbox_by_page ON outbox(page_ref, kind, state)")
+        }
         return migrator
     }()
 }

@@ -3,8 +3,10 @@ import TokenWatchHTTP
 import TokenWatchStore
 
 /// Benchmarks that print figures (never assert on time):
-/// `tokenwatch-bench check …` (the whole check against the simulator),
-/// `tokenwatch-bench report …` (the HTML report alone) and
+/// `tokenwatch-bench e2e …` (what users run: the `tokenwatch` process from exec to exit,
+/// against `tokenwatch-sim` and an SMTP sink in processes of their own),
+/// `tokenwatch-bench check …` (a component benchmark: the check engine alone, in-process),
+/// `tokenwatch-bench report …` (a component benchmark: the HTML report alone) and
 /// `tokenwatch-bench engine …` (the libcurl event loop against a local delaying server).
 @main
 struct Bench {
@@ -16,6 +18,8 @@ struct Bench {
                 try await CheckBenchmark.run(Array(arguments.dropFirst()))
             case "report":
                 try ReportBenchmark.run(Array(arguments.dropFirst()))
+            case "e2e":
+                exit(try await EndToEndBenchmark.run(Array(arguments.dropFirst())))
             case "engine":
                 exit(await EngineBench.run(arguments: Array(arguments.dropFirst())))
             default:
@@ -29,10 +33,21 @@ struct Bench {
     }
 
     static let usage = """
-        usage: tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]
+        usage: tokenwatch-bench e2e [--pages N[,N…]] [--latency-ms L] [--concurrency C] [--import ROWS]
+                                    [--bin DIR] [--sink smtp_sink.py] [--templates DIR] [--max-seconds S] [--report] [--keep]
+                 e2e: the product as users run it. Starts tokenwatch-sim (L ms per request, default
+                 100) and an aiosmtpd sink as processes, seeds N pages (default 20000; 1 % invalid,
+                 500 companies, one Owner each) and times the `tokenwatch check` process from exec
+                 to exit (wall, user+sys CPU, peak RSS via wait4), report sizes, pages/s, and the
+                 ratio to the bound ceil(N/50/C) × L. --import also times `tokenwatch pages import`
+                 of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
+                 Uses the binaries in --bin (default: beside this one).
                tokenwatch-bench report [pages=100000] [DIR]
-                 report: the HTML report alone (a component benchmark): write time and size;
-                 with DIR the report stays there, to open in a browser.
+                 report: COMPONENT benchmark, the HTML report alone: write time and size; with DIR
+                 the report stays there, to open in a browser.
+               tokenwatch-bench check [pages=100000] [latency-ms=100] [batch=50] [concurrency=16]
+                 check: COMPONENT benchmark, the check engine alone in-process (no report, no
+                 mail, no process start): never quote it as the product's speed.
                tokenwatch-bench engine [--requests N] [--delay-ms MS] [--rounds R]
                  engine: N concurrent requests (default 200) through CurlHTTPClient against a
                  loopback server that answers each after MS milliseconds (default 50), R rounds

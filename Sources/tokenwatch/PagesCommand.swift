@@ -28,20 +28,32 @@ struct PagesCommand: AsyncParsableCommand {
             try await execute {
                 let configuration = try global.loadConfiguration(logger: global.makeLogger())
                 let workspace = try await Workspace.open(configuration)
-                let data: Data
-                if file == "-" {
-                    data = await readStandardInput()
-                } else {
-                    data = try InputFile.read(file, what: "import file")
-                }
                 let source = file == "-" ? "stdin" : file
-                let summary = try await workspace.importPages(
-                    csv: data, source: source, actor: Workspace.cliActor(), now: Date())
+                let summary = try await Self.importStreaming(file, source: source, into: workspace)
                 writeOutput(
                     "imported \(source): \(summary.added.count) added, \(summary.reconnected.count) reconnected, \(summary.renewed.count) renewed, \(summary.renamed.count) renamed, \(summary.unchanged.count) unchanged"
                 )
                 return .ok
             }
+        }
+
+        /// Streams `file` (or stdin for `-`) into the import: read a chunk at a time inside
+        /// its transaction, never whole. A progress line only for a person at a terminal.
+        static func importStreaming(_ file: String, source: String, into workspace: Workspace) async throws
+            -> UpsertSummary
+        {
+            // A file that cannot be opened is named with the operating system's reason.
+            let descriptor: Int32 = file == "-" ? STDIN_FILENO : try InputFile.open(file, what: "import file")
+            defer { if descriptor != STDIN_FILENO { _ = close(descriptor) } }
+            let console = ConsoleOutput.standardError
+            var progress: (@Sendable (Int) -> Void)?
+            if console.isTerminal {
+                progress = { rows in console.showStatus("importing \(source): \(rows) rows read") }
+            }
+            defer { if console.isTerminal { console.clearStatus() } }
+            return try await workspace.importPages(
+                from: .fileDescriptor(descriptor), source: source, actor: Workspace.cliActor(), now: Date(),
+                progress: progress)
         }
     }
 

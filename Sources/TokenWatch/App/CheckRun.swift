@@ -66,7 +66,8 @@ public struct CheckRun: Sendable {
 
         // Step 2: every watched page, least recently checked first.
         let database = workspace.database
-        let targets = try await database.checkTargets(pageIDs: options.pageIDs, cipher: workspace.cipher)
+        // Tokens stay sealed until their batch is sent (the engine opens them).
+        let targets = try await database.checkTargets(pageIDs: options.pageIDs)
         let runID =
             options.dryRun
             ? nil
@@ -88,7 +89,7 @@ public struct CheckRun: Sendable {
 
         // Steps 3–5.
         let engine = CheckEngine(
-            database: database, graph: graph,
+            database: database, graph: graph, cipher: workspace.cipher,
             rules: VerdictRules(appID: configuration.appID ?? "", requiredScopes: configuration.requiredScopes),
             runTimeout: configuration.runTimeout, configuredVersion: configuration.graphVersion, clock: clock, now: now,
             logger: logger, progress: progress, stopRequested: stopRequested)

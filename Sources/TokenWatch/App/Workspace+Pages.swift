@@ -36,20 +36,64 @@ extension Workspace {
     /// `pages import`: all rows or none. Problems in the file (with line numbers) and rows
     /// that conflict with stored pages are all reported at once.
     public func importPages(csv: Data, source: String, actor: String, now: Date) async throws -> UpsertSummary {
-        let rows: [PageImportRow]
-        switch PageImportParser.parse(data: csv, source: source) {
-        case .success(let parsed): rows = parsed
-        case .failure(let problems):
-            let aboutHeader = problems.problems.contains(where: \.isAboutHeader)
+        try await importPages(from: .data(csv), source: source, actor: actor, now: now)
+    }
+
+    /// `pages import` from a file or stdin, streamed: the file is read, checked and written a
+    /// chunk at a time inside one transaction, so memory holds a chunk and the page IDs seen
+    /// (to name duplicates), not the file. Any problem in the file or any conflicting row rolls
+    /// the whole import back: nothing is written, and every problem is named with its line.
+    ///
+    /// - Parameter progress: called now and then with the records read so far (for a progress
+    ///   line on a terminal); from the database's writer thread.
+    public func importPages(
+        from input: ImportSource, source: String, actor: String, now: Date,
+        progress: (@Sendable (Int) -> Void)? = nil
+    ) async throws -> UpsertSummary {
+        /// Rows written per call into the store.
+        let chunkRows = 1_000
+        do {
+            return try await database.upsertPages(cipher: cipher, actor: actor, now: now) { write in
+                var stream = PageImportStream(source: source)
+                var reported = 0
+                // The file's first bytes, kept to explain a header the parser cannot read.
+                var head: [UInt8] = []
+                func flush(_ rows: [PageImportRow]) throws {
+                    guard !rows.isEmpty, !stream.hasProblems else { return }
+                    for start in stride(from: 0, to: rows.count, by: chunkRows) {
+                        try write(
+                            rows[start..<min(start + chunkRows, rows.count)].map {
+                                PageUpsert(
+                                    company: $0.company, pageID: $0.pageID, pageName: $0.pageName,
+                                    token: $0.accessToken, source: "\(source) line \($0.line)")
+                            })
+                    }
+                }
+                try input.forEachChunk { chunk in
+                    if head.count < HeaderProblems.headLimit {
+                        head.append(contentsOf: chunk.prefix(HeaderProblems.headLimit - head.count))
+                    }
+                    stream.feed(chunk)
+                    try flush(stream.takeRows())
+                    if let progress, stream.recordsRead - reported >= 10_000 {
+                        reported = stream.recordsRead
+                        progress(reported)
+                    }
+                }
+                stream.finish()
+                try flush(stream.takeRows())
+                if stream.hasProblems { throw HeaderProblems(problems: stream.problems, head: Data(head)) }
+            }
+        } catch let failure as HeaderProblems {
+            let problems = failure.problems.problems
+            let aboutHeader = problems.contains(where: \.isAboutHeader)
             throw InputRejected(
-                problems.problems.map(\.description), hint: aboutHeader ? ImportHeaderHint.describe(csv) : nil)
+                problems.map(\.description), hint: aboutHeader ? ImportHeaderHint.describe(failure.head) : nil)
+        } catch let conflict as UpsertConflict {
+            throw InputRejected(conflict.problems)
+        } catch let failure as ImportReadError {
+            throw InputRejected(["\(source): \(failure)"])
         }
-        return try await upsert(
-            rows.map {
-                PageUpsert(
-                    company: $0.company, pageID: $0.pageID, pageName: $0.pageName, token: $0.accessToken,
-                    source: "\(source) line \($0.line)")
-            }, actor: actor, now: now)
     }
 
     /// `pages connect --page-id`: one page with a token from stdin or a file.
@@ -161,4 +205,12 @@ extension PageImportProblem {
         default: false
         }
     }
+}
+
+/// An import's problems with the file's first bytes, from which a header the parser could not
+/// read is explained (which delimiter or column names it saw).
+private struct HeaderProblems: Error {
+    static let headLimit = 4096
+    var problems: PageImportProblems
+    var head: Data
 }

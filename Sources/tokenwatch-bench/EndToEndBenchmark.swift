@@ -1,0 +1,411 @@
+import Foundation
+import TokenWatch
+import TokenWatchModel
+import TokenWatchStore
+import TokenWatchSystem
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// `tokenwatch-bench e2e`: what users run, timed as they run it. It builds nothing: it uses
+/// the `tokenwatch` and `tokenwatch-sim` binaries beside itself (or in `--bin DIR`).
+///
+/// For each N it starts `tokenwatch-sim` (its own process, answering each HTTP request after
+/// L ms) and a real SMTP sink (`smtp_sink.py`, aiosmtpd, its own process), seeds N pages into
+/// a fresh database through the library (1 % of tokens invalid, 500 companies with one Owner
+/// each), then times the `tokenwatch check` PROCESS from exec to exit: wall time, the child's
+/// user and system CPU and its peak RSS from `wait4`. The figures include loading, checking,
+/// committing, the digests over SMTP, the HTML and CSV report and the metrics file.
+/// `--import N` also times `tokenwatch pages import` of a generated N-row CSV into a fresh
+/// database.
+enum EndToEndBenchmark {
+    struct Options {
+        var pages: [Int] = [20_000]
+        var latencyMilliseconds = 100
+        var concurrency = 16
+        var importRows: Int?
+        var binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        var sink = "Tests/TokenWatchIntegrationTests/Support/smtp_sink.py"
+        var templatesDirectory: String?
+        var maxSeconds = 900
+        var keep = false
+        /// Also time `tokenwatch report` (the report regenerated from stored state, no network)
+        /// after each check: what the report alone costs.
+        var timeReport = false
+
+        init?(_ arguments: [String]) {
+            var remaining = arguments[...]
+            while let flag = remaining.popFirst() {
+                if flag == "--keep" {
+                    keep = true
+                    continue
+                }
+                if flag == "--report" {
+                    timeReport = true
+                    continue
+                }
+                guard let value = remaining.popFirst() else { return nil }
+                switch flag {
+                case "--pages":
+                    let list = value.split(separator: ",").compactMap { Int($0) }
+                    guard !list.isEmpty, list.allSatisfy({ $0 >= 0 }) else { return nil }
+                    pages = list
+                case "--latency-ms":
+                    guard let number = Int(value), number >= 0 else { return nil }
+                    latencyMilliseconds = number
+                case "--concurrency":
+                    guard let number = Int(value), number > 0 else { return nil }
+                    concurrency = number
+                case "--import":
+                    guard let number = Int(value), number > 0 else { return nil }
+                    importRows = number
+                case "--bin": binDirectory = value
+                case "--sink": sink = value
+                case "--templates": templatesDirectory = value
+                case "--max-seconds":
+                    guard let number = Int(value), number > 0 else { return nil }
+                    maxSeconds = number
+                default: return nil
+                }
+            }
+        }
+    }
+
+    /// One timed child process.
+    struct Measurement {
+        var label: String
+        var rows: Int
+        var wall: Double
+        var user: Double
+        var system: Double
+        var peakRSSKiB: Int
+        var exitStatus: Int32
+        var bound: Double?
+        var htmlBytes: Int?
+        var csvBytes: Int?
+    }
+
+    static let appID = "1234567890"
+    static let appSecret = "bench-secret"
+
+    static func run(_ arguments: [String]) async throws -> Int32 {
+        guard let options = Options(arguments) else {
+            FileHandle.standardError.write(Data(Bench.usage.utf8))
+            return 64
+        }
+        let tokenwatch = options.binDirectory + "/tokenwatch"
+        let simulator = options.binDirectory + "/tokenwatch-sim"
+        for binary in [tokenwatch, simulator] where !FileManager.default.isExecutableFile(atPath: binary) {
+            print("missing \(binary): build it first (swift build -c release)")
+            return 1
+        }
+        var results: [Measurement] = []
+        for count in options.pages {
+            results += try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator)
+            printTable(results, options: options)
+        }
+        if let rows = options.importRows {
+            results.append(try await importRun(rows: rows, options: options, tokenwatch: tokenwatch))
+        }
+        printTable(results, options: options)
+        return results.allSatisfy { $0.exitStatus == 0 } ? 0 : 1
+    }
+
+    // MARK: The check
+
+    static func checkRun(pages: Int, options: Options, tokenwatch: String, sim: String) async throws -> [Measurement] {
+        let directory = try makeDirectory("e2e-check-\(pages)")
+        defer { if !options.keep { try? FileManager.default.removeItem(atPath: directory) } }
+        let database = directory + "/bench.sqlite3"
+        let seedStart = Date()
+        try await seed(pages: pages, databasePath: database)
+        log("seeded \(pages) pages in \(format(Date().timeIntervalSince(seedStart), 1)) s (library, not timed)")
+
+        let graph = try await Helper.start(
+            sim, ["--latency-ms", "\(options.latencyMilliseconds)", "--app-id", appID, "--app-secret", appSecret],
+            stderrPath: directory + "/sim.err")
+        defer { graph.stop() }
+        let mailDirectory = directory + "/mail"
+        try FileManager.default.createDirectory(atPath: mailDirectory, withIntermediateDirectories: true)
+        let sink = try await Helper.start(
+            "/usr/bin/env", ["python3", options.sink, mailDirectory, "--exit-on-stdin-eof"],
+            stderrPath: directory + "/sink.err")
+        defer { sink.stop() }
+
+        var environment = baseEnvironment(databasePath: database)
+        environment["TOKENWATCH_REPORTS_DIR"] = directory + "/reports"
+        environment["TOKENWATCH_GRAPH_URL"] = "http://127.0.0.1:\(graph.port)"
+        environment["TOKENWATCH_APP_ID"] = appID
+        environment["TOKENWATCH_APP_SECRET"] = appSecret
+        environment["TOKENWATCH_SMTP_URL"] = "smtp://127.0.0.1:\(sink.port)"
+        environment["TOKENWATCH_MAIL_FROM"] = "tokenwatch@bench.example"
+        environment["TOKENWATCH_RUN_TIMEOUT"] = "\(options.maxSeconds)"
+        if let templates = options.templatesDirectory { environment["TOKENWATCH_TEMPLATES_DIR"] = templates }
+        var measurement = try await ChildProcess.time(
+            tokenwatch,
+            [
+                "check", "-q", "--concurrency", "\(options.concurrency)", "--metrics-file", directory + "/metrics.prom",
+            ],
+            environment: environment, outputPrefix: directory + "/check", maxSeconds: options.maxSeconds,
+            label: "check L=\(options.latencyMilliseconds)ms C=\(options.concurrency)", rows: pages)
+        let requests = (Double(pages) / 50).rounded(.up)
+        measurement.bound =
+            (requests / Double(options.concurrency)).rounded(.up) * Double(options.latencyMilliseconds)
+            / 1000
+        measurement.htmlBytes = fileSize(directory + "/reports/latest.html")
+        measurement.csvBytes = fileSize(directory + "/reports/latest.csv")
+        let digests = ((try? FileManager.default.contentsOfDirectory(atPath: mailDirectory)) ?? []).count {
+            $0.hasSuffix(".eml")
+        }
+        log("load average at the end: \(loadAverage())")
+        log(
+            "check of \(pages) pages: exit \(measurement.exitStatus), \(digests) digests at the SMTP sink; output in \(directory)/check.out and .err"
+        )
+        if measurement.exitStatus != 0,
+            let errors = try? String(contentsOfFile: directory + "/check.err", encoding: .utf8)
+        {
+            log(String(errors.suffix(2_000)))
+        }
+        guard options.timeReport else { return [measurement] }
+        var report = try await ChildProcess.time(
+            tokenwatch, ["report", "-q"], environment: environment, outputPrefix: directory + "/report",
+            maxSeconds: options.maxSeconds, label: "report (regenerated)", rows: pages)
+        report.htmlBytes = fileSize(directory + "/reports/latest.html")
+        report.csvBytes = fileSize(directory + "/reports/latest.csv")
+        return [measurement, report]
+    }
+
+    /// N pages through the library (fast, not timed): 1 % of the tokens are ones Graph calls
+    /// invalid (password changed), 500 companies, one Owner each.
+    static func seed(pages: Int, databasePath: String) async throws {
+        let configuration = Configuration(databasePath: databasePath)
+        _ = try await Workspace.initialise(configuration)
+        let workspace = try await Workspace.open(configuration)
+        let base = 200_000_000_000_000
+        let now = Date()
+        for chunk in stride(from: 0, to: pages, by: 10_000) {
+            let rows = (chunk..<min(chunk + 10_000, pages)).map { index in
+                let id = String(base + index)
+                // The k-th page of company c is invalid when (k + c) % 100 == 0: 1 % of the
+                // pages, spread over every company rather than a few.
+                let behaviour = (index / 500 + index % 500) % 100 == 0 ? "password-changed" : "valid"
+                return PageUpsert(
+                    company: "Company \(index % 500)", pageID: id, pageName: "Page \(index)",
+                    token: Secret("simtok_\(behaviour)_\(id)_b"), source: "bench")
+            }
+            _ = try await workspace.database.upsertPages(rows, cipher: workspace.cipher, actor: "bench", now: now)
+        }
+        for company in 0..<min(pages, 500) {
+            _ = try await workspace.database.addOwners(
+                company: "Company \(company)", emails: ["owner\(company)@bench.example"], now: now)
+        }
+    }
+
+    // MARK: The import
+
+    static func importRun(rows: Int, options: Options, tokenwatch: String) async throws -> Measurement {
+        let directory = try makeDirectory("e2e-import-\(rows)")
+        defer { if !options.keep { try? FileManager.default.removeItem(atPath: directory) } }
+        let database = directory + "/import.sqlite3"
+        _ = try await Workspace.initialise(Configuration(databasePath: database))
+        let csv = directory + "/pages.csv"
+        try writeImportFile(rows: rows, to: csv)
+        log("generated \(rows) rows, \(format(Double(fileSize(csv) ?? 0) / 1_048_576, 1)) MiB (not timed)")
+        let measurement = try await ChildProcess.time(
+            tokenwatch, ["pages", "import", csv, "-q"], environment: baseEnvironment(databasePath: database),
+            outputPrefix: directory + "/import", maxSeconds: options.maxSeconds, label: "pages import", rows: rows)
+        log("load average at the end: \(loadAverage())")
+        if measurement.exitStatus != 0,
+            let errors = try? String(contentsOfFile: directory + "/import.err", encoding: .utf8)
+        {
+            log(String(errors.suffix(2_000)))
+        }
+        return measurement
+    }
+
+    static func writeImportFile(rows: Int, to path: String) throws {
+        guard let stream = fopen(path, "w") else { throw BenchFailure("cannot create \(path)") }
+        defer { fclose(stream) }
+        fputs("company,page_id,page_name,access_token\n", stream)
+        let base = 300_000_000_000_000
+        for index in 0..<rows {
+            let id = base + index
+            fputs("Company \(index % 500),\(id),\"Page \(index), the shop\",simtok_valid_\(id)_import\n", stream)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func baseEnvironment(databasePath: String) -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var environment: [String: String] = [:]
+        for key in ["PATH", "HOME", "LANG", "TMPDIR"] { environment[key] = inherited[key] }
+        environment["TOKENWATCH_DB"] = databasePath
+        environment["TOKENWATCH_ACTOR"] = "bench"
+        return environment
+    }
+
+    static func makeDirectory(_ name: String) throws -> String {
+        let path = NSTemporaryDirectory() + "tokenwatch-\(name)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    }
+
+    /// The machine's 1-minute load average: other work on the cores skews every figure.
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            .joined(separator: " ") ?? "?"
+    }
+
+    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+
+    static func log(_ message: String) {
+        FileHandle.standardError.write(Data("e2e: \(message)\n".utf8))
+    }
+
+    static func printTable(_ results: [Measurement], options: Options) {
+        print("")
+        print("tokenwatch process, exec to exit (wall; user+sys CPU and peak RSS of the child from wait4)")
+        let header = [
+            "run", "N", "wall s", "user s", "sys s", "peak RSS MiB", "pages/s", "bound s", "ratio", "html MB", "csv MB",
+            "exit",
+        ]
+        var lines = [header]
+        for result in results {
+            lines.append([
+                result.label, "\(result.rows)", format(result.wall, 2), format(result.user, 2),
+                format(result.system, 2),
+                format(Double(result.peakRSSKiB) / 1024, 0), format(Double(result.rows) / result.wall, 0),
+                result.bound.map { format($0, 2) } ?? "-",
+                result.bound.flatMap { $0 > 0 ? format(result.wall / $0, 2) : nil } ?? "-",
+                result.htmlBytes.map { format(Double($0) / 1_000_000, 1) } ?? "-",
+                result.csvBytes.map { format(Double($0) / 1_000_000, 1) } ?? "-", "\(result.exitStatus)",
+            ])
+        }
+        let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
+        for line in lines {
+            print(
+                line.enumerated().map { column, cell in
+                    column == 0
+                        ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }.joined(separator: "  "))
+        }
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A server process the benchmark starts (simulator, SMTP sink): it prints its port on its
+/// first line and stops when its stdin closes.
+final class Helper: Sendable {
+    let process: Process
+    let stdin: Pipe
+    let port: Int
+
+    private init(process: Process, stdin: Pipe, port: Int) {
+        self.process = process
+        self.stdin = stdin
+        self.port = port
+    }
+
+    static func start(_ executable: String, _ arguments: [String], stderrPath: String) async throws -> Helper {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        let reader = output.fileHandleForReading
+        // Reading a pipe blocks: off the cooperative pool.
+        let line = try await BlockingWork.run { () -> String in
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = reader.readData(ofLength: 1)
+                guard let byte = chunk.first else { break }
+                if byte == UInt8(ascii: "\n") { break }
+                bytes.append(byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        guard let port = Int(line.trimmingCharacters(in: .whitespaces)), port > 0 else {
+            process.terminate()
+            throw BenchFailure("\(executable) did not print its port (got \"\(line)\"); see \(stderrPath)")
+        }
+        return Helper(process: process, stdin: input, port: port)
+    }
+
+    /// Closes its stdin (it exits by itself) and, to be sure, sends SIGTERM.
+    func stop() {
+        try? stdin.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// Spawns a child and measures it from exec to exit with `wait4`.
+enum ChildProcess {
+    static func time(
+        _ executable: String, _ arguments: [String], environment: [String: String], outputPrefix: String,
+        maxSeconds: Int, label: String, rows: Int
+    ) async throws -> EndToEndBenchmark.Measurement {
+        try await BlockingWork.run {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputPrefix + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, outputPrefix + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer {
+                for pointer in argv { free(pointer) }
+                for pointer in envp { free(pointer) }
+            }
+            var pid: pid_t = 0
+            let start = monotonicSeconds()
+            let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+            guard spawned == 0 else { throw BenchFailure("cannot spawn \(executable): errno \(spawned)") }
+            var status: Int32 = 0
+            var usage = rusage()
+            let deadline = start + Double(maxSeconds)
+            var waited: pid_t = 0
+            // Polls every millisecond so that a run past --max-seconds can be killed; the
+            // polling adds at most a millisecond to the wall time.
+            while waited == 0 {
+                waited = wait4(pid, &status, WNOHANG, &usage)
+                if waited == 0 {
+                    if monotonicSeconds() > deadline { kill(pid, SIGKILL) }
+                    usleep(1_000)
+                }
+            }
+            let wall = monotonicSeconds() - start
+            guard waited == pid else { throw BenchFailure("wait4 failed: errno \(errno)") }
+            let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return EndToEndBenchmark.Measurement(
+                label: label, rows: rows, wall: wall,
+                user: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+                system: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+                peakRSSKiB: Int(usage.ru_maxrss), exitStatus: exitStatus)
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
