@@ -23,6 +23,7 @@ struct ReportCommand: AsyncParsableCommand {
                 .write(outcome: nil)
             writeOutput("report: \(files.html)")
             writeOutput("        \(files.csv)")
+            writeOutput("index:  \((files.html as NSString).deletingLastPathComponent)/index.html")
             return .ok
         }
     }

@@ -179,6 +179,10 @@ struct CheckBinaryTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: reports)
         #expect(!files.contains("token-report-20200101T000000Z.html"))
         #expect(files.contains("latest.html"))
-        #expect(files.filter { $0.hasPrefix("token-report-") }.count == 2)
+        // The new pair and its summary (token-report-<ts>.json); the index lists what is kept.
+        #expect(files.filter { $0.hasPrefix("token-report-") }.count == 3)
+        #expect(files.contains("index.html"))
+        let index = try String(contentsOfFile: reports + "/index.html", encoding: .utf8)
+        #expect(!index.contains("20200101T000000Z"), "the pruned report is not listed")
     }
 }
