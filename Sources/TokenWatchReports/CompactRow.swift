@@ -1,18 +1,18 @@
 import Foundation
 import TokenWatchModel
 
-/// Writes the compact row of the built-in `report-page.html.mustache` without Mustache: the
+/// Writes the compact row (one `<tr>`) of the built-in `report-page.html.mustache` without Mustache: the
 /// same bytes (a test holds them equal, hostile values included), about ten times faster. Most
 /// pages of a large fleet are compact, and rendering them through the template was most of a
 /// 100,000-page report's time. An operator's own row template is always rendered as written.
 enum CompactRow {
     /// Appends the row of `page` (a compact page: `HTMLReport.isCompact`) to `out`.
     static func append(_ page: PageRecord, to out: inout String) {
-        out += "<tbody class=\"page status-"
+        out += "<tr class=\"page status-"
         out += page.status.rawValue
         out += " compact\" id=\"page-"
         escape(page.pageID, to: &out)
-        out += "\"><tr><th scope=\"row\">"
+        out += "\"><th scope=\"row\">"
         escape(page.pageName, to: &out)
         out += "</th><td class=\"id\">"
         escape(page.pageID, to: &out)
@@ -26,7 +26,7 @@ enum CompactRow {
         out += time(page.statusSince) ?? "—"
         out += "</td><td>"
         out += time(page.lastCheckedAt) ?? "never"
-        out += "</td><td></td></tr></tbody>\n"
+        out += "</td><td></td></tr>\n"
     }
 
     /// The table's time text, or nil where the template shows its placeholder.

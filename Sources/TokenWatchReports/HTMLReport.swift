@@ -18,6 +18,9 @@ public enum HTMLReport {
     /// template's own text, so the marker cannot be forged by a value or mistaken for one.
     static let rowsMarker = "\u{1}tokenwatch-rows\u{1}"
 
+    /// Compact rows per `<tbody class="group">`.
+    static let groupSize = 200
+
     /// Rows are handed to the sink in chunks of about this many UTF-8 bytes.
     static let chunkSize = 1 << 18
 
@@ -58,10 +61,27 @@ public enum HTMLReport {
         chunk.reserveCapacity(chunkSize + 4096)
         // The built-in row template's compact rows are written directly (the same bytes).
         let builtInRows = templates.origins[.reportPage] == "built-in"
+        // Runs of compact rows (one `<tr>` each) share a `<tbody class="group">` of at most
+        // `groupSize`: a browser skips a whole group off screen, not 100,000 single rows.
+        var grouped = 0
         for record in ordered {
-            if builtInRows && isCompact(record, in: input) {
-                CompactRow.append(record, to: &chunk)
+            if isCompact(record, in: input) {
+                if grouped == 0 { chunk += "<tbody class=\"group\">\n" }
+                if builtInRows {
+                    CompactRow.append(record, to: &chunk)
+                } else {
+                    chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+                }
+                grouped += 1
+                if grouped == groupSize {
+                    chunk += "</tbody>\n"
+                    grouped = 0
+                }
             } else {
+                if grouped > 0 {
+                    chunk += "</tbody>\n"
+                    grouped = 0
+                }
                 chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
             }
             if chunk.utf8.count >= chunkSize {
@@ -69,6 +89,7 @@ public enum HTMLReport {
                 chunk.removeAll(keepingCapacity: true)
             }
         }
+        if grouped > 0 { chunk += "</tbody>\n" }
         if !chunk.isEmpty { try sink(chunk) }
         try sink(String(rendered[marker.upperBound...]))
     }

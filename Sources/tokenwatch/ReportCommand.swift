@@ -24,6 +24,7 @@ struct ReportCommand: AsyncParsableCommand {
             writeOutput("report: \(files.html)")
             writeOutput("        \(files.csv)")
             if !files.xlsx.isEmpty { writeOutput("        \(files.xlsx)") }
+            writeOutput("index:  \((files.html as NSString).deletingLastPathComponent)/index.html")
             return .ok
         }
     }

@@ -187,7 +187,11 @@ struct CheckBinaryTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: reports)
         #expect(!files.contains("token-report-20200101T000000Z.html"))
         #expect(files.contains("latest.html"))
-        // The new report's HTML, CSV, xlsx and its JSON summary.
+        // The new report's HTML, CSV, xlsx and its summary (token-report-<ts>.json); the index
+        // lists what is kept.
         #expect(files.filter { $0.hasPrefix("token-report-") }.count == 4, "\(files)")
+        #expect(files.contains("index.html"))
+        let index = try String(contentsOfFile: reports + "/index.html", encoding: .utf8)
+        #expect(!index.contains("20200101T000000Z"), "the pruned report is not listed")
     }
 }

@@ -25,12 +25,12 @@ struct ReportBrowserTests {
         <script>
         document.getElementById("f").addEventListener("load", function () {
           var d = this.contentDocument, root = d.documentElement;
-          var all = d.querySelectorAll("tbody.page").length;
+          var all = d.querySelectorAll("#pages-table .page").length;
           var text = "scrollWidth=" + root.scrollWidth + " innerWidth=" + this.contentWindow.innerWidth + " pages=" + all;
           var select = d.getElementById("f-status");
           select.value = "status-invalid";
           select.dispatchEvent(new Event("change"));
-          text += " invalidShown=" + d.querySelectorAll("tbody.page:not([hidden])").length;
+          text += " invalidShown=" + d.querySelectorAll("#pages-table .page:not([hidden])").length;
           var p = document.createElement("p");
           p.id = "probe";
           p.textContent = text;

@@ -91,8 +91,12 @@ struct HTMLReportNavigationTests {
     @Test("valid, unchanged pages with nothing to note get a compact row; the others keep their details")
     func compactRows() throws {
         let html = try Self.render(ReportFixtures.input)
-        let compact = try #require(Self.tbody(of: "100000000000001", in: html))
-        #expect(compact.contains("class=\"page status-valid compact\""))
+        // A compact page is one row, in a group of compact rows.
+        let start = try #require(
+            html.range(
+                of: "<tbody class=\"group\">\n<tr class=\"page status-valid compact\" id=\"page-100000000000001\">"))
+        let end = try #require(html[start.upperBound...].range(of: "</tr>\n</tbody>\n"))
+        let compact = String(html[start.lowerBound..<end.upperBound])
         #expect(!compact.contains("<details>"))
         #expect(compact.contains("<td class=\"id\">100000000000001</td>"))
         // Changed (Cobalt Warehouse), expiring (Acme Internships), invalid, unknown, disconnected: full rows.
@@ -151,7 +155,10 @@ struct HTMLReportNavigationTests {
         let whole = chunks.joined()
         #expect(whole.contains("<strong>3007 pages</strong>"))
         #expect(whole.hasSuffix("</html>\n"))
-        #expect(whole.components(separatedBy: "<tbody class=\"page ").count - 1 == 3_007)
+        #expect(whole.components(separatedBy: " class=\"page ").count - 1 == 3_007)
+        // Acme Careers alone, then 3,000 bulk pages in groups of 200.
+        #expect(whole.components(separatedBy: "<tbody class=\"group\">").count - 1 == 16)
+        #expect(whole.components(separatedBy: "<tbody").count == whole.components(separatedBy: "</tbody>").count)
     }
 
     @Test("an operator's single-template report.html.mustache ({{#pages}}, no {{rows}}) still works")
@@ -188,9 +195,9 @@ struct HTMLReportNavigationTests {
             let start = html[..<anchor.lowerBound].range(of: "<tbody", options: .backwards),
             let end = html[anchor.upperBound...].range(of: "</table>\n<footer>")
         else { return nil }
-        // A full row holds the log's own <tbody>: take the page's closing tag, the last before the next page.
+        // A full row holds the log's own <tbody> (no class): end before the next page's or group's.
         let rest = html[start.lowerBound...]
-        guard let next = rest.dropFirst(6).range(of: "<tbody class=\"page ") else {
+        guard let next = rest.dropFirst(6).range(of: "<tbody class=\"") else {
             return String(html[start.lowerBound..<end.lowerBound])
         }
         return String(html[start.lowerBound..<next.lowerBound])
