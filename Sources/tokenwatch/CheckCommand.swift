@@ -61,7 +61,7 @@ struct CheckCommand: AsyncParsableCommand {
                 CheckOptions(
                     pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
                     batchSize: configuration.batchSize,
-                    actor: ProcessInfo.processInfo.environment["TOKENWATCH_ACTOR"]
+                    actor: configuration.actor
                         ?? (isatty(0) == 1 && isatty(1) == 1 ? Workspace.cliActor() : "cron")),
                 metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()

@@ -375,7 +375,7 @@ import Testing
             "TOKENWATCH_EXPIRY_WARNING_DAYS", "TOKENWATCH_MASS_INVALID_PERCENT", "TOKENWATCH_MASS_INVALID_MIN",
             "TOKENWATCH_CA_FILE", "TOKENWATCH_MAIL_MAX_ATTEMPTS", "TOKENWATCH_REMIND_AFTER_DAYS",
             "TOKENWATCH_KEEP_REPORTS_DAYS", "TOKENWATCH_BATCH_SIZE", "TOKENWATCH_PRODUCT_NAME", "TOKENWATCH_OPS_EMAIL",
-            "TOKENWATCH_NOTIFY_RECOVERY",
+            "TOKENWATCH_NOTIFY_RECOVERY", "TOKENWATCH_ACTOR",
         ]
         #expect(Set(names) == Set(expected))
         for key in ConfigurationLoader.knownKeys {
@@ -386,6 +386,17 @@ import Testing
                 "TOKENWATCH_APP_SECRET", "TOKENWATCH_APP_SECRET_FILE", "TOKENWATCH_SMTP_PASSWORD",
                 "TOKENWATCH_SMTP_PASSWORD_FILE",
             ])
+    }
+
+    @Test func theActorIsASettingAndCommandsAreRecordedAsIt() throws {
+        let dir = try OpsScratchDirectory()
+        let loaded = try load(env: ["TOKENWATCH_ACTOR": "ops:night-shift"], in: dir)
+        #expect(loaded.configuration.actor == "ops:night-shift")
+        #expect(loaded.warnings.isEmpty, "TOKENWATCH_ACTOR is known: \(loaded.warnings)")
+        #expect(Workspace.cliActor(environment: ["TOKENWATCH_ACTOR": "ops:night-shift"]) == "ops:night-shift")
+        #expect(Workspace.cliActor(environment: ["USER": "maria"]) == "cli:maria")
+        // Without $USER (a bare cron or container environment) the account's name, never "unknown".
+        #expect(!Workspace.cliActor(environment: [:]).contains("unknown"))
     }
 
     @Test func environmentHelpHasOneLinePerKey() {

@@ -82,9 +82,19 @@ public struct Workspace: Sendable {
         }
     }
 
-    /// The person behind a CLI command, for the page log: `cli:<login>`.
+    /// The person behind a CLI command, for the page log: TOKENWATCH_ACTOR when set, else
+    /// `cli:<login>` — the sudo user, `$USER`, `$LOGNAME`, or the account of the process.
     public static func cliActor(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let user = environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
+        if let actor = environment["TOKENWATCH_ACTOR"], !actor.isEmpty { return actor }
+        let user =
+            environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? accountName()
+            ?? "uid \(getuid())"
         return "cli:\(user)"
+    }
+
+    /// The name of the process's account, from the password database.
+    private static func accountName() -> String? {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
     }
 }

@@ -46,6 +46,9 @@ public struct Configuration: Sendable {
     public var remindAfterDays: Int?
     /// Prune report pairs older than this many days (never the latest); nil keeps everything.
     public var keepReportsDays: Int?
+    /// Who runs and commands are recorded as (`TOKENWATCH_ACTOR`); nil: the login user, or
+    /// `cron` for a check without a terminal.
+    public var actor: String?
     /// The platform's name in digests (`TOKENWATCH_PRODUCT_NAME`): what Owners know it as.
     public var productName: String
     /// Where causes only the platform can fix go instead of the Owners (`TOKENWATCH_OPS_EMAIL`).
@@ -82,6 +85,7 @@ public struct Configuration: Sendable {
         self.remindAfterDays = Settings.remindAfterDays.defaultValue
         self.keepReportsDays = Settings.keepReportsDays.defaultValue
         self.productName = Settings.productName.defaultValue
+        self.actor = nil
         self.opsEmail = nil
         self.notifyRecovery = Settings.notifyRecovery.defaultValue
     }

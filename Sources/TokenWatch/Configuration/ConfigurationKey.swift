@@ -214,6 +214,9 @@ extension ConfigurationKey {
 }
 
 extension ConfigurationKey {
+    static let actor = ConfigurationKey(
+        "TOKENWATCH_ACTOR", default: "cli:<login user>; cron without a terminal",
+        "who a run or command is recorded as in the page log and the report")
     static let appID = ConfigurationKey(
         "TOKENWATCH_APP_ID", "Meta app ID (numeric), needed by check for debug_token")
     static let appSecret = ConfigurationKey(

@@ -29,7 +29,7 @@ public enum ConfigurationLoader {
         Settings.batchSize.key, Settings.httpTimeout.key, Settings.runTimeout.key, .metricsFile,
         .templatesDirectory, Settings.expiryWarningDays.key, Settings.massInvalidPercent.key,
         Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.remindAfterDays.key,
-        Settings.keepReportsDays.key, Settings.productName.key, .opsEmail, Settings.notifyRecovery.key,
+        Settings.keepReportsDays.key, Settings.productName.key, .opsEmail, Settings.notifyRecovery.key, .actor,
     ]
 
     /// The settings as a `--help` section: one line per key with its flag and default, e.g.
@@ -212,6 +212,7 @@ private struct Resolver {
         c.remindAfterDays = try value(Settings.remindAfterDays)
         c.keepReportsDays = try value(Settings.keepReportsDays)
         c.productName = try value(Settings.productName)
+        c.actor = string(.actor)
         c.opsEmail = try opsEmail()
         c.notifyRecovery = try value(Settings.notifyRecovery)
         return c
