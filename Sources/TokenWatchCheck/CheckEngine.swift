@@ -432,7 +432,9 @@ public struct CheckEngine: Sendable {
             outcome.invalidFromValid += commit.newlyInvalid.count { wasValid.contains($0) }
             outcome.becameValid += commit.becameValid
             outcome.changedPageIDs.formUnion(commit.newlyInvalid)
-            outcome.changedPageIDs.formUnion(commit.becameValid)
+            // A page's first successful check is not a change auditors look for: on the first run
+            // after an import it would mark every page, and give each its full report row.
+            outcome.changedPageIDs.formUnion(Set(commit.becameValid).subtracting(commit.firstChecks))
             let newlyInvalid = Set(commit.newlyInvalid)
             for result in results where newlyInvalid.contains(result.target.pageID) {
                 guard case .invalid(let reason, _, let error) = result.verdict else { continue }

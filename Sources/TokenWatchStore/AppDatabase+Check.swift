@@ -42,6 +42,9 @@ public struct BatchCommit: Sendable, Equatable {
     /// Pages that turned invalid (from valid or unknown).
     public var newlyInvalid: [String] = []
     public var becameValid: [String] = []
+    /// Of those, pages never checked before (imported or connected, now confirmed): their first
+    /// verdict is not news the way a page turning valid again is.
+    public var firstChecks: [String] = []
     public var permissionsChanged: [String] = []
     /// Verdicts thrown away because the page was disconnected or renewed during the run.
     public var discarded: [String] = []
@@ -116,13 +119,14 @@ extension AppDatabase {
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, status, scopes, token_updated_at, company_id FROM page
+                    SELECT id, status, scopes, token_updated_at, company_id, last_checked_at FROM page
                     WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
                     """, arguments: StatementArguments(ids))
             {
                 current[row["id"]] = StoredState(
                     status: PageStatus(rawValue: row["status"]) ?? .unknown, scopes: Self.splitScopes(row["scopes"]),
-                    tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"])
+                    tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"],
+                    neverChecked: (row["last_checked_at"] as Date?) == nil)
             }
             var owners: [Int64: [String]] = [:]
             var times = BatchTimes(now: now)
@@ -159,6 +163,7 @@ extension AppDatabase {
         var scopes: [String]
         var tokenUpdatedAt: Date
         var companyID: Int64
+        var neverChecked: Bool
     }
 
     private static func commit(
@@ -198,6 +203,7 @@ extension AppDatabase {
                     detail: status == .invalid ? "token accepted again" : "first successful check", at: nowValue,
                     runID: runID)
                 commit.becameValid.append(target.pageID)
+                if state.neverChecked { commit.firstChecks.append(target.pageID) }
                 try stageRecovery(db, pageRef: target.rowID, now: now)
             }
             try logScopeChange(

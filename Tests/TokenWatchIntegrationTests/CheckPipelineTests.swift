@@ -73,6 +73,26 @@ struct CheckPipelineTests {
         #expect(metrics.contains("tokenwatch_last_run_exit_code 0"))
     }
 
+    /// A page's first successful check is not a change: after an import it would mark every
+    /// page "changed in this run". A page that turns invalid, or valid again, is one.
+    @Test func aFirstSuccessfulCheckIsNotAChangeButTurningValidAgainIs() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed([("9601", .valid), ("9602", .passwordChanged), ("9603", .valid)])
+        let first = try await harness.check()
+        #expect(first.outcome.changedPageIDs == ["9602"], "\(first.outcome.changedPageIDs)")
+        #expect(Set(first.outcome.becameValid) == ["9601", "9603"])
+        // 9602 is renewed with a working token: valid again, which is news.
+        _ = try await harness.workspace.database.upsertPages(
+            [
+                PageUpsert(
+                    company: "Acme", pageID: "9602", pageName: "Page 9602",
+                    token: Secret(GraphSimulator.token(.valid, page: "9602", suffix: "renewed")), source: "test")
+            ], cipher: harness.workspace.cipher, actor: "test", now: Date())
+        let second = try await harness.check()
+        await harness.stop()
+        #expect(second.outcome.changedPageIDs == ["9602"], "\(second.outcome.changedPageIDs)")
+    }
+
     @Test func aSecondRunFindsNothingNewAndSendsNothing() async throws {
         let harness = try await PipelineHarness()
         try await harness.seed([("1001", .passwordChanged), ("1002", .valid)])
