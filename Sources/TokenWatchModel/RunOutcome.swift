@@ -148,6 +148,11 @@ public struct RunOutcome: Sendable, Equatable {
         return servedVersion != configuredVersion
     }
 
+    /// Why pages were left unchecked, in words: "Graph rate limit", "run deadline", "stopped".
+    public var uncheckedCause: String {
+        interrupted ? "stopped" : rateLimited ? "Graph rate limit" : deadlineReached ? "run deadline" : "stopped"
+    }
+
     /// True when the guard held this wave's digests.
     public var heldWave: Bool { massInvalidation?.held ?? false }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GraphSimulator
 import Testing
+import TokenWatchTestSupport
 
 @testable import TokenWatchModel
 
@@ -36,14 +37,8 @@ struct DigestWordingBinaryTests {
             """
         let files = harness.mailFiles.filter { !seen.contains($0) }
         guard !files.isEmpty else { return [] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + files.map { harness.directory.file("mail") + "/" + $0 }
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try PythonScript.run(
+            script, arguments: files.map { harness.directory.file("mail") + "/" + $0 })
         let rows = try JSONDecoder().decode([[String]].self, from: data)
         return rows.map { (subject: $0[0], to: $0[1], text: $0[2]) }
     }

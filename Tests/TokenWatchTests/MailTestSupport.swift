@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenWatchTestSupport
 
 @testable import TokenWatchMail
 @testable import TokenWatchModel
@@ -94,32 +95,9 @@ enum PythonEmail {
         sys.stdout.write(json.dumps(out))
         """#
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Parses `bytes` with `python3` and returns what it decoded.
     static func parse(_ bytes: [UInt8]) throws -> ParsedEmail {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Python reads all of stdin before writing anything, so writing first cannot deadlock.
-        try input.fileHandleForWriting.write(contentsOf: Data(bytes))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 failed: " + String(decoding: stderr, as: UTF8.self))
-        }
-        return try JSONDecoder().decode(ParsedEmail.self, from: data)
+        try JSONDecoder().decode(ParsedEmail.self, from: PythonScript.run(script, input: Data(bytes)))
     }
 }
 

@@ -1,11 +1,9 @@
 import Foundation
+import TokenWatchTestSupport
 
 /// Reads a workbook back with Python's openpyxl, an independent xlsx reader, to prove what a
 /// spreadsheet program will see: each cell's value and type, and the sheets' settings.
 enum PythonXLSX {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
 
     /// One sheet as openpyxl sees it.
     struct Sheet: Decodable {
@@ -56,20 +54,6 @@ enum PythonXLSX {
     }
 
     static func read(_ path: String) throws -> Workbook {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 openpyxl failed (\(process.terminationStatus)): \(errorText)")
-        }
-        return try JSONDecoder().decode(Workbook.self, from: data)
+        try JSONDecoder().decode(Workbook.self, from: PythonScript.run(script, arguments: [path]))
     }
 }

@@ -174,13 +174,9 @@ public struct CheckRun: Sendable {
         var mailProblem: String?
         if let mailTransport {
             do {
-                let composer = try DigestComposer(
-                    templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
-                    options: configuration.digestOptions)
-                let dispatch = try await DigestDispatcher(
-                    database: database, composer: composer, transport: mailTransport,
-                    maxAttempts: configuration.mailMaxAttempts, actor: options.actor, sender: "check:\(runID ?? 0)",
-                    lease: configuration.mailLease, logger: logger, redactor: configuration.redactor
+                let dispatch = try await workspace.digestDispatcher(
+                    templates: templates, transport: mailTransport, actor: options.actor, sender: "check:\(runID ?? 0)",
+                    logger: logger
                 ).dispatch(
                     now: now, deadline: started.addingTimeInterval(configuration.runTimeout),
                     shouldStop: stopRequested)
@@ -231,11 +227,7 @@ public struct CheckRun: Sendable {
                     + (outcome.undecidedCause.map { " (\($0))" } ?? ""))
         }
         if outcome.unchecked > 0 {
-            let why =
-                outcome.interrupted
-                ? "stopped"
-                : outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped"
-            reasons.append("\(outcome.unchecked) pages not checked (\(why))")
+            reasons.append("\(outcome.unchecked) pages not checked (\(outcome.uncheckedCause))")
         }
         return reasons
     }

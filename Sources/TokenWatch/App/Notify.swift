@@ -52,14 +52,10 @@ public struct Notify: Sendable {
             prefix = "released \(released) held notifications; "
             logger.notice("held notifications released", metadata: ["rows": "\(released)"])
         }
-        let composer = try DigestComposer(
-            templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
-            options: configuration.digestOptions)
         let started = now()
-        let dispatch = try await DigestDispatcher(
-            database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,
-            actor: actor, sender: "notify:\(getpid()):\(UInt32.random(in: 0...UInt32.max))",
-            lease: configuration.mailLease, logger: logger, redactor: configuration.redactor
+        let dispatch = try await workspace.digestDispatcher(
+            templates: templates, transport: transport, actor: actor,
+            sender: "notify:\(getpid()):\(UInt32.random(in: 0...UInt32.max))", logger: logger
         ).dispatch(
             now: now, deadline: started.addingTimeInterval(configuration.runTimeout), ignoreBackoff: true,
             shouldStop: stopRequested)

@@ -73,7 +73,7 @@ public struct ReportRun: Sendable {
         }
         if let outcome, outcome.unchecked > 0 {
             notices.append(
-                "\(outcome.unchecked) pages were not checked in this run (\(outcome.rateLimited ? "Graph rate limit" : outcome.deadlineReached ? "run deadline" : "stopped")); they keep their previous status."
+                "\(outcome.unchecked) pages were not checked in this run (\(outcome.uncheckedCause)); they keep their previous status."
             )
         }
         let orphans = try await database.companiesWithoutOwners()

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import TokenWatchMail
 import TokenWatchStore
 import TokenWatchSystem
+import TokenWatchTemplates
 
 /// The opened store of one TokenWatch installation: the database and the key its tokens are
 /// sealed with, checked against each other. Every command that touches pages starts here.
@@ -90,6 +92,21 @@ public struct Workspace: Sendable {
             environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? accountName()
             ?? "uid \(getuid())"
         return "cli:\(user)"
+    }
+
+    /// The outbox's sender for `check` and `notify`: the digest composer and the dispatcher set
+    /// up from the configuration (sender address, renewal link, product name, attempts, lease,
+    /// redactor), claiming rows as `sender`.
+    public func digestDispatcher(
+        templates: TemplateSet, transport: any MailTransport, actor: String, sender: String, logger: Logger
+    ) throws -> DigestDispatcher {
+        let composer = try DigestComposer(
+            templates: templates, from: configuration.mailFrom ?? "", renewURLTemplate: configuration.renewURL,
+            options: configuration.digestOptions)
+        return DigestDispatcher(
+            database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,
+            actor: actor, sender: sender, lease: configuration.mailLease, logger: logger,
+            redactor: configuration.redactor)
     }
 
     /// The name of the process's account, from the password database.
