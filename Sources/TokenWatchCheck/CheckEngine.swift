@@ -98,7 +98,7 @@ public enum CheckError: Error, Sendable, CustomStringConvertible {
 /// bounded retries with backoff, a stop on rate limits and at the run deadline, and one
 /// transaction per batch of verdicts.
 public struct CheckEngine: Sendable {
-    let database: AppDatabase
+    let database: any PageStore
     let graph: any GraphAPI
     let rules: VerdictRules
     let retry: RetryPolicy
@@ -116,7 +116,7 @@ public struct CheckEngine: Sendable {
     let cipher: TokenCipher?
 
     public init(
-        database: AppDatabase, graph: any GraphAPI, cipher: TokenCipher? = nil, rules: VerdictRules,
+        database: any PageStore, graph: any GraphAPI, cipher: TokenCipher? = nil, rules: VerdictRules,
         retry: RetryPolicy = RetryPolicy(),
         runTimeout: TimeInterval, configuredVersion: String, clock: any Clock<Duration> = ContinuousClock(),
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,

@@ -26,7 +26,8 @@ public struct MassInvalidationGuard: Sendable {
 
     /// Judges the staged notifications and moves them on: pending, or held when the guard
     /// trips. Nil when nothing was staged.
-    public func judge(_ database: AppDatabase, actor: String, now: Date) async throws(StoreError) -> MassInvalidation? {
+    public func judge(_ database: any PageStore, actor: String, now: Date) async throws(StoreError) -> MassInvalidation?
+    {
         let staged = try await database.stagedWave()
         guard staged.pages > 0 else { return nil }
         let held = trips(wave: staged.wave, validBefore: staged.validBefore)

@@ -30,7 +30,7 @@ public struct DispatchOutcome: Sendable, Equatable {
 /// permanent refusal at once, spaces automatic retries by a backoff, and stops at the first
 /// connection-level failure (one timeout per run, not one per Owner) or at the deadline.
 public struct DigestDispatcher: Sendable {
-    let database: AppDatabase
+    let database: any PageStore
     let composer: DigestComposer
     let transport: any MailTransport
     let maxAttempts: Int
@@ -46,7 +46,8 @@ public struct DigestDispatcher: Sendable {
 
     /// - Parameter redactor: the process's secrets (the SMTP password among them).
     public init(
-        database: AppDatabase, composer: DigestComposer, transport: any MailTransport, maxAttempts: Int, actor: String,
+        database: any PageStore, composer: DigestComposer, transport: any MailTransport, maxAttempts: Int,
+        actor: String,
         sender: String, lease: TimeInterval, logger: Logger, redactor: Redactor
     ) {
         self.database = database

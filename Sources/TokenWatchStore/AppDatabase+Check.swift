@@ -53,22 +53,13 @@ public struct BatchCommit: Sendable, Equatable {
 }
 
 extension AppDatabase {
-    /// Every watched page (or only `pageIDs`), least recently checked first, tokens opened.
-    /// Unknown or disconnected IDs in `pageIDs` are `StoreError.notFound`, naming them.
-    public func checkTargets(pageIDs: [String]?, cipher: TokenCipher) async throws(StoreError) -> [CheckTarget] {
-        var targets = try await checkTargets(pageIDs: pageIDs)
-        for index in targets.indices {
-            targets[index].token = try targets[index].openedToken(with: cipher)
-            targets[index].sealedToken = nil
-        }
-        return targets
-    }
-
     /// Every watched page (or only `pageIDs`), least recently checked first, tokens still
     /// sealed: the check opens each batch's tokens when it sends the batch
     /// (`CheckTarget.openedToken(with:)`). Unknown or disconnected IDs in `pageIDs` are
     /// `StoreError.notFound`, naming them.
-    public func checkTargets(pageIDs: [String]?) async throws(StoreError) -> [CheckTarget] {
+    public func checkTargets(pageIDs: [String]?, shard: Shard?) async throws(StoreError) -> [CheckTarget] {
+        // One file is one host: a shard's pages are picked here rather than by an index on a
+        // hash column, which only the PostgreSQL store, where shards really run, needs.
         let targets: [CheckTarget] = try await read { db in
             var sql = """
                 SELECT page.id, page.page_id, page.page_name, company.name AS company, page.status,
@@ -85,6 +76,7 @@ extension AppDatabase {
             var targets: [CheckTarget] = []
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try rows.next() {
+                if let shard, !shard.contains(pageID: row[1]) { continue }
                 targets.append(
                     CheckTarget(
                         rowID: row[0], pageID: row[1], pageName: row[2], company: row[3],

@@ -21,6 +21,8 @@ public struct CheckRunRecord: Sendable, Equatable {
     public var servedVersion: String?
     public var massInvalidationHeld = false
     public var message: String?
+    /// The shard this run checked; nil for a run over the whole fleet.
+    public var shard: Shard?
 
     public init(id: Int64, startedAt: Date, actor: String) {
         self.id = id
@@ -31,13 +33,16 @@ public struct CheckRunRecord: Sendable, Equatable {
 
 extension AppDatabase {
     /// Records the start of a run; returns its ID.
-    public func startRun(actor: String, configuredVersion: String, pagesTotal: Int, now: Date) async throws(StoreError)
-        -> Int64
+    public func startRun(actor: String, configuredVersion: String, pagesTotal: Int, shard: Shard?, now: Date)
+        async throws(StoreError) -> Int64
     {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO check_run (started_at, actor, configured_version, pages_total) VALUES (?, ?, ?, ?)",
-                arguments: [now, actor, configuredVersion, pagesTotal])
+                sql: """
+                    INSERT INTO check_run (started_at, actor, configured_version, pages_total, shard_index, shard_count)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [now, actor, configuredVersion, pagesTotal, shard?.index, shard?.count])
             return db.lastInsertedRowID
         }
     }
@@ -74,22 +79,70 @@ extension AppDatabase {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM check_run WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
             else { return nil }
-            var run = CheckRunRecord(id: row["id"], startedAt: row["started_at"], actor: row["actor"])
-            run.endedAt = row["ended_at"]
-            run.outcome = row["outcome"]
-            run.exitCode = row["exit_code"]
-            run.pagesTotal = row["pages_total"]
-            run.checked = row["checked"]
-            run.valid = row["valid"]
-            run.invalid = row["invalid"]
-            run.newlyInvalid = row["newly_invalid"]
-            run.unknown = row["unknown"]
-            run.unchecked = row["unchecked"]
-            run.configuredVersion = row["configured_version"]
-            run.servedVersion = row["served_version"]
-            run.massInvalidationHeld = row["mass_invalidation_held"]
-            run.message = row["message"]
-            return run
+            return Self.runRecord(row)
+        }
+    }
+
+    /// The most recent run of every shard of a fleet split `count` ways, by shard index.
+    public func lastShardRuns(count: Int) async throws(StoreError) -> [Int: CheckRunRecord] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM check_run WHERE id IN (
+                        SELECT MAX(id) FROM check_run WHERE shard_count = ? GROUP BY shard_index)
+                    """, arguments: [count])
+            var runs: [Int: CheckRunRecord] = [:]
+            for row in rows {
+                let run = Self.runRecord(row)
+                if let shard = run.shard { runs[shard.index] = run }
+            }
+            return runs
+        }
+    }
+
+    /// A `check_run` row.
+    static func runRecord(_ row: Row) -> CheckRunRecord {
+        var run = CheckRunRecord(id: row["id"], startedAt: row["started_at"], actor: row["actor"])
+        run.endedAt = row["ended_at"]
+        run.outcome = row["outcome"]
+        run.exitCode = row["exit_code"]
+        run.pagesTotal = row["pages_total"]
+        run.checked = row["checked"]
+        run.valid = row["valid"]
+        run.invalid = row["invalid"]
+        run.newlyInvalid = row["newly_invalid"]
+        run.unknown = row["unknown"]
+        run.unchecked = row["unchecked"]
+        run.configuredVersion = row["configured_version"]
+        run.servedVersion = row["served_version"]
+        run.massInvalidationHeld = row["mass_invalidation_held"]
+        run.message = row["message"]
+        if let index: Int = row["shard_index"], let count: Int = row["shard_count"] {
+            run.shard = Shard(index: index, count: count)
+        }
+        return run
+    }
+
+    /// The meta key of Graph's shared back-off.
+    static let throttleKey = "graph_throttled_until"
+
+    /// When Graph's back-off, recorded by any run or shard, ends; nil when none was recorded.
+    public func graphThrottledUntil() async throws(StoreError) -> Date? {
+        try await read { db in
+            try Double.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.throttleKey])
+                .map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    /// Records Graph's back-off for every shard; a later time than the one stored wins.
+    public func throttleGraph(until: Date) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO meta (key, value) VALUES (?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS REAL), excluded.value)
+                    """, arguments: [Self.throttleKey, until.timeIntervalSince1970])
         }
     }
 
@@ -122,5 +175,12 @@ extension AppDatabase {
     /// SQLite's `PRAGMA integrity_check`: "ok" for a sound database.
     public func integrityCheck() async throws(StoreError) -> String {
         try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}
+
+extension AppDatabase: PageStore {
+    /// `flock` on `<database>.lock` (or the shard's own lock file). Taking it never waits.
+    public func acquireRunLock(shard: Shard?) async throws -> any RunLease {
+        try RunLock.acquire(databasePath: path, shard: shard)
     }
 }

@@ -18,16 +18,10 @@ public struct AppDatabase: Sendable {
     public let mode: AccessMode
 
     /// How a command uses the database.
-    public enum AccessMode: Sendable, Equatable {
-        /// `init`: the file is created when missing; an existing one is migrated.
-        case create
-        /// Commands that write: the database must exist and be writable; known migrations it
-        /// lacks are applied.
-        case readWrite
-        /// Commands that only read (`pages list`, `pages log`, `report`, `check --dry-run`):
-        /// nothing is ever written, so they work on a read-only file or directory too.
-        case readOnly
-    }
+    public typealias AccessMode = StoreAccessMode
+
+    /// The database file's path.
+    public var location: String { path }
 
     /// Opens the database at `path`; `create` true is `.create`, false `.readWrite`.
     public static func open(path: String, create: Bool) throws(StoreError) -> AppDatabase {
@@ -258,6 +252,15 @@ public struct AppDatabase: Sendable {
         // it was invalid (a "Back to Valid" notice): by page, not by a scan of the outbox.
         migrator.registerMigration("v4: outbox by page") { db in
             try db.execute(sql: "CREATE INDEX outbox_by_page ON outbox(page_ref, kind, state)")
+        }
+        // Sharded checks: which shard a run was, and Graph's back-off shared by every shard.
+        migrator.registerMigration("v5: shards") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE check_run ADD COLUMN shard_index INTEGER;
+                    ALTER TABLE check_run ADD COLUMN shard_count INTEGER;
+                    CREATE INDEX check_run_by_shard ON check_run(shard_count, shard_index, id);
+                    """)
         }
         return migrator
     }()

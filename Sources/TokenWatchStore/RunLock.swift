@@ -15,7 +15,7 @@ import TokenWatchModel
 /// `flock` locks belong to an open file description, so a second `acquire` in the same
 /// process conflicts with the first, as a second process would. On NFS, `flock` is emulated
 /// with POSIX locks (Linux ≥ 2.6.12); keep the database on a local disk anyway.
-public final class RunLock: Sendable {
+public final class RunLock: RunLease {
     /// The lock file, `<database>.lock`.
     public let path: String
     /// The open, locked descriptor; -1 once released.
@@ -28,10 +28,14 @@ public final class RunLock: Sendable {
 
     deinit { release() }
 
-    /// The lock file that guards a database.
-    public static func lockPath(forDatabase databasePath: String) -> String {
-        databasePath + ".lock"
+    /// The lock file that guards a database, or one shard's run on it.
+    public static func lockPath(forDatabase databasePath: String, shard: Shard? = nil) -> String {
+        guard let shard else { return databasePath + ".lock" }
+        return databasePath + ".shard-\(shard.index)-of-\(shard.count).lock"
     }
+
+    /// The lock file.
+    public var description: String { path }
 
     /// Takes the lock for `databasePath`, or throws `.held` at once when another run has it.
     ///
@@ -40,8 +44,10 @@ public final class RunLock: Sendable {
     /// `.unsafePath` before anything is written, so `ln -s victim.conf tokenwatch.sqlite3.lock`
     /// can neither truncate the victim nor create a link's target. The holder record is
     /// written only into the regular file we hold the lock on.
-    public static func acquire(databasePath: String, now: Date = Date()) throws(RunLockError) -> RunLock {
-        let path = lockPath(forDatabase: databasePath)
+    public static func acquire(databasePath: String, shard: Shard? = nil, now: Date = Date()) throws(RunLockError)
+        -> RunLock
+    {
+        let path = lockPath(forDatabase: databasePath, shard: shard)
         // A first look with lstat names what is in the way; the checks on the open descriptor
         // below are what make it safe against a swap in between.
         var before = stat()

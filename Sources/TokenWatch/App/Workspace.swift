@@ -9,7 +9,7 @@ import TokenWatchTemplates
 /// sealed with, checked against each other. Every command that touches pages starts here.
 public struct Workspace: Sendable {
     public let configuration: Configuration
-    public let database: AppDatabase
+    public let database: any PageStore
     public let cipher: TokenCipher
 
     /// What `init` did.
@@ -45,7 +45,7 @@ public struct Workspace: Sendable {
     ///   `report`, `check --dry-run`): they never write and work on a read-only database.
     /// A key file that group or others can read is logged as a warning through `logger`.
     public static func open(
-        _ configuration: Configuration, mode: AppDatabase.AccessMode = .readWrite,
+        _ configuration: Configuration, mode: StoreAccessMode = .readWrite,
         logger: Logger = Logger(label: "tokenwatch")
     ) async throws(StoreError) -> Workspace {
         // Opening runs migrations and file I/O: off the cooperative pool.
