@@ -50,6 +50,9 @@ public struct BatchCommit: Sendable, Equatable {
     public var discarded: [String] = []
     /// Outbox rows staged for Owners.
     public var outboxRows = 0
+
+    /// Nothing changed yet.
+    public init() {}
 }
 
 extension AppDatabase {

@@ -18,6 +18,24 @@ public struct OutboxItem: Sendable, Equatable {
     /// The page's status now.
     public var pageStatus: PageStatus
     public var expiresAt: Date?
+
+    public init(
+        id: Int64, pageRef: Int64, ownerEmail: String, kind: NoticeKind, reason: InvalidReason?, since: Date,
+        attempts: Int, company: String, pageID: String, pageName: String, pageStatus: PageStatus, expiresAt: Date?
+    ) {
+        self.id = id
+        self.pageRef = pageRef
+        self.ownerEmail = ownerEmail
+        self.kind = kind
+        self.reason = reason
+        self.since = since
+        self.attempts = attempts
+        self.company = company
+        self.pageID = pageID
+        self.pageName = pageName
+        self.pageStatus = pageStatus
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Outbox rows per state.
@@ -37,6 +55,12 @@ public struct StagedWave: Sendable, Equatable {
     public var validBefore = 0
     /// Pages with staged rows at all.
     public var pages = 0
+
+    public init(wave: Int = 0, validBefore: Int = 0, pages: Int = 0) {
+        self.wave = wave
+        self.validBefore = validBefore
+        self.pages = pages
+    }
 }
 
 // Every statement that writes the outbox is in this file: rows are staged by the batch commit
@@ -430,6 +454,11 @@ public struct ScheduledNotices: Sendable, Equatable {
     public var expiring = 0
     /// Pages still invalid a period after their last alert.
     public var reminders = 0
+
+    public init(expiring: Int = 0, reminders: Int = 0) {
+        self.expiring = expiring
+        self.reminders = reminders
+    }
 }
 
 extension AppDatabase {

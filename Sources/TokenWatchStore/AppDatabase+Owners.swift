@@ -5,6 +5,11 @@ import GRDB
 public struct OwnerRecord: Sendable, Equatable {
     public var company: String
     public var email: String
+
+    public init(company: String, email: String) {
+        self.company = company
+        self.email = email
+    }
 }
 
 extension AppDatabase {

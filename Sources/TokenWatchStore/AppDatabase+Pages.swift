@@ -34,6 +34,9 @@ public struct UpsertSummary: Sendable, Equatable {
 /// Rows an import cannot take because of what the database already holds.
 public struct UpsertConflict: Error, Sendable, Equatable, CustomStringConvertible {
     public var problems: [String]
+
+    public init(problems: [String]) { self.problems = problems }
+
     public var description: String { problems.joined(separator: "\n") }
 }
 
