@@ -7,6 +7,7 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let libraryParts: [Target.Dependency] = [
     "TokenWatch", "TokenWatchModel", "TokenWatchSystem", "TokenWatchTemplates", "TokenWatchStore",
     "TokenWatchHTTP", "TokenWatchGraph", "TokenWatchMail", "TokenWatchReports", "TokenWatchCheck",
+    "TokenWatchPostgres",
 ]
 
 let package = Package(
@@ -26,6 +27,10 @@ let package = Package(
         // The integration tests run the built binary through it (TokenWatchBinary).
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The PostgreSQL store (TOKENWATCH_DB=postgres://…): the Swift Server Work Group's
+        // client, with a connection pool, and NIOSSL for `sslmode`.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // libcurl through typed static-inline wrappers: curl_easy_setopt and friends are
@@ -59,6 +64,20 @@ let package = Package(
                 "TokenWatchModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The same store on PostgreSQL: one more implementation of `PageStore`, so that only
+        // this target knows postgres-nio.
+        .target(
+            name: "TokenWatchPostgres",
+            dependencies: [
+                "TokenWatchModel",
+                "TokenWatchStore",
+                "TokenWatchSystem",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
