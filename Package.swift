@@ -165,9 +165,15 @@ let package = Package(
             dependencies: ["GraphSimulator"],
             swiftSettings: strict
         ),
-        // What both test targets share: a temporary directory per test, a clock that never waits.
+        // What both test targets share: a temporary directory per test, a clock that never waits,
+        // a PostgreSQL server started by the tests.
         .target(
             name: "TokenWatchTestSupport",
+            dependencies: [
+                // PostgresServer runs initdb, pg_ctl and psql through it.
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
