@@ -110,6 +110,70 @@ struct ShardedCheckTests {
         await sink.stop()
     }
 
+    /// The simulation: four shards at once against one simulator and one store; one is
+    /// killed (SIGKILL) mid-run and run again; then `finish`. Every page has a verdict, each
+    /// Owner gets one digest, nothing is sent twice.
+    @Test func aShardKilledMidRunIsRunAgainAndFinishSendsEachDigestOnce() async throws {
+        let sink = try await SMTPTestServer.start()
+        let harness = try await PipelineHarness()
+        let fleet = try await seedFleet(harness)
+        // Slow answers and small batches, so the shard to kill is still running when it dies.
+        harness.simulator.setFault(.latency(milliseconds: 150))
+        let env = shardEnvironment(harness, sink: sink).merging([
+            "TOKENWATCH_CONCURRENCY": "1", "TOKENWATCH_BATCH_SIZE": "3",
+        ]) { $1 }
+        let victim = 1
+        let victimPages = Set(fleet.pages.filter { Shard(index: victim, count: Self.shards)!.contains(pageID: $0) })
+        var running: [TokenWatchBinary.Running] = []
+        for index in 0..<Self.shards {
+            running.append(
+                try await TokenWatchBinary.start(
+                    ["check", "--shard", "\(index)/\(Self.shards)"], environment: env, timeoutSeconds: 120))
+        }
+        // Once the victim has committed a batch, it dies mid-run.
+        let committed = try await eventually(within: 30) {
+            try await harness.workspace.database.pages().contains {
+                victimPages.contains($0.pageID) && $0.lastCheckedAt != nil
+            }
+        }
+        #expect(committed)
+        running[victim].send(SIGKILL)
+        for (index, shard) in running.enumerated() {
+            let result = try await shard.result()
+            if index == victim {
+                #expect(result.signalled, "the victim finished before it was killed: \(result.all)")
+            } else {
+                #expect(result.status == 0, "shard \(index): \(result.all)")
+            }
+        }
+        let unchecked = try await harness.workspace.database.pages().filter { $0.lastCheckedAt == nil }
+        #expect(!unchecked.isEmpty && unchecked.allSatisfy { victimPages.contains($0.pageID) })
+
+        // Its lock died with it: the rerun takes it and checks what is left.
+        harness.simulator.clearFaults()
+        let rerun = try await TokenWatchBinary.run(
+            ["check", "--shard", "\(victim)/\(Self.shards)"], environment: env, timeoutSeconds: 120)
+        #expect(rerun.status == 0, "\(rerun.all)")
+        let finish = try await TokenWatchBinary.run(["finish"], environment: env, timeoutSeconds: 90)
+        #expect(finish.status == 0, "\(finish.all)")
+
+        for page in try await harness.workspace.database.pages() {
+            #expect(page.status == .valid || page.status == .invalid, "\(page.pageID) has no verdict")
+        }
+        #expect(
+            try sink.messagesPerRecipient()
+                == Dictionary(uniqueKeysWithValues: Self.companies.map { ("owner@\($0.lowercased()).example", 1) }))
+        for (company, pages) in fleet.invalid {
+            for pageID in pages {
+                #expect(
+                    try await harness.notifiedOwners(pageID) == ["owner@\(company.lowercased()).example"],
+                    "page \(pageID)")
+            }
+        }
+        await harness.stop()
+        await sink.stop()
+    }
+
     @Test func finishNamesTheShardsThatHaveNotRunAndSendsWhatTheOthersFound() async throws {
         let sink = try await SMTPTestServer.start()
         let harness = try await PipelineHarness()
