@@ -155,6 +155,8 @@ let package = Package(
             dependencies: libraryParts + [
                 "GraphSimulator",
                 "TokenWatchDemo",
+                // PostgresServer: the shard benchmark's throw-away PostgreSQL.
+                "TokenWatchTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -187,6 +189,8 @@ let package = Package(
                 "TokenWatchTestSupport",
                 "GraphSimulator",
                 "TokenWatchDemo",
+                // PostgresServer: the shard benchmark's throw-away PostgreSQL.
+                "TokenWatchTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
