@@ -174,6 +174,8 @@ let package = Package(
             dependencies: libraryParts + [
                 "GraphSimulator",
                 "TokenWatchDemo",
+                // PostgresServer: the shard benchmark's throw-away PostgreSQL.
+                "TokenWatchTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -184,9 +186,15 @@ let package = Package(
             dependencies: ["GraphSimulator"],
             swiftSettings: strict
         ),
-        // What both test targets share: a temporary directory per test, a clock that never waits.
+        // What both test targets share: a temporary directory per test, a clock that never waits,
+        // a PostgreSQL server started by the tests.
         .target(
             name: "TokenWatchTestSupport",
+            dependencies: [
+                // PostgresServer runs initdb, pg_ctl and psql through it.
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -200,6 +208,8 @@ let package = Package(
                 "TokenWatchTestSupport",
                 "GraphSimulator",
                 "TokenWatchDemo",
+                // PostgresServer: the shard benchmark's throw-away PostgreSQL.
+                "TokenWatchTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: builds everything (a warning in our own code fails the build), then runs
-# the unit and integration tests — real SQLite files, libcurl against the Graph simulator on
-# loopback, a real SMTP server (aiosmtpd), and the built binary run end to end.
+# the unit and integration tests — real SQLite files, a real PostgreSQL started by the tests,
+# libcurl against the Graph simulator on loopback, a real SMTP server (aiosmtpd), and the built
+# binary run end to end — then validates the Kubernetes manifests against the schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,6 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*: warning:" "$log"; then
     exit 1
 fi
 swift test --skip-build "$@"
+scripts/validate-kubernetes.sh
 # Formatting is part of green: the toolchain's swift-format with .swift-format.
 scripts/check-format.sh Sources Tests Package.swift

@@ -16,6 +16,13 @@ public struct CheckOptions: Sendable {
     public var batchSize: Int
     /// Who is running it, for the page log: `cron`, `cli:<user>`.
     public var actor: String
+    /// Share Graph's back-off through the store with the other shards of the run: a rate
+    /// limit met here is recorded, and one recorded by any shard stops this one's new requests.
+    public var sharesThrottle = false
+    /// Check only this shard's pages (`check --shard I/N`); nil for the whole fleet.
+    public var shard: Shard? {
+        didSet { sharesThrottle = shard != nil }
+    }
 
     public init(
         pageIDs: [String]? = nil, dryRun: Bool = false, concurrency: Int = 8, batchSize: Int = 50,
@@ -171,6 +178,22 @@ public struct CheckEngine: Sendable {
         var decidedCount = 0
         var stopReason: String?
         var warnedUnbelievable = false
+        // The other shards' back-off is read at most once a second, not per batch.
+        var nextThrottleRead = Date.distantPast
+        var throttledByOtherShard = false
+        var regainMinutes: Int?
+
+        func readSharedThrottle() async {
+            guard options.sharesThrottle, stopReason == nil, now() >= nextThrottleRead else { return }
+            nextThrottleRead = now().addingTimeInterval(1)
+            guard let until = try? await database.graphThrottledUntil(), until > now() else { return }
+            stopReason = "rate limited: Graph asked another shard to back off until \(until.formatted(.iso8601))"
+            throttledByOtherShard = true
+            outcome.rateLimited = true
+            logger.warning(
+                "Graph asked another shard to back off: no new requests this run",
+                metadata: ["until": "\(until.formatted(.iso8601))"])
+        }
 
         func nextJob(flushRetries: Bool) -> Job? {
             if let job = queue.popLast() { return job }
@@ -237,6 +260,7 @@ public struct CheckEngine: Sendable {
                         }
                     }
                 }
+                await readSharedThrottle()
                 launch()
                 while let result = try await group.next() {
                     inFlight -= 1
@@ -250,6 +274,7 @@ public struct CheckEngine: Sendable {
                         if batch.usage.demandsStop, stopReason == nil {
                             stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
                             outcome.rateLimited = true
+                            regainMinutes = batch.usage.minutesToRegainAccess
                             logger.warning(
                                 "Graph usage at \(batch.usage.highestPercent ?? 0) %: no new requests this run",
                                 metadata: [
@@ -311,6 +336,7 @@ public struct CheckEngine: Sendable {
                                 if stopReason == nil {
                                     stopReason = "rate limited by Graph (\(graphError.codeText))"
                                     outcome.rateLimited = true
+                                    regainMinutes = usage.minutesToRegainAccess
                                     logger.warning(
                                         "Graph rate limit hit: no new requests this run",
                                         metadata: ["code": "\(graphError.codeText)"])
@@ -344,6 +370,7 @@ public struct CheckEngine: Sendable {
                     }
                     // Refill the group before committing, so requests are in flight while
                     // the batch's transaction runs.
+                    await readSharedThrottle()
                     launch()
                     if !decided.isEmpty {
                         try await record(decided, options: options, runID: runID, into: &outcome)
@@ -356,6 +383,17 @@ public struct CheckEngine: Sendable {
             throw error
         } catch {
             throw CheckError.store(.database(String(describing: error)))
+        }
+
+        // This shard's own rate limit holds every shard back: until Graph's estimate of when
+        // access returns, or ten minutes when it gave none (the shards of one wave run together).
+        if options.sharesThrottle, outcome.rateLimited, !throttledByOtherShard, !options.dryRun {
+            let until = now().addingTimeInterval(Double(regainMinutes ?? 10) * 60)
+            do {
+                try await database.throttleGraph(until: until)
+            } catch {
+                logger.error("Graph's back-off could not be shared with the other shards: \(error)")
+            }
         }
 
         // What was never sent (stop, deadline) is "not checked": its status stays.

@@ -122,6 +122,8 @@ public struct RunOutcome: Sendable, Equatable {
     /// The Graph API version asked for and the one served (`facebook-api-version`).
     public var configuredVersion: String
     public var servedVersion: String?
+    /// The shard this run checked (`check --shard I/N`); nil for the whole fleet.
+    public var shard: Shard?
 
     public init(
         runID: Int64?, actor: String, startedAt: Date, endedAt: Date, status: RunStatus = .completed,
@@ -160,7 +162,8 @@ public struct RunOutcome: Sendable, Equatable {
     /// digests: 3 sent, …; exit 75: why`.
     public var summary: String {
         let seconds = endedAt.timeIntervalSince(startedAt)
-        var line =
+        var line = shard.map { "shard \($0): " } ?? ""
+        line +=
             "checked \(pagesTotal) pages: \(valid) valid, \(invalid) invalid (\(newlyInvalid.count) new), \(undecided) undecided; \(unchecked) unchecked; \(String(format: "%.1f", seconds)) s"
         line +=
             "; digests: \(digests.sent) sent, \(digests.failed) failed, \(digests.pending) pending, \(digests.held) held"

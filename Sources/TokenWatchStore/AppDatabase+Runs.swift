@@ -184,3 +184,32 @@ extension AppDatabase: PageStore {
         try RunLock.acquire(databasePath: path, shard: shard)
     }
 }
+
+extension AppDatabase {
+    /// From the page log: `became_invalid` and `became_valid` entries of these runs, the
+    /// latter without first successful checks.
+    public func changes(inRuns runIDs: [Int64]) async throws(StoreError) -> RunChanges {
+        guard !runIDs.isEmpty else { return RunChanges() }
+        return try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT page.page_id, page_event.kind FROM page_event JOIN page ON page.id = page_event.page_ref
+                    WHERE page_event.run_id IN (\(databaseQuestionMarks(count: runIDs.count)))
+                      AND (page_event.kind = 'became_invalid'
+                           OR (page_event.kind = 'became_valid' AND page_event.detail IS NOT 'first successful check'))
+                    ORDER BY page_event.id
+                    """, arguments: StatementArguments(runIDs))
+            var changes = RunChanges()
+            for row in rows {
+                let pageID: String = row[0]
+                if row[1] == PageEventKind.becameInvalid.rawValue {
+                    changes.newlyInvalid.append(pageID)
+                } else {
+                    changes.becameValid.append(pageID)
+                }
+            }
+            return changes
+        }
+    }
+}

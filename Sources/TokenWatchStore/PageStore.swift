@@ -63,6 +63,9 @@ public protocol PageStore: Sendable {
     func lastRun() async throws(StoreError) -> CheckRunRecord?
     /// The most recent run of every shard of a run split `count` ways, by index.
     func lastShardRuns(count: Int) async throws(StoreError) -> [Int: CheckRunRecord]
+    /// The pages that turned invalid, and those that turned valid again (not a first successful
+    /// check), in these runs: what the shards of one wave changed, for `finish`'s report.
+    func changes(inRuns runIDs: [Int64]) async throws(StoreError) -> RunChanges
     /// Graph's rate limit as every shard sees it: the time before which no shard should send,
     /// when one was told to back off.
     func graphThrottledUntil() async throws(StoreError) -> Date?
@@ -174,9 +177,21 @@ extension PageStore {
 }
 
 /// A held run lock.
-public protocol RunLease: Sendable {
-    /// What holds it, for messages: a lock file's path or "PostgreSQL advisory lock …".
-    var description: String { get }
-    /// Releases it now; a second call does nothing.
-    func release() async
+public protocol RunLease: Sendable, CustomStringConvertible {
+    /// Releases it now (the system releases it anyway when the process dies); a second call
+    /// does nothing.
+    func release()
+}
+
+/// What the runs of one wave changed.
+public struct RunChanges: Sendable, Equatable {
+    /// Page IDs that became invalid.
+    public var newlyInvalid: [String] = []
+    /// Page IDs that became valid again (a first successful check is not a change).
+    public var becameValid: [String] = []
+
+    public init(newlyInvalid: [String] = [], becameValid: [String] = []) {
+        self.newlyInvalid = newlyInvalid
+        self.becameValid = becameValid
+    }
 }

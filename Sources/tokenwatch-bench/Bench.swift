@@ -20,6 +20,8 @@ struct Bench {
                 try ReportBenchmark.run(Array(arguments.dropFirst()))
             case "e2e":
                 exit(try await EndToEndBenchmark.run(Array(arguments.dropFirst())))
+            case "shards":
+                exit(try await ShardBenchmark.run(Array(arguments.dropFirst())))
             case "engine":
                 exit(await EngineBench.run(arguments: Array(arguments.dropFirst())))
             default:
@@ -42,6 +44,12 @@ struct Bench {
                  ratio to the bound ceil(N/50/C) × L. --import also times `tokenwatch pages import`
                  of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
                  Uses the binaries in --bin (default: beside this one).
+               tokenwatch-bench shards [--pages N] [--latency-ms L] [--concurrency C] [--shards S[,S…]] [--db URL]
+                                       [--bin DIR] [--max-seconds S]
+                 shards: sharded checks on PostgreSQL (a throw-away server it starts, or --db).
+                 Seeds N pages (default 1000000), gives them a first verdict, then for each S
+                 (default 1,2,4) times S `check --shard I/S` processes started at once (first exec
+                 to last exit) and `finish`: pages/s, CPU, RSS, peak connections, rows written/s.
                tokenwatch-bench report [pages=100000] [DIR]
                  report: COMPONENT benchmark, the HTML report alone: write time and size; with DIR
                  the report stays there, to open in a browser.

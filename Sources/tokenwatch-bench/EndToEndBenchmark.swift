@@ -194,7 +194,11 @@ enum EndToEndBenchmark {
     /// N pages through the library (fast, not timed): 1 % of the tokens are ones Graph calls
     /// invalid (password changed), 500 companies, one Owner each.
     static func seed(pages: Int, databasePath: String) async throws {
-        let configuration = Configuration(databasePath: databasePath)
+        try await seed(pages: pages, configuration: Configuration(databasePath: databasePath))
+    }
+
+    /// The same into any store (`TOKENWATCH_DB` and its key file as `configuration` says).
+    static func seed(pages: Int, configuration: Configuration) async throws {
         _ = try await Workspace.initialise(configuration)
         let workspace = try await Workspace.open(configuration)
         let base = 200_000_000_000_000

@@ -4,6 +4,7 @@ import Synchronization
 import TokenWatch
 import TokenWatchCheck
 import TokenWatchHTTP
+import TokenWatchModel
 import TokenWatchStore
 import TokenWatchTemplates
 
@@ -33,6 +34,15 @@ struct CheckCommand: AsyncParsableCommand {
     var metricsFile: String?
     @Option(name: .customLong("keep-reports"), help: ArgumentHelp(Settings.keepReportsDays.key.flagHelp))
     var keepReports: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Check only shard I of N (0-based, e.g. 2/4): the pages whose page ID hashes to it; implies --no-email, and `finish` ends the wave (a Kubernetes Indexed Job sets it through JOB_COMPLETION_INDEX and TOKENWATCH_SHARDS).",
+            valueName: "I/N"))
+    var shard: Shard?
+
+    func validate() throws {
+        if shard != nil && !pages.isEmpty { throw ValidationError("--shard and --page exclude each other") }
+    }
 
     func run() async throws {
         try await execute {
@@ -48,22 +58,23 @@ struct CheckCommand: AsyncParsableCommand {
             let templates = try TemplateSet(overridesDirectory: configuration.templatesDirectory)
             let services = try Services(configuration: configuration, logger: logger)
             let graph = try services.graph()
-            let transport = dryRun || noEmail ? nil : try services.mailTransport()
+            // A shard never mails: `finish` sends one digest per Owner for the whole wave.
+            let shard = shard ?? (pages.isEmpty ? configuration.jobShard : nil)
+            let transport = dryRun || noEmail || shard != nil ? nil : try services.mailTransport()
             // A dry run writes nothing: it works on a read-only database too.
             let workspace = try await Workspace.open(configuration, mode: dryRun ? .readOnly : .readWrite)
+            var options = CheckOptions(
+                pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
+                batchSize: configuration.batchSize,
+                actor: configuration.actor ?? (isatty(0) == 1 && isatty(1) == 1 ? Workspace.cliActor() : "cron"))
+            options.shard = shard
             let progress = LazyProgress()
             let stop = StopSignals(logger: logger)
             let result = try await CheckRun(
                 workspace: workspace, graph: graph, mailTransport: transport, templates: templates, logger: logger,
                 progress: { done, total in progress.update(done: done, total: total) },
                 stopRequested: { stop.isRequested }
-            ).run(
-                CheckOptions(
-                    pageIDs: pages.isEmpty ? nil : pages, dryRun: dryRun, concurrency: configuration.concurrency,
-                    batchSize: configuration.batchSize,
-                    actor: configuration.actor
-                        ?? (isatty(0) == 1 && isatty(1) == 1 ? Workspace.cliActor() : "cron")),
-                metricsFile: dryRun ? nil : configuration.metricsFile)
+            ).run(options, metricsFile: dryRun ? nil : configuration.metricsFile)
             progress.finish()
             let outcome = result.outcome
             if dryRun { writeOutput(DryRunOutput.table(result.verdicts)) }
@@ -97,5 +108,11 @@ final class LazyProgress: Sendable {
 
     func finish() {
         state.withLock { $0.reporter?.finish() }
+    }
+}
+
+extension Shard: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(argument)
     }
 }

@@ -20,7 +20,7 @@ struct TokenWatchCommand: AsyncParsableCommand {
         version: TokenWatchVersion.current,
         subcommands: [
             InitCommand.self, PagesCommand.self, OwnersCommand.self, CheckCommand.self, ReportCommand.self,
-            NotifyCommand.self, TemplatesCommand.self, DemoCommand.self,
+            FinishCommand.self, NotifyCommand.self, TemplatesCommand.self, DemoCommand.self,
         ]
     )
 }

@@ -375,7 +375,8 @@ import Testing
             "TOKENWATCH_EXPIRY_WARNING_DAYS", "TOKENWATCH_MASS_INVALID_PERCENT", "TOKENWATCH_MASS_INVALID_MIN",
             "TOKENWATCH_CA_FILE", "TOKENWATCH_MAIL_MAX_ATTEMPTS", "TOKENWATCH_REMIND_AFTER_DAYS",
             "TOKENWATCH_KEEP_REPORTS_DAYS", "TOKENWATCH_BATCH_SIZE", "TOKENWATCH_PRODUCT_NAME", "TOKENWATCH_OPS_EMAIL",
-            "TOKENWATCH_NOTIFY_RECOVERY", "TOKENWATCH_ACTOR",
+            "TOKENWATCH_NOTIFY_RECOVERY", "TOKENWATCH_ACTOR", "TOKENWATCH_DB_PASSWORD", "TOKENWATCH_DB_PASSWORD_FILE",
+            "TOKENWATCH_SHARDS",
         ]
         #expect(Set(names) == Set(expected))
         for key in ConfigurationLoader.knownKeys {
@@ -383,8 +384,8 @@ import Testing
         }
         #expect(
             ConfigurationLoader.knownKeys.filter(\.isSecret).map(\.name).sorted() == [
-                "TOKENWATCH_APP_SECRET", "TOKENWATCH_APP_SECRET_FILE", "TOKENWATCH_SMTP_PASSWORD",
-                "TOKENWATCH_SMTP_PASSWORD_FILE",
+                "TOKENWATCH_APP_SECRET", "TOKENWATCH_APP_SECRET_FILE", "TOKENWATCH_DB_PASSWORD",
+                "TOKENWATCH_DB_PASSWORD_FILE", "TOKENWATCH_SMTP_PASSWORD", "TOKENWATCH_SMTP_PASSWORD_FILE",
             ])
     }
 
@@ -402,7 +403,10 @@ import Testing
     @Test func environmentHelpHasOneLinePerKey() {
         let lines = ConfigurationLoader.environmentHelp.split(separator: "\n")
         #expect(lines.count == ConfigurationLoader.knownKeys.count)
-        #expect(lines.first == "  TOKENWATCH_DB (--db)  SQLite database path [default: ./tokenwatch.sqlite3]")
+        #expect(
+            lines.first
+                == "  TOKENWATCH_DB (--db)  SQLite database path, or postgres://user@host:port/db?sslmode=require for PostgreSQL [default: ./tokenwatch.sqlite3]"
+        )
     }
 
     @Test func suggestionsOnlyForNearMisses() {

@@ -55,25 +55,33 @@ public struct CheckRun: Sendable {
 
     var configuration: Configuration { workspace.configuration }
 
+    /// What every run ends with: the guard, the digests, then the report, metrics and record.
+    var conclusion: RunConclusion {
+        RunConclusion(
+            workspace: workspace, mailTransport: mailTransport, templates: templates, logger: logger, now: now,
+            stopRequested: stopRequested)
+    }
+
     /// Runs a check. `mailTransport` nil means `--no-email`: digests stay pending.
     /// - Throws: `RunLockError` when another run holds the lock, `StoreError` when the pages
     ///   cannot be loaded — the run never started, so nothing reports it.
     public func run(_ options: CheckOptions, metricsFile: String?) async throws -> CheckRunResult {
         let started = now()
         // Step 1: one run per database. A dry run writes nothing and takes no lock.
-        let lock = options.dryRun ? nil : try RunLock.acquire(databasePath: configuration.databasePath)
+        // A shard locks only itself: the shards of one wave run at once.
+        let lock = options.dryRun ? nil : try await workspace.database.acquireRunLock(shard: options.shard)
         defer { lock?.release() }
 
         // Step 2: every watched page, least recently checked first.
         let database = workspace.database
         // Tokens stay sealed until their batch is sent (the engine opens them).
-        let targets = try await database.checkTargets(pageIDs: options.pageIDs)
+        let targets = try await database.checkTargets(pageIDs: options.pageIDs, shard: options.shard)
         let runID =
             options.dryRun
             ? nil
             : try await database.startRun(
                 actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
-                now: started)
+                shard: options.shard, now: started)
         logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
         if targets.isEmpty && options.pageIDs == nil {
             // Not a failure, but a monitor watching nothing must not look like a healthy one.
@@ -86,6 +94,7 @@ public struct CheckRun: Sendable {
             runID: runID, actor: options.actor, startedAt: started, endedAt: started,
             configuredVersion: configuration.graphVersion)
         outcome.pagesTotal = targets.count
+        outcome.shard = options.shard
 
         // Steps 3–5.
         let engine = CheckEngine(
@@ -100,7 +109,7 @@ public struct CheckRun: Sendable {
             logger.error("check ended: \(error)")
             outcome.status = error.isConfiguration ? .configurationError : .failed
             outcome.reasons = [error.description]
-            return await finish(outcome, metricsFile: metricsFile, writeReport: false)
+            return await conclusion.finish(outcome, metricsFile: metricsFile, writeReport: false)
         }
         outcome.absorb(checked)
         // An outage must not pass unseen, not even under -q: one warning that names the cause.
@@ -115,7 +124,7 @@ public struct CheckRun: Sendable {
             outcome.reasons = [
                 "every Graph request failed on TLS (\(outcome.undecidedCause ?? "TLS failure")): check TOKENWATCH_CA_FILE and TOKENWATCH_GRAPH_URL"
             ]
-            return await finish(outcome, metricsFile: metricsFile, writeReport: !options.dryRun)
+            return await conclusion.finish(outcome, metricsFile: metricsFile, writeReport: !options.dryRun)
         }
 
         if options.dryRun {
@@ -125,7 +134,6 @@ public struct CheckRun: Sendable {
             return CheckRunResult(outcome: outcome, verdicts: checked.verdicts)
         }
 
-        var failures: [String] = []
         if outcome.interrupted {
             // A stopped run leaves its staged notifications to the next run, whose guard judges
             // the whole wave; and it starts no message (SPEC step 9).
@@ -136,85 +144,20 @@ public struct CheckRun: Sendable {
             }
             outcome.reasons = Self.pageReasons(outcome)
             outcome.status = .partial
-            return await finish(outcome, metricsFile: metricsFile, writeReport: true)
+            return await conclusion.finish(outcome, metricsFile: metricsFile, writeReport: options.shard == nil)
         }
-        // Step 7's guard, over the whole wave: whatever staged rows wait for it, from this run
-        // or from one that was killed before it passed them on.
-        do {
-            outcome.massInvalidation = try await MassInvalidationGuard(
-                minimum: configuration.massInvalidMin, percent: configuration.massInvalidPercent
-            ).judge(database, actor: options.actor, now: now())
-        } catch {
-            failures.append(error.description)
+        if options.shard != nil {
+            // The wave is the fleet's, not a shard's: `finish` judges it, sends the digests and
+            // writes the one report, once every shard has run.
+            outcome.endedAt = now()
+            outcome.reasons = Self.pageReasons(outcome)
+            outcome.status = outcome.reasons.isEmpty ? .completed : .partial
+            logger.info("shard checked: `tokenwatch finish` sends the digests and writes the report of the fleet")
+            return await conclusion.finish(outcome, metricsFile: metricsFile, writeReport: false)
         }
-        if let wave = outcome.massInvalidation, wave.held {
-            logger.critical(
-                "MASS INVALIDATION: \(wave.wave) of the \(wave.validBefore) pages valid before this wave became invalid. Digests are HELD, not sent: this is more often an incident at Meta or here than \(wave.wave) admins at once. Look, then `tokenwatch notify --release-held` or `--drop-held`."
-            )
-        }
-        do {
-            let notices = try await database.scheduleNotices(
-                expiryWarningDays: configuration.expiryWarningDays, remindAfterDays: configuration.remindAfterDays,
-                actor: options.actor, now: now())
-            if notices.expiring + notices.reminders > 0 {
-                logger.info(
-                    "notices queued",
-                    metadata: ["expiring": "\(notices.expiring)", "reminders": "\(notices.reminders)"])
-            }
-        } catch {
-            failures.append(error.description)
-        }
-        if let orphans = try? await database.companiesWithoutOwners(), !orphans.isEmpty {
-            logger.warning(
-                "no Owner to notify for these companies; add one with `tokenwatch owners add`",
-                metadata: ["companies": "\(orphans.joined(separator: ", "))"])
-        }
-
-        // The digests, within the run's time.
-        var mailProblem: String?
-        if let mailTransport {
-            do {
-                let dispatch = try await workspace.digestDispatcher(
-                    templates: templates, transport: mailTransport, actor: options.actor, sender: "check:\(runID ?? 0)",
-                    logger: logger
-                ).dispatch(
-                    now: now, deadline: started.addingTimeInterval(configuration.runTimeout),
-                    shouldStop: stopRequested)
-                outcome.digests.sent = dispatch.sent
-                outcome.digests.failed = dispatch.failed
-                outcome.digests.dropped = dispatch.droppedRows
-                outcome.notified = dispatch.notified
-                mailProblem = dispatch.stoppedEarly
-            } catch {
-                mailProblem = "\(error)"
-                logger.error("digests not sent: \(error)")
-            }
-        } else {
-            mailProblem = "email is off for this run (--no-email)"
-        }
-        if let counts = try? await database.outboxCounts() {
-            outcome.digests.pending = counts.pending
-            outcome.digests.held = counts.held
-        }
-
-        // The outcome, decided once.
-        if stopRequested() { outcome.interrupted = true }
-        outcome.endedAt = now()
-        var reasons = failures + Self.pageReasons(outcome)
-        if outcome.heldWave {
-            reasons.append(
-                "mass invalidation: \(outcome.digests.held) notifications held until `notify --release-held`")
-        } else if outcome.digests.held > 0 {
-            reasons.append("\(outcome.digests.held) notifications held by the mass-invalidation guard")
-        }
-        if outcome.digests.failed > 0 { reasons.append("\(outcome.digests.failed) digests failed") }
-        if outcome.digests.pending > 0 {
-            reasons.append(
-                "\(outcome.digests.pending) notifications pending" + (mailProblem.map { " (\($0))" } ?? ""))
-        }
-        outcome.reasons = reasons
-        outcome.status = !failures.isEmpty ? .failed : reasons.isEmpty ? .completed : .partial
-        return await finish(outcome, metricsFile: metricsFile, writeReport: true)
+        return await conclusion.conclude(
+            outcome, actor: options.actor, sender: "check:\(runID ?? 0)",
+            mailDeadline: started.addingTimeInterval(configuration.runTimeout), metricsFile: metricsFile)
     }
 
     /// Why pages lack a fresh verdict, in plain words.
@@ -232,55 +175,6 @@ public struct CheckRun: Sendable {
         return reasons
     }
 
-    /// Renders everything that reports the run from its outcome: the report, the metrics, the
-    /// stored run record and the summary line. Output that cannot be written turns the status
-    /// into 73; what was already written from the outcome keeps the status it had then.
-    private func finish(_ decided: RunOutcome, metricsFile: String?, writeReport: Bool) async -> CheckRunResult {
-        var outcome = decided
-        var reportFiles: ReportFiles?
-        if writeReport {
-            do {
-                reportFiles = try await ReportRun(workspace: workspace, templates: templates, now: now).write(
-                    outcome: outcome)
-            } catch {
-                logger.error("report not written: \(error)")
-                outcome.reasons.append("report not written: \(error)")
-                if outcome.status == .completed || outcome.status == .partial { outcome.status = .cannotWrite }
-            }
-        }
-        if let metricsFile {
-            do {
-                try await writeMetrics(metricsFile, outcome: outcome)
-            } catch {
-                logger.error("\(error)")
-                outcome.reasons.append("\(error)")
-                if outcome.status == .completed || outcome.status == .partial { outcome.status = .cannotWrite }
-            }
-        }
-        if let runID = outcome.runID {
-            do {
-                try await workspace.database.finishRun(CheckRunRecord(runID: runID, outcome: outcome))
-            } catch {
-                logger.error("run record not written: \(error)")
-            }
-        }
-        // Debug: the command prints the summary itself (on stdout, and under -q when the run
-        // did not complete), so it appears once; -v shows it as a log line too.
-        logger.debug("\(outcome.summary)")
-        return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
-    }
-
-    private func writeMetrics(_ path: String, outcome: RunOutcome) async throws {
-        let database = workspace.database
-        let counts = (try? await database.statusCounts()) ?? [:]
-        let lastSuccess = try? await database.lastSuccessfulRunEnd()
-        let expiring =
-            (try? await database.expiringCount(now: outcome.endedAt, warningDays: configuration.expiryWarningDays)) ?? 0
-        let metrics = RunMetrics(outcome: outcome, pagesByStatus: counts, expiring: expiring)
-        _ = try await BlockingWork.run {
-            try MetricsWriter(path: path).write(metrics, lastSuccessFallback: lastSuccess)
-        }
-    }
 }
 
 extension RunOutcome {

@@ -23,18 +23,28 @@ public struct Workspace: Sendable {
     /// twice it changes nothing. An existing database with a missing key is refused: a new
     /// key could not open the tokens already stored.
     public static func initialise(_ configuration: Configuration) async throws(StoreError) -> InitResult {
-        let existed = FileManager.default.fileExists(atPath: configuration.databasePath)
         let keyExists = FileManager.default.fileExists(atPath: configuration.keyFile)
+        let existed: Bool
+        switch configuration.store {
+        case .sqlite(let path):
+            existed = FileManager.default.fileExists(atPath: path)
+        case .postgres:
+            // A database that is there but not initialised is the usual case for PostgreSQL:
+            // the platform's DBA creates it, `init` creates the schema.
+            existed = try await postgresIsInitialised(configuration)
+        }
         if existed && !keyExists {
-            let database = try AppDatabase.open(path: configuration.databasePath, create: false)
+            let database = try await openStore(configuration, mode: .readWrite)
+            defer { database.close() }
             if try await database.hasSealedData() { throw StoreError.keyMissing(path: configuration.keyFile) }
         }
-        let database = try AppDatabase.open(path: configuration.databasePath, create: true)
+        let database = try await openStore(configuration, mode: .create)
+        defer { database.close() }
         let createdKey = try TokenCipher.createKeyFileIfMissing(at: configuration.keyFile)
         let cipher = try TokenCipher.load(keyFile: configuration.keyFile)
         try await database.verifyKey(cipher)
         return InitResult(
-            createdDatabase: !existed, createdKey: createdKey, migrations: try database.appliedMigrations())
+            createdDatabase: !existed, createdKey: createdKey, migrations: try await database.appliedMigrations())
     }
 
     /// Opens an initialised store and checks its key. Missing database or key, the wrong
@@ -48,12 +58,9 @@ public struct Workspace: Sendable {
         _ configuration: Configuration, mode: StoreAccessMode = .readWrite,
         logger: Logger = Logger(label: "tokenwatch")
     ) async throws(StoreError) -> Workspace {
-        // Opening runs migrations and file I/O: off the cooperative pool.
-        let (database, cipher) = try await blocking { () throws(StoreError) -> (AppDatabase, TokenCipher) in
-            (
-                try AppDatabase.open(path: configuration.databasePath, mode: mode == .create ? .readWrite : mode),
-                try TokenCipher.load(keyFile: configuration.keyFile)
-            )
+        let database = try await openStore(configuration, mode: mode == .create ? .readWrite : mode)
+        let cipher = try await blocking { () throws(StoreError) -> TokenCipher in
+            try TokenCipher.load(keyFile: configuration.keyFile)
         }
         try await database.verifyKey(cipher)
         if let mode = Self.permissions(of: configuration.keyFile), mode & 0o077 != 0 {
@@ -62,6 +69,38 @@ public struct Workspace: Sendable {
             )
         }
         return Workspace(configuration: configuration, database: database, cipher: cipher)
+    }
+
+    /// The store `TOKENWATCH_DB` names, opened for `mode`: the SQLite file, or PostgreSQL.
+    public static func openStore(_ configuration: Configuration, mode: StoreAccessMode) async throws(StoreError)
+        -> any PageStore
+    {
+        switch configuration.store {
+        case .sqlite(let path):
+            // Opening runs migrations and file I/O: off the cooperative pool.
+            return try await blocking { () throws(StoreError) -> any PageStore in
+                try AppDatabase.open(path: path, mode: mode)
+            }
+        case .postgres(let url):
+            _ = url
+            throw StoreError.cannotOpen(
+                path: configuration.store.displayName, reason: "PostgreSQL is not in this build")
+        }
+    }
+
+    /// Whether the PostgreSQL database already holds TokenWatch's schema.
+    static func postgresIsInitialised(_ configuration: Configuration) async throws(StoreError) -> Bool {
+        do {
+            let store = try await openStore(configuration, mode: .readOnly)
+            store.close()
+            return true
+        } catch {
+            switch error {
+            case .notInitialised: return false
+            case .needsMigration: return true
+            default: throw error
+            }
+        }
     }
 
     /// The permission bits of a file, nil when it cannot be examined.

@@ -5,8 +5,16 @@ import TokenWatchModel
 /// Everything a TokenWatch command needs to know, resolved once from flags, the environment,
 /// a config file and defaults (in that order of precedence). One immutable value, passed in.
 public struct Configuration: Sendable {
-    /// SQLite database path (`TOKENWATCH_DB`).
+    /// The store (`TOKENWATCH_DB`): an SQLite file's path (or `sqlite://PATH`), or a
+    /// `postgres://user@host:port/db` URL. `store` says which.
     public var databasePath: String
+    /// The PostgreSQL password (`TOKENWATCH_DB_PASSWORD(_FILE)`); never part of the URL shown.
+    public var databasePassword: Secret?
+    /// How many shards a check is split into (`TOKENWATCH_SHARDS`); `finish` waits for them.
+    public var shards: Int?
+    /// The shard a Kubernetes Indexed Job's pod checks: `JOB_COMPLETION_INDEX` of
+    /// `TOKENWATCH_SHARDS`; nil outside such a Job.
+    public var jobShard: Shard?
     /// Where reports go (`TOKENWATCH_REPORTS_DIR`).
     public var reportsDirectory: String
     /// Graph API base URL without version (`TOKENWATCH_GRAPH_URL`).
@@ -59,6 +67,9 @@ public struct Configuration: Sendable {
     /// The built-in defaults of SPEC.md, as each setting declares them (`Settings`).
     public init(databasePath: String = Settings.database.defaultValue) {
         self.databasePath = databasePath
+        self.databasePassword = nil
+        self.shards = nil
+        self.jobShard = nil
         self.reportsDirectory = Settings.reportsDirectory.defaultValue
         self.graphURL = Settings.graphURL.defaultValue
         self.graphVersion = Settings.graphVersion.defaultValue
@@ -90,6 +101,9 @@ public struct Configuration: Sendable {
         self.notifyRecovery = Settings.notifyRecovery.defaultValue
     }
 
+    /// Which database `databasePath` names.
+    public var store: StoreLocation { StoreLocation(databasePath) }
+
     /// What the digests say beyond their pages: the platform's name and where platform-side
     /// causes go.
     public var digestOptions: DigestOptions {
@@ -111,7 +125,43 @@ public struct Configuration: Sendable {
     /// password in its AUTH forms. Every client of the outside world starts from it and adds the
     /// tokens it handles (a batch's Page tokens, a login's user token).
     public var redactor: Redactor {
-        Redactor(secrets: [appSecret, appToken].compactMap { $0 })
+        Redactor(secrets: [appSecret, appToken, databasePassword].compactMap { $0 })
             .addingSMTPCredentials(user: smtpUser, password: smtpPassword)
+    }
+}
+
+/// Where the store is: the embedded SQLite file (the default) or the platform's PostgreSQL.
+public enum StoreLocation: Sendable, Equatable {
+    /// An SQLite file: a path, or `sqlite://PATH` (`sqlite:///var/lib/tw.sqlite3`).
+    case sqlite(path: String)
+    /// `postgres://` or `postgresql://` URL, as given (its password, if any, is never shown).
+    case postgres(url: String)
+
+    public init(_ text: String) {
+        let lowered = text.lowercased()
+        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
+        } else if lowered.hasPrefix("sqlite://") {
+            self = .sqlite(path: String(text.dropFirst("sqlite://".count)))
+        } else {
+            self = .sqlite(path: text)
+        }
+    }
+
+    /// The SQLite file's path; nil for PostgreSQL.
+    public var sqlitePath: String? {
+        if case .sqlite(let path) = self { return path }
+        return nil
+    }
+
+    /// What messages and reports may show: the path, or the URL without its password.
+    public var displayName: String {
+        switch self {
+        case .sqlite(let path): return path
+        case .postgres(let url):
+            guard var components = URLComponents(string: url) else { return "postgres://(unparsable URL)" }
+            if components.password != nil { components.password = "***" }
+            return components.string ?? "postgres://(unparsable URL)"
+        }
     }
 }

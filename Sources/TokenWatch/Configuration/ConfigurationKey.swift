@@ -144,7 +144,8 @@ func quotedValue(_ value: String) -> String {
 public enum Settings {
     public static let database = Setting<String>(
         ConfigurationKey(
-            "TOKENWATCH_DB", flag: "--db", default: "./tokenwatch.sqlite3", "SQLite database path"),
+            "TOKENWATCH_DB", flag: "--db", default: "./tokenwatch.sqlite3",
+            "SQLite database path, or postgres://user@host:port/db?sslmode=require for PostgreSQL"),
         default: "./tokenwatch.sqlite3", parse: { .success($0) })
     public static let reportsDirectory = Setting<String>(
         ConfigurationKey(
@@ -197,6 +198,10 @@ public enum Settings {
             "TOKENWATCH_PRODUCT_NAME", default: "TokenWatch",
             "the platform's name in digests and reports, as Owners know it"),
         default: "TokenWatch", parse: SettingParsers.productName)
+    public static let shards = Setting<Int?>.optionalInteger(
+        "TOKENWATCH_SHARDS", range: 1...4096,
+        "split check into this many shards: a Kubernetes Indexed Job's pod checks shard JOB_COMPLETION_INDEX, and finish waits for them all"
+    )
     public static let notifyRecovery = Setting<Bool>(
         ConfigurationKey(
             "TOKENWATCH_NOTIFY_RECOVERY", default: "0",
@@ -226,8 +231,13 @@ extension ConfigurationKey {
         "TOKENWATCH_APP_SECRET_FILE", secret: true,
         "file holding the app secret (one trailing newline is ignored)")
     static let keyFile = ConfigurationKey(
-        "TOKENWATCH_KEY_FILE", default: "the database path + .key",
+        "TOKENWATCH_KEY_FILE", default: "the SQLite database path + .key; required with PostgreSQL",
         "32-byte key for tokens at rest (AES-GCM), created 0600 by init")
+    static let databasePassword = ConfigurationKey(
+        "TOKENWATCH_DB_PASSWORD", secret: true, "PostgreSQL password (prefer the _FILE variant)")
+    static let databasePasswordFile = ConfigurationKey(
+        "TOKENWATCH_DB_PASSWORD_FILE", secret: true,
+        "file holding the PostgreSQL password (one trailing newline is ignored)")
     static let caFile = ConfigurationKey(
         "TOKENWATCH_CA_FILE", "extra CA bundle (PEM) for private Graph or SMTP endpoints")
     static let smtpURL = ConfigurationKey(

@@ -23,13 +23,15 @@ public struct LoadedConfiguration: Sendable {
 public enum ConfigurationLoader {
     /// Every setting, in the order `--help` and the README list them.
     public static let knownKeys: [ConfigurationKey] = [
-        Settings.database.key, Settings.reportsDirectory.key, Settings.graphURL.key, Settings.graphVersion.key,
+        Settings.database.key, .databasePassword, .databasePasswordFile, Settings.reportsDirectory.key,
+        Settings.graphURL.key, Settings.graphVersion.key,
         .appID, .appSecret, .appSecretFile, .keyFile, .caFile, .smtpURL, .smtpUser, .smtpPassword,
         .smtpPasswordFile, .mailFrom, .renewURL, Settings.requiredScopes.key, Settings.concurrency.key,
         Settings.batchSize.key, Settings.httpTimeout.key, Settings.runTimeout.key, .metricsFile,
         .templatesDirectory, Settings.expiryWarningDays.key, Settings.massInvalidPercent.key,
         Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.remindAfterDays.key,
         Settings.keepReportsDays.key, Settings.productName.key, .opsEmail, Settings.notifyRecovery.key, .actor,
+        Settings.shards.key,
     ]
 
     /// The settings as a `--help` section: one line per key with its flag and default, e.g.
@@ -80,6 +82,8 @@ public enum ConfigurationLoader {
             }
         }
         warnings.sort { $0.description < $1.description }
+        // Kubernetes sets it in an Indexed Job's pods: the shard, with TOKENWATCH_SHARDS.
+        if let index = environment["JOB_COMPLETION_INDEX"] { layers.environment["JOB_COMPLETION_INDEX"] = index }
 
         if let configFile {
             let bytes: [UInt8]
@@ -186,7 +190,10 @@ private struct Resolver {
 
     mutating func configuration() throws(ConfigurationError) -> Configuration {
         var c = Configuration(databasePath: try value(Settings.database))
-        c.keyFile = string(.keyFile) ?? c.databasePath + ".key"
+        c.databasePassword = try secret(.databasePassword, file: .databasePasswordFile)
+        c.keyFile = try keyFile(for: c.store)
+        c.shards = try value(Settings.shards)
+        c.jobShard = try jobShard(shards: c.shards)
         c.reportsDirectory = try value(Settings.reportsDirectory)
         c.graphURL = try value(Settings.graphURL)
         c.graphVersion = try value(Settings.graphVersion)
@@ -311,6 +318,36 @@ private struct Resolver {
             throw .invalidValue(key: ConfigurationKey.appID.name, source: source, reason: "an app ID is all digits")
         }
         return text
+    }
+
+    /// The token key: TOKENWATCH_KEY_FILE, else beside an SQLite file. A PostgreSQL store has
+    /// no file to sit beside, and the key must never live in the database it protects.
+    private mutating func keyFile(for store: StoreLocation) throws(ConfigurationError) -> String {
+        if let path = string(.keyFile) { return path }
+        switch store {
+        case .sqlite(let path): return path + ".key"
+        case .postgres:
+            throw .invalidValue(
+                key: ConfigurationKey.keyFile.name, source: raw(Settings.database.key)?.source ?? .environment,
+                reason:
+                    "must be set when TOKENWATCH_DB is a PostgreSQL URL: the token key is a file kept apart from the database (a mounted Secret on Kubernetes)"
+            )
+        }
+    }
+
+    /// The shard of a Kubernetes Indexed Job's pod: `JOB_COMPLETION_INDEX` (which Kubernetes
+    /// sets) of `TOKENWATCH_SHARDS`. Without TOKENWATCH_SHARDS the index is ignored: one Job
+    /// that is not split checks everything.
+    private func jobShard(shards: Int?) throws(ConfigurationError) -> Shard? {
+        guard let shards, let text = layers.environment["JOB_COMPLETION_INDEX"], !text.isEmpty else { return nil }
+        guard let index = Int(text), let shard = Shard(index: index, count: shards) else {
+            throw .invalidValue(
+                key: "JOB_COMPLETION_INDEX", source: .environment,
+                reason:
+                    "\(quotedValue(text)) is not a shard of TOKENWATCH_SHARDS=\(shards) (0 to \(shards - 1)): completions and TOKENWATCH_SHARDS must be equal"
+            )
+        }
+        return shard
     }
 
     private mutating func smtpURL() throws(ConfigurationError) -> String? {

@@ -27,6 +27,12 @@ final class PipelineHarness: Sendable {
         simulator = GraphSimulator(appID: Self.appID, appSecret: Self.appSecret)
         try await simulator.start()
         var configuration = Configuration(databasePath: directory.file("tw.sqlite3"))
+        if TestStore.isPostgres {
+            // TOKENWATCH_TEST_STORE=postgres: the same tests against a fresh PostgreSQL database.
+            configuration = Configuration(
+                databasePath: try await PostgresServer.shared().createDatabase(named: "pipeline"))
+            configuration.keyFile = directory.file("tw.key")
+        }
         configuration.reportsDirectory = directory.file("reports")
         configuration.graphURL = simulator.baseURL
         configuration.appID = Self.appID
@@ -96,6 +102,7 @@ extension PipelineHarness {
     func binaryEnvironment(smtpURL: String? = nil, _ extra: [String: String] = [:]) -> [String: String] {
         [
             "TOKENWATCH_DB": configuration.databasePath,
+            "TOKENWATCH_KEY_FILE": configuration.keyFile,
             "TOKENWATCH_REPORTS_DIR": configuration.reportsDirectory,
             "TOKENWATCH_GRAPH_URL": simulator.baseURL,
             "TOKENWATCH_APP_ID": Self.appID,
@@ -124,4 +131,11 @@ func eventually(within seconds: Double, _ condition: () async throws -> Bool) as
         try await Task.sleep(for: .milliseconds(25))
     }
     return try await condition()
+}
+
+/// Which store the pipeline tests run against: SQLite, or PostgreSQL when the environment says
+/// `TOKENWATCH_TEST_STORE=postgres` (scripts/test.sh runs them both ways).
+enum TestStore {
+    static let isPostgres = ProcessInfo.processInfo.environment["TOKENWATCH_TEST_STORE"] == "postgres"
+    static var isSQLite: Bool { !isPostgres }
 }
