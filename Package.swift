@@ -133,6 +133,7 @@ let package = Package(
                 "TokenWatchSystem",
                 "TokenWatchTemplates",
                 "TokenWatchStore",
+                "TokenWatchPostgres",
                 "TokenWatchHTTP",
                 "TokenWatchGraph",
                 "TokenWatchMail",

@@ -98,8 +98,10 @@ public final class PostgresRunLease: RunLease {
     /// Whether this value still holds the lock.
     public var isHeld: Bool { connection.withLock { $0 != nil } }
 
-    /// Unlocks and closes the lock's connection; a second call does nothing.
-    public func release() async {
+    /// Unlocks and closes the lock's connection; a second call does nothing. It does not wait
+    /// for the server: the unlock and the end of the session are on their way when it returns,
+    /// and either frees the lock.
+    public func release() {
         guard
             let connection = connection.withLock({ held -> PostgresConnection? in
                 defer { held = nil }
@@ -109,11 +111,14 @@ public final class PostgresRunLease: RunLease {
         // A session the server already ended holds no lock; a query written to its closed
         // channel would never be answered.
         if !connection.isClosed {
-            _ = try? await connection.query(
-                "SELECT pg_advisory_unlock(\(Self.lockClass), \(object))", logger: logger
-            ).collect()
+            let unlock: EventLoopFuture<PostgresQueryResult> = connection.query(
+                "SELECT pg_advisory_unlock(\(Self.lockClass), \(object))", logger: logger)
+            unlock.whenComplete { _ in
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+        } else {
+            let _: EventLoopFuture<Void> = connection.close()
         }
-        try? await connection.close()
     }
 }
 

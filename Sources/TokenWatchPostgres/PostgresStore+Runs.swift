@@ -106,6 +106,32 @@ extension PostgresStore {
         return run
     }
 
+    /// The pages that turned invalid, and those that turned valid again (not a first
+    /// successful check), in these runs, in the order they were logged.
+    public func changes(inRuns runIDs: [Int64]) async throws(StoreError) -> RunChanges {
+        guard !runIDs.isEmpty else { return RunChanges() }
+        return try await read { connection in
+            var changes = RunChanges()
+            for try await (pageID, kind) in try await connection.query(
+                """
+                SELECT page.page_id, page_event.kind FROM page_event JOIN page ON page.id = page_event.page_ref
+                WHERE page_event.run_id = ANY(\(runIDs)::bigint[])
+                  AND (page_event.kind = 'became_invalid'
+                       OR (page_event.kind = 'became_valid'
+                           AND page_event.detail IS DISTINCT FROM 'first successful check'))
+                ORDER BY page_event.id
+                """, logger: logger
+            ).decode((String, String).self) {
+                if kind == PageEventKind.becameInvalid.rawValue {
+                    changes.newlyInvalid.append(pageID)
+                } else {
+                    changes.becameValid.append(pageID)
+                }
+            }
+            return changes
+        }
+    }
+
     /// The meta key of Graph's shared back-off, as `AppDatabase` names it.
     static let throttleKey = "graph_throttled_until"
 

@@ -43,7 +43,7 @@ struct PostgresStoreTests {
     }
 
     @Test func thePasswordIsInNoErrorNorLocation() async throws {
-        let server = try await TestPostgres.shared()
+        let server = try await PostgresServer.shared()
         let password = "hunter2-Pa55word"
         // Nothing listens on the port, with the password in the URL, then as the argument.
         let refusedURL = "postgres://tw:\(password)@127.0.0.1:1/tokenwatch?sslmode=disable"
@@ -77,12 +77,12 @@ struct PostgresStoreTests {
         #expect(store.location.hasPrefix("postgres://postgres@127.0.0.1:"))
         let lease = try await store.acquireRunLock(shard: nil)
         #expect(!lease.description.contains(password))
-        await lease.release()
+        lease.release()
         store.close()
     }
 
     @Test func sslModeRequireMeetsAServerWithoutTLS() async throws {
-        let url = try await TestPostgres.shared().createDatabase(named: "tls")
+        let url = try await PostgresServer.shared().createDatabase(named: "tls")
         let error = await #expect(throws: StoreError.self) { _ = try await open(url + "?sslmode=require") }
         #expect(String(describing: error).contains("does not offer TLS"))
         // `prefer` falls back to plain, as libpq does.
@@ -93,7 +93,7 @@ struct PostgresStoreTests {
     // MARK: Identity and migrations
 
     @Test func whatIsNotTokenWatchsOrIsNewerIsRefused() async throws {
-        let server = try await TestPostgres.shared()
+        let server = try await PostgresServer.shared()
         let empty = try await server.createDatabase(named: "empty")
         for mode in [StoreAccessMode.readWrite, .readOnly] {
             await #expect(throws: StoreError.notInitialised(path: empty + "?sslmode=prefer")) {
@@ -141,7 +141,7 @@ struct PostgresStoreTests {
     /// A database left at v2 by an older TokenWatch keeps its rows through v3 (the outbox
     /// takes `recovered`) and v5 (each stored page gets its shard hash).
     @Test func anOlderDatabaseIsMigratedInPlace() async throws {
-        let server = try await TestPostgres.shared()
+        let server = try await PostgresServer.shared()
         let url = try await server.createDatabase(named: "v2")
         var sql =
             "CREATE TABLE tokenwatch_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());\n"
@@ -189,7 +189,7 @@ struct PostgresStoreTests {
     }
 
     @Test func processesStartingAtOnceMigrateOnce() async throws {
-        let url = try await TestPostgres.shared().createDatabase(named: "race")
+        let url = try await PostgresServer.shared().createDatabase(named: "race")
         let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
             for _ in 0..<4 { group.addTask { try await open(url) } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -201,7 +201,7 @@ struct PostgresStoreTests {
     }
 
     @Test func aReadOnlySessionCannotWriteEvenBehindTheStoresBack() async throws {
-        let url = try await TestPostgres.shared().createDatabase(named: "readonly")
+        let url = try await PostgresServer.shared().createDatabase(named: "readonly")
         try await open(url).close()
         let store = try await open(url, mode: .readOnly)
         do {
@@ -224,7 +224,7 @@ struct PostgresStoreTests {
     // MARK: Senders and shards at once
 
     @Test func concurrentSendersNeverClaimTheSameRows() async throws {
-        let url = try await TestPostgres.shared().createDatabase(named: "claims")
+        let url = try await PostgresServer.shared().createDatabase(named: "claims")
         let first = try await open(url)
         let second = try await open(url, mode: .readWrite)
         let key = try TestDirectory()
@@ -277,8 +277,17 @@ struct PostgresStoreTests {
 
     // MARK: The run lock
 
+    /// The run lock of `shard`, tried for up to five seconds; nil when it stayed held.
+    func acquire(_ shard: Shard?, from store: PostgresStore) async -> (any RunLease)? {
+        for _ in 0..<50 {
+            if let lease = try? await store.acquireRunLock(shard: shard) { return lease }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
     @Test func theRunLockIsOnePerShardAndReleased() async throws {
-        let url = try await TestPostgres.shared().createDatabase(named: "lock")
+        let url = try await PostgresServer.shared().createDatabase(named: "lock")
         let store = try await open(url)
         let other = try await open(url, mode: .readWrite)
         let shard = try #require(Shard(index: 1, count: 4))
@@ -294,16 +303,17 @@ struct PostgresStoreTests {
         // Other shards, and a run over the whole fleet, have locks of their own.
         let neighbour = try await other.acquireRunLock(shard: Shard(index: 2, count: 4))
         let whole = try await other.acquireRunLock(shard: nil)
-        await held.release()
-        await held.release()
-        let again = try await other.acquireRunLock(shard: shard)
-        for lease in [neighbour, whole, again] { await lease.release() }
+        held.release()
+        held.release()
+        // `release()` does not wait for the server: the lock is free a moment later.
+        let again = try #require(await acquire(shard, from: other))
+        for lease in [neighbour, whole, again] { lease.release() }
         store.close()
         other.close()
     }
 
     @Test func aDeadHoldersLockIsFreedByTheServer() async throws {
-        let server = try await TestPostgres.shared()
+        let server = try await PostgresServer.shared()
         let url = try await server.createDatabase(named: "deadlock")
         let store = try await open(url)
         let shard = try #require(Shard(index: 0, count: 2))
@@ -317,14 +327,10 @@ struct PostgresStoreTests {
             WHERE l.locktype = 'advisory' AND a.datname = '\(database)'
             """, url: url)
         #expect(killed == "1\n")
-        var taken: (any RunLease)?
-        for _ in 0..<50 where taken == nil {
-            taken = try? await store.acquireRunLock(shard: shard)
-            if taken == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        let taken = await acquire(shard, from: store)
         #expect(taken != nil)
-        await taken?.release()
-        await held.release()
+        taken?.release()
+        held.release()
         store.close()
     }
 }

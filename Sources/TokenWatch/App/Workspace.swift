@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TokenWatchMail
+import TokenWatchPostgres
 import TokenWatchStore
 import TokenWatchSystem
 import TokenWatchTemplates
@@ -82,9 +83,9 @@ public struct Workspace: Sendable {
                 try AppDatabase.open(path: path, mode: mode)
             }
         case .postgres(let url):
-            _ = url
-            throw StoreError.cannotOpen(
-                path: configuration.store.displayName, reason: "PostgreSQL is not in this build")
+            return try await PostgresStore.open(
+                url: url, password: configuration.databasePassword?.reveal, mode: mode,
+                logger: Logger(label: "tokenwatch.store"))
         }
     }
 

@@ -35,7 +35,7 @@ struct TemporaryPageStore {
             location = directory.file("tw.sqlite3")
             store = try AppDatabase.open(path: location, mode: .create)
         case .postgres:
-            location = try await TestPostgres.shared().createDatabase(named: "store")
+            location = try await PostgresServer.shared().createDatabase(named: "store")
             store = try await PostgresStore.open(url: location, password: nil, mode: .create, logger: Self.logger)
         }
         try TokenCipher.createKeyFileIfMissing(at: directory.file("tw.key"))
@@ -64,7 +64,7 @@ struct TemporaryPageStore {
             try queue.close()
         case .postgres:
             let literal = "to_timestamp(\(time.timeIntervalSince1970))"
-            _ = try await TestPostgres.shared().psql(
+            _ = try await PostgresServer.shared().psql(
                 postgres.replacingOccurrences(of: "{time}", with: literal), url: location)
         }
     }
@@ -78,7 +78,7 @@ struct TemporaryPageStore {
             let wal = (try? Data(contentsOf: URL(fileURLWithPath: location + "-wal"))) ?? Data()
             return raw + wal
         case .postgres:
-            let server = try await TestPostgres.shared()
+            let server = try await PostgresServer.shared()
             var dump = ""
             for table in ["meta", "company", "owner", "page", "page_event", "check_run", "outbox"] {
                 dump += try await server.psql("SELECT t::text FROM \(table) t", url: location)
