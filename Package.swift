@@ -209,8 +209,6 @@ let package = Package(
                 "TokenWatchTestSupport",
                 "GraphSimulator",
                 "TokenWatchDemo",
-                // PostgresServer: the shard benchmark's throw-away PostgreSQL.
-                "TokenWatchTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
