@@ -153,6 +153,7 @@ let package = Package(
         .executableTarget(
             name: "tokenwatch-bench",
             dependencies: libraryParts + [
+                "CCurl",
                 "GraphSimulator",
                 "TokenWatchDemo",
                 .product(name: "Logging", package: "swift-log"),
