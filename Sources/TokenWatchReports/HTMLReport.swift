@@ -157,7 +157,7 @@ public enum HTMLReport {
             "hasNotices": !input.notices.isEmpty,
             "summary": summary,
             "pageCount": ordered.count,
-            "changedCount": ordered.filter { input.changedPageIDs.contains($0.pageID) }.count,
+            "changedCount": ordered.count { input.changedPageIDs.contains($0.pageID) },
             "expiringCount": expiringCount,
             "unconfirmedCount": unconfirmed,
             "compactCount": compactCount,

@@ -26,6 +26,12 @@ extension ReportInput {
     /// `ReportWriter.write` does it when the caller has not.
     public mutating func putInReportOrder() {
         guard !isInReportOrder else { return }
+        // Pages read in report order already (the store's pagesInReportOrder, exact for ASCII
+        // names) are checked in one pass and kept: no keys, no permutation.
+        if Self.isSortedForReport(pages) {
+            isInReportOrder = true
+            return
+        }
         var order = Self.reportOrder(of: pages)
         // Permuted in place, cycle by cycle: a sorted copy would hold every page twice.
         for start in order.indices where order[start] != start {
@@ -49,6 +55,28 @@ extension ReportInput {
     /// ones): the only pages whose `recentEvents` and `logEntryCounts` the report reads.
     public var pageIDsShownInFull: [String] {
         pages.compactMap { HTMLReport.isCompact($0, in: self) ? nil : $0.pageID }
+    }
+
+    /// True when every page comes before or with the next in report order.
+    static func isSortedForReport(_ pages: [PageRecord]) -> Bool {
+        guard pages.count > 1 else { return true }
+        for index in 1..<pages.count where precedes(pages[index], pages[index - 1]) { return false }
+        return true
+    }
+
+    /// Report order as one comparison, lower-casing as it goes (for a single pass).
+    static func precedes(_ a: PageRecord, _ b: PageRecord) -> Bool {
+        if a.status != b.status { return a.status.reportRank < b.status.reportRank }
+        if a.company != b.company {
+            let (x, y) = (a.company.lowercased(), b.company.lowercased())
+            return x != y ? x < y : a.company < b.company
+        }
+        if a.pageName != b.pageName {
+            let (x, y) = (a.pageName.lowercased(), b.pageName.lowercased())
+            return x != y ? x < y : a.pageName < b.pageName
+        }
+        if a.pageID.count != b.pageID.count { return a.pageID.count < b.pageID.count }
+        return a.pageID < b.pageID
     }
 
     /// The indices of `pages` in report order. Each page's lower-cased company and name are

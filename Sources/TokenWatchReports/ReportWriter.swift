@@ -69,16 +69,18 @@ public struct ReportWriter: Sendable {
         try Self.makeDirectory(directory)
         var ordered = input
         ordered.putInReportOrder()
-        let spreadsheet = SpreadsheetRendering(ordered)
+        let spreadsheet = SpreadsheetRendering(ordered, in: directory)
         let files: ReportFiles
         do {
             files = try writePair(ordered, templates: templates, in: directory)
         } catch {
-            _ = spreadsheet.wait()
+            if case .success(let path) = spreadsheet.wait() { _ = unlink(path) }
             throw error
         }
         var placed = files
-        try placeSpreadsheet(try spreadsheet.wait().get(), beside: &placed, in: directory)
+        let workbook = try spreadsheet.wait().get()
+        defer { _ = unlink(workbook) }
+        try placeSpreadsheet(temporary: workbook, beside: &placed, in: directory)
         ReportSummary(ordered, stem: placed.stem).write(in: directory)
         return placed
     }

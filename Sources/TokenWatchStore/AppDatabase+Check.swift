@@ -83,6 +83,12 @@ extension AppDatabase {
             }
             sql += " ORDER BY page.last_checked_at IS NOT NULL, page.last_checked_at, page.id"
             var targets: [CheckTarget] = []
+            // Room for all of them at once, not grown by doubling (a million pages' targets
+            // were held one and a half times while the array moved).
+            if pageIDs == nil {
+                targets.reserveCapacity(
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM page WHERE status != 'disconnected'") ?? 0)
+            }
             var lists = ScopeLists()
             var tokenTimes: [DatabaseValue: Date] = [:]
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)

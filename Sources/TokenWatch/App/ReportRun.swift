@@ -80,7 +80,7 @@ public struct ReportRun: Sendable {
         }
         var input = ReportInput(
             generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications,
-            pages: try await database.pages(), changedPageIDs: outcome?.changedPageIDs ?? [],
+            pages: try await database.pagesInReportOrder(), changedPageIDs: outcome?.changedPageIDs ?? [],
             expiryWarningDays: configuration.expiryWarningDays,
             notices: notices, owners: owners, origin: origin, lastRun: lastRun)
         // Only the pages shown in full show their log: the hourly report of a large, quiet fleet
