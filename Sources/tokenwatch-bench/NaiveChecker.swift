@@ -1,6 +1,8 @@
 import CCurl
 import Foundation
 import Synchronization
+import TokenWatchGraph
+import TokenWatchModel
 
 /// The naive checker the issue compares against: one `GET /debug_token` per token, 16 threads,
 /// each with its own libcurl easy handle (connections kept alive), against the same simulator
@@ -28,7 +30,9 @@ enum NaiveChecker {
     static func run(tokens: [String], port: Int, threads: Int, appID: String, appSecret: String) -> Result {
         let shared = Shared()
         let group = DispatchGroup()
-        let appToken = percentEncoded(appID + "|" + appSecret)
+        // The app token and its appsecret_proof, as Graph requires of server calls.
+        let proof = AppSecretProof.make(accessToken: Secret(appID + "|" + appSecret), appSecret: Secret(appSecret))
+        let appToken = percentEncoded(appID + "|" + appSecret) + "&appsecret_proof=" + proof
         let start = ChildProcess.monotonicSeconds()
         for _ in 0..<threads {
             group.enter()
@@ -51,7 +55,8 @@ enum NaiveChecker {
             failed: final.failed)
     }
 
-    /// One thread's work: takes the next token until none is left; one request each.
+    /// One thread's work: takes the next token until none is left; one request each. A
+    /// failed request is counted, not retried.
     private static func checkLoop(tokens: [String], port: Int, appToken: String, next shared: Shared)
         -> (valid: Int, invalid: Int, failed: Int)
     {
