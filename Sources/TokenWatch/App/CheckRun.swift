@@ -69,6 +69,8 @@ public struct CheckRun: Sendable {
         // the two together would be most of the memory the run may use.
         let database = workspace.database
         let (runID, total, result) = try await loadAndCheck(options, started: started)
+        // The targets are gone: their memory goes back before the report loads the pages.
+        MemoryRelease.trim()
         var outcome = RunOutcome(
             runID: runID, actor: options.actor, startedAt: started, endedAt: started,
             configuredVersion: configuration.graphVersion)
