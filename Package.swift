@@ -173,6 +173,7 @@ let package = Package(
         .executableTarget(
             name: "tokenwatch-bench",
             dependencies: libraryParts + [
+                "CCurl",
                 "GraphSimulator",
                 "TokenWatchDemo",
                 // PostgresServer: the shard benchmark's throw-away PostgreSQL.

@@ -169,10 +169,9 @@ public struct CheckEngine: Sendable {
         let width = max(1, options.concurrency)
         let deadline = now().addingTimeInterval(runTimeout)
 
-        var queue: [Job] = stride(from: 0, to: targets.count, by: batchSize).map {
-            Job(targets: Array(targets[$0..<min($0 + batchSize, targets.count)]), attempt: 1)
-        }
-        queue.reverse()  // popLast takes the least recently checked first
+        // The first attempts are cut from `targets` as they are sent (least recently checked
+        // first), so only the batches in flight are copies: 1,000,000 pages are held once.
+        var nextFirst = 0
         var retryBuckets: [Int: [CheckTarget]] = [:]
         var unchecked: [CheckTarget] = []
         var decidedCount = 0
@@ -196,7 +195,11 @@ public struct CheckEngine: Sendable {
         }
 
         func nextJob(flushRetries: Bool) -> Job? {
-            if let job = queue.popLast() { return job }
+            if nextFirst < targets.count {
+                let end = min(nextFirst + batchSize, targets.count)
+                defer { nextFirst = end }
+                return Job(targets: Array(targets[nextFirst..<end]), attempt: 1)
+            }
             for attempt in retryBuckets.keys.sorted() {
                 guard var bucket = retryBuckets[attempt], !bucket.isEmpty else { continue }
                 // A partial retry batch waits for more failures unless nothing else is left.
@@ -397,7 +400,7 @@ public struct CheckEngine: Sendable {
         }
 
         // What was never sent (stop, deadline) is "not checked": its status stays.
-        while let job = queue.popLast() { unchecked.append(contentsOf: job.targets) }
+        unchecked.append(contentsOf: targets[nextFirst...])
         for bucket in retryBuckets.values { unchecked.append(contentsOf: bucket) }
         outcome.unchecked = unchecked.count
         if runID != nil, !options.dryRun, !unchecked.isEmpty {

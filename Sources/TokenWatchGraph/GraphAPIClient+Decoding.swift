@@ -16,8 +16,13 @@ extension GraphAPIClient {
     /// A batch answer is believed only when it is HTTP 200 with exactly one item per token:
     /// a redirect or any other status carrying a JSON array, or an array of another length,
     /// is `.malformed` (the pages stay undecided and are retried), never read item by item.
+    ///
+    /// A 200 answer is read by `BatchAnswerScanner` first, which decodes the common item shape
+    /// straight from the bytes and leaves every other item (and any answer it cannot walk) to
+    /// the general decoding below: the outcomes are the same either way (`scanning: false`
+    /// reads everything the general way, for the test that holds them equal).
     static func decodeBatch(
-        _ response: HTTPResponse, tokenCount: Int, redactor: Redactor
+        _ response: HTTPResponse, tokenCount: Int, redactor: Redactor, scanning: Bool = true
     ) throws(GraphClientError) -> DebugTokenBatch {
         let usage = GraphUsage(response: response)
         let servedVersion = redactor.redact(response.header("facebook-api-version"))
@@ -25,6 +30,14 @@ extension GraphAPIClient {
         // a proxy or a captive portal) is not Graph's answer, whatever its body says.
         guard response.status == 200 || (400...599).contains(response.status) else {
             throw .malformed(httpStatus: response.status, "HTTP \(response.status) is not a Graph answer")
+        }
+        if scanning, response.status == 200, let outcomes = scannedOutcomes(response.body, redactor: redactor) {
+            guard outcomes.count == tokenCount else {
+                throw .malformed(
+                    httpStatus: response.status, "the batch answer has \(outcomes.count) items for \(tokenCount) tokens"
+                )
+            }
+            return DebugTokenBatch(outcomes: outcomes, usage: usage, servedVersion: servedVersion)
         }
         guard let document = JSONValue.parse(response.body) else {
             throw .malformed(httpStatus: response.status, redactor.redact(describeUnreadable(response)))
@@ -44,6 +57,27 @@ extension GraphAPIClient {
         }
         return DebugTokenBatch(
             outcomes: items.map { decodeItem($0, redactor: redactor) }, usage: usage, servedVersion: servedVersion)
+    }
+
+    /// The outcomes of a batch array as `BatchAnswerScanner` reads it, the items it leaves
+    /// decoded by `decodeItem`; nil when the answer is to be read the general way whole (not an
+    /// array it can delimit, or an item that is not JSON: the general way then says so).
+    static func scannedOutcomes(_ body: [UInt8], redactor: Redactor) -> [DebugTokenOutcome]? {
+        body.withUnsafeBufferPointer { buffer -> [DebugTokenOutcome]? in
+            guard let items = BatchAnswerScanner.items(buffer) else { return nil }
+            var outcomes: [DebugTokenOutcome] = []
+            outcomes.reserveCapacity(items.count)
+            for item in items {
+                switch item {
+                case .decoded(let outcome):
+                    outcomes.append(outcome)
+                case .other(let range):
+                    guard let value = JSONReader.parse(UnsafeBufferPointer(rebasing: buffer[range])) else { return nil }
+                    outcomes.append(decodeItem(value, redactor: redactor))
+                }
+            }
+            return outcomes
+        }
     }
 
     /// One batch item: `null`, or `{"code": 200, "body": "<JSON text>"}`.

@@ -27,6 +27,8 @@ public struct GraphAPIClient: GraphAPI {
     private let logger: Logger
     /// The process's secrets, the app token and the app secret; each request adds its own.
     private let redactor: Redactor
+    /// `appsecret_proof` of the app token: the same for every batch, computed once.
+    private let appTokenProof: String
 
     /// - Parameters:
     ///   - baseURL: `https://graph.facebook.com` (`TOKENWATCH_GRAPH_URL`); a trailing `/` is
@@ -53,6 +55,7 @@ public struct GraphAPIClient: GraphAPI {
         self.timeoutSeconds = timeoutSeconds
         self.logger = logger
         self.redactor = redactor.adding([appToken, appSecret])
+        self.appTokenProof = AppSecretProof.make(accessToken: appToken, appSecret: appSecret)
     }
 
     /// `{base}/{version}/`, the URL every path hangs from.
@@ -75,7 +78,7 @@ public struct GraphAPIClient: GraphAPI {
         let request = HTTPRequest(
             method: "POST", url: versionRoot,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-            body: Array(batchForm(tokens).utf8), timeoutSeconds: timeoutSeconds)
+            body: batchBody(tokens), timeoutSeconds: timeoutSeconds)
         let response = try await send(request, redactor: redactor)
         do {
             let batch = try Self.decodeBatch(response, tokenCount: tokens.count, redactor: redactor)
@@ -101,18 +104,38 @@ public struct GraphAPIClient: GraphAPI {
 
     /// The form body: `access_token`, `appsecret_proof`, `batch`, `include_headers=false`.
     func batchForm(_ tokens: [Secret]) -> String {
+        String(decoding: batchBody(tokens), as: UTF8.self)
+    }
+
+    /// The form body of a batch request, built as bytes: what `FormEncoding.encode` of the
+    /// four fields gives (their names need no encoding), without a `String` per character.
+    func batchBody(_ tokens: [Secret]) -> [UInt8] {
         // Percent-encoded tokens contain only unreserved characters and "%", so the JSON needs
         // no escaping; the form encoding then encodes the whole JSON text once more.
-        let items = tokens.map { token in
-            #"{"method":"GET","relative_url":"debug_token?input_token=\#(FormEncoding.percentEncode(token.reveal))"}"#
+        var json: [UInt8] = []
+        json.reserveCapacity(tokens.count * 120 + 2)
+        json.append(UInt8(ascii: "["))
+        for (index, token) in tokens.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json += Self.itemPrefix
+            FormEncoding.percentEncode(token.reveal.utf8, into: &json)
+            json += Self.itemSuffix
         }
-        return FormEncoding.encode([
-            ("access_token", appToken.reveal),
-            ("appsecret_proof", AppSecretProof.make(accessToken: appToken, appSecret: appSecret)),
-            ("batch", "[" + items.joined(separator: ",") + "]"),
-            ("include_headers", "false"),
-        ])
+        json.append(UInt8(ascii: "]"))
+        var body: [UInt8] = []
+        body.reserveCapacity(json.count * 2 + 200)
+        body += Array("access_token=".utf8)
+        FormEncoding.percentEncode(appToken.reveal.utf8, into: &body)
+        body += Array("&appsecret_proof=".utf8)
+        FormEncoding.percentEncode(appTokenProof.utf8, into: &body)
+        body += Array("&batch=".utf8)
+        FormEncoding.percentEncode(json, into: &body)
+        body += Array("&include_headers=false".utf8)
+        return body
     }
+
+    private static let itemPrefix = Array(#"{"method":"GET","relative_url":"debug_token?input_token="#.utf8)
+    private static let itemSuffix = Array(#""}"#.utf8)
 
     // MARK: me/accounts
 

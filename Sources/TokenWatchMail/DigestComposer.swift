@@ -84,6 +84,32 @@ public struct DigestComposer: Sendable {
 
     /// A body without leading blank lines and with exactly one final line break.
     static func trimmedBody(_ rendered: String) -> String {
+        // On bytes: blank lines (spaces and tabs only) are cut at both ends. A body with a CR
+        // (a template saved with CRLF) goes the way of Characters, where CRLF is one.
+        if rendered.utf8.contains(0x0D) { return trimmedBodyByCharacters(rendered) }
+        let bytes = Array(rendered.utf8)
+        func isBlank(_ line: ArraySlice<UInt8>) -> Bool { line.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+        var start = 0
+        var end = bytes.count
+        // Leading blank lines: each ends at an LF (a last line without one is kept whole).
+        while let newline = bytes[start..<end].firstIndex(of: 0x0A), isBlank(bytes[start..<newline]) {
+            start = newline + 1
+        }
+        // Trailing blank lines, the last one possibly without its LF.
+        while end > start {
+            let lineStart = (bytes[start..<end].lastIndex(of: 0x0A)).map { $0 + 1 } ?? start
+            guard isBlank(bytes[lineStart..<end]) else { break }
+            if lineStart == start {
+                end = start
+                break
+            }
+            end = lineStart - 1
+        }
+        return String(decoding: bytes[start..<end], as: UTF8.self) + "\n"
+    }
+
+    /// `trimmedBody` by Characters: CRLF becomes LF, blank lines are cut at both ends.
+    static func trimmedBodyByCharacters(_ rendered: String) -> String {
         var lines = rendered.replacingOccurrences(of: "\r\n", with: "\n").split(
             separator: "\n", omittingEmptySubsequences: false)
         while let first = lines.first, first.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeFirst() }

@@ -95,12 +95,21 @@ public struct Redactor: Sendable {
 
     private mutating func add(_ secrets: [String]) {
         for secret in secrets {
-            for form in [secret, Self.percentEncoded(secret)] {
-                let bytes = Array(form.utf8)
-                guard bytes.count >= Self.minimumLength, known.insert(bytes).inserted else { continue }
-                needles.append(bytes)
-            }
+            let bytes = Array(secret.utf8)
+            insert(bytes)
+            // Most tokens need no percent-encoding: their encoded form is the same needle.
+            if !bytes.allSatisfy(Self.isUnescaped) { insert(Array(Self.percentEncoded(secret).utf8)) }
         }
+    }
+
+    private mutating func insert(_ bytes: [UInt8]) {
+        guard bytes.count >= Self.minimumLength, known.insert(bytes).inserted else { return }
+        needles.append(bytes)
+    }
+
+    /// A byte `percentEncoded` keeps as it is.
+    private static func isUnescaped(_ byte: UInt8) -> Bool {
+        isTokenCharacter(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
     }
 
     /// Base64 as SMTP AUTH sends it, and without its `=` padding, for a server that strips it.

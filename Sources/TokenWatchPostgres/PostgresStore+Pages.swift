@@ -425,3 +425,65 @@ struct PostgresPageUpserter {
         return id
     }
 }
+
+extension PostgresStore {
+    /// Page ID → how many log entries the page has, for these pages only.
+    public func logEntryCounts(pageIDs: [String]) async throws(StoreError) -> [String: Int] {
+        guard !pageIDs.isEmpty else { return [:] }
+        return try await read { connection in
+            var counts: [String: Int] = [:]
+            for try await (pageID, count) in try await connection.query(
+                """
+                SELECT page.page_id, COUNT(*) FROM page_event
+                JOIN page ON page.id = page_event.page_ref
+                WHERE page.page_id = ANY(\(pageIDs)) GROUP BY page.page_id
+                """, logger: logger
+            ).decode((String, Int).self) {
+                counts[pageID] = count
+            }
+            return counts
+        }
+    }
+
+    /// The last `limit` log entries of these pages only, newest first, keyed by Page ID.
+    public func recentEvents(limit: Int, pageIDs: [String]) async throws(StoreError) -> [String: [PageEvent]] {
+        guard !pageIDs.isEmpty else { return [:] }
+        return try await read { connection in
+            var events: [String: [PageEvent]] = [:]
+            for try await (pageID, at, kind, actor, detail) in try await connection.query(
+                """
+                SELECT page.page_id, e.at, e.kind, e.actor, e.detail FROM (
+                    SELECT page_ref, at, kind, actor, detail,
+                           ROW_NUMBER() OVER (PARTITION BY page_ref ORDER BY id DESC) AS n
+                    FROM page_event
+                    WHERE page_ref IN (SELECT id FROM page WHERE page_id = ANY(\(pageIDs)))) AS e
+                JOIN page ON page.id = e.page_ref
+                WHERE e.n <= \(limit) ORDER BY page.page_id, e.n
+                """, logger: logger
+            ).decode((String, Date, String, String, String?).self) {
+                events[pageID, default: []].append(PageEvent(at: at, kindName: kind, actor: actor, detail: detail))
+            }
+            return events
+        }
+    }
+
+    /// Every page in the report's order as far as PostgreSQL can tell: status, then company
+    /// and page name case-insensitively and as written, then page ID by length and digits.
+    public func pagesInReportOrder() async throws(StoreError) -> [PageRecord] {
+        try await read { connection in
+            var pages: [PageRecord] = []
+            for try await row in try await connection.query(
+                """
+                SELECT \(unescaped: Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
+                ORDER BY CASE page.status WHEN 'invalid' THEN 0 WHEN 'valid' THEN 2
+                                          WHEN 'disconnected' THEN 3 ELSE 1 END,
+                         lower(company.name), company.name, lower(page.page_name), page.page_name,
+                         length(page.page_id), page.page_id
+                """, logger: logger
+            ) {
+                pages.append(try Self.pageRecord(row))
+            }
+            return pages
+        }
+    }
+}

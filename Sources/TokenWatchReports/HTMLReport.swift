@@ -157,7 +157,7 @@ public enum HTMLReport {
             "hasNotices": !input.notices.isEmpty,
             "summary": summary,
             "pageCount": ordered.count,
-            "changedCount": ordered.filter { input.changedPageIDs.contains($0.pageID) }.count,
+            "changedCount": ordered.count { input.changedPageIDs.contains($0.pageID) },
             "expiringCount": expiringCount,
             "unconfirmedCount": unconfirmed,
             "compactCount": compactCount,
@@ -277,13 +277,14 @@ public enum HTMLReport {
         }
         var tallies: [String: Tally] = [:]
         for page in ordered {
-            var tally = tallies[page.company] ?? Tally()
-            tally.counts[page.status, default: 0] += 1
+            // Changed in place: a copy taken out and put back copied its dictionary every page.
+            tallies[page.company, default: Tally()].counts[page.status, default: 0] += 1
             if page.status == .invalid || page.status == .unknown || page.isUnconfirmed {
-                tally.attentionTotal += 1
-                if tally.attention.count < attentionShown { tally.attention.append(page) }
+                tallies[page.company, default: Tally()].attentionTotal += 1
+                if (tallies[page.company]?.attention.count ?? 0) < attentionShown {
+                    tallies[page.company, default: Tally()].attention.append(page)
+                }
             }
-            tallies[page.company] = tally
         }
         let names = Set(tallies.keys).union(input.owners.keys).sorted {
             let (a, b) = ($0.lowercased(), $1.lowercased())

@@ -12,7 +12,11 @@ public struct ReportInput: Sendable {
     /// Page ID → how its Owners heard of it (pages that became invalid, or wait for a digest).
     public var notifications: [String: PageNotification]
     /// Every page, disconnected ones included.
-    public var pages: [PageRecord]
+    public var pages: [PageRecord] {
+        didSet { isInReportOrder = false }
+    }
+    /// True while `pages` is in report order (`putInReportOrder()`); any change to `pages` clears it.
+    var isInReportOrder = false
     /// Page ID → its log entries, newest first: all of them, or the newest few when
     /// `logEntryCounts` says the page has more.
     public var recentEvents: [String: [PageEvent]]

@@ -1,4 +1,7 @@
+import Dispatch
 import Foundation
+import Synchronization
+import TokenWatchSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -9,13 +12,12 @@ import Foundation
 #endif
 
 extension ReportWriter {
-    /// Places the spreadsheet as `<stem>.xlsx` beside the HTML and CSV pair just written, and
-    /// replaces `latest.xlsx`, with the same atomic, never-overwriting steps as the pair.
-    func placeSpreadsheet(_ bytes: [UInt8], beside files: inout ReportFiles, in directory: String)
+    /// Places the finished spreadsheet file `temporary` (in `directory`) as `<stem>.xlsx`
+    /// beside the HTML and CSV pair just written, and replaces `latest.xlsx` with a copy of it,
+    /// with the same atomic, never-overwriting steps as the pair.
+    func placeSpreadsheet(temporary: String, beside files: inout ReportFiles, in directory: String)
         throws(ReportError)
     {
-        let temporary = try Self.writeTemporary(bytes, in: directory)
-        defer { _ = unlink(temporary) }
         let path = Self.path(directory, files.stem + ".xlsx")
         guard try Self.publish(temporary, at: path) != nil else {
             // The stem was free for the HTML and CSV; a file already holding the spreadsheet's
@@ -23,8 +25,55 @@ extension ReportWriter {
             throw .cannotWrite(path: path, reason: "a file of that name already exists")
         }
         let latest = Self.path(directory, "latest.xlsx")
-        try Self.replace(latest, with: bytes, in: directory)
+        try Self.replace(latest, withCopyOf: temporary, in: directory)
         files.xlsx = path
         files.latestXLSX = latest
+    }
+}
+
+/// The spreadsheet of a report, rendered on a Dispatch thread of its own while the caller's
+/// thread writes the HTML and the CSV (after the check the second core is idle), straight
+/// into a hidden temporary file in the reports directory: a workbook of 1,000,000 pages is
+/// never also held in memory. Started by `init`; `wait()` gives the finished, flushed file's
+/// path, which the caller places and then deletes.
+struct SpreadsheetRendering: Sendable {
+    private final class Box: Sendable {
+        let result = Mutex<Result<String, ReportError>?>(nil)
+    }
+    private let box = Box()
+    private let done = DispatchGroup()
+
+    init(_ input: ReportInput, in directory: String) {
+        let box = self.box
+        done.enter()
+        DispatchQueue.global(qos: .utility).async { [done] in
+            let path = AtomicFile.path(
+                directory, ".token-report.xlsx." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp")
+            let rendered: Result<String, ReportError>
+            do throws(ReportError) {
+                try XLSXReport.write(input, to: path)
+                try Self.flush(path)
+                rendered = .success(path)
+            } catch {
+                _ = unlink(path)
+                rendered = .failure(error)
+            }
+            box.result.withLock { $0 = rendered }
+            done.leave()
+        }
+    }
+
+    /// Blocks until the workbook is written: its temporary file's path, or why it could not be.
+    func wait() -> Result<String, ReportError> {
+        done.wait()
+        return box.result.withLock { $0 } ?? .failure(.cannotWrite(path: "spreadsheet", reason: "not rendered"))
+    }
+
+    /// fsync, as every report file is flushed before it gets its name.
+    private static func flush(_ path: String) throws(ReportError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
     }
 }

@@ -60,11 +60,36 @@ public struct ReportWriter: Sendable {
 
     /// Renders `input` to HTML (with `templates`) and CSV and writes the pair plus `latest.*`
     /// into `directory`, created if missing, and the report's summary (`<stem>.json`) that
-    /// `reports/index.html` is made from. The HTML is streamed into its file page by page.
+    /// `reports/index.html` is made from. The HTML and the CSV are streamed into their files
+    /// page by page; the spreadsheet is rendered at the same time on a second thread (the
+    /// check is over: the machine's other core is free).
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
         -> ReportFiles
     {
         try Self.makeDirectory(directory)
+        var ordered = input
+        ordered.putInReportOrder()
+        let spreadsheet = SpreadsheetRendering(ordered, in: directory)
+        let files: ReportFiles
+        do {
+            files = try writePair(ordered, templates: templates, in: directory)
+        } catch {
+            if case .success(let path) = spreadsheet.wait() { _ = unlink(path) }
+            throw error
+        }
+        var placed = files
+        let workbook = try spreadsheet.wait().get()
+        defer { _ = unlink(workbook) }
+        try placeSpreadsheet(temporary: workbook, beside: &placed, in: directory)
+        ReportSummary(ordered, stem: placed.stem).write(in: directory)
+        return placed
+    }
+
+    /// Streams the HTML and the CSV of `input` (in report order) into temporary files and
+    /// places them.
+    private func writePair(_ input: ReportInput, templates: TemplateSet, in directory: String) throws(ReportError)
+        -> ReportFiles
+    {
         let html = try StreamedFile.create(in: directory, hint: "token-report")
         do {
             try HTMLReport.render(input, templates: templates) { (chunk: String) throws(ReportError) in
@@ -76,14 +101,17 @@ public struct ReportWriter: Sendable {
         }
         defer { _ = unlink(html.path) }
         try html.finish()
-        let csv = CSVReport.render(input)
-        // The spreadsheet is rendered before anything is placed, and placed beside the pair.
-        let xlsx = try XLSXReport.render(input)
-        var files = try place(
-            temporaryHTML: html.path, csv: Array(csv.utf8), generatedAt: input.generatedAt, in: directory)
-        try placeSpreadsheet(xlsx, beside: &files, in: directory)
-        ReportSummary(input, stem: files.stem).write(in: directory)
-        return files
+        let csv = try StreamedFile.create(in: directory, hint: "token-report")
+        do {
+            try CSVReport.write(input.pages) { (bytes: [UInt8]) throws(ReportError) in try csv.append(bytes) }
+        } catch {
+            csv.discard()
+            throw error
+        }
+        defer { _ = unlink(csv.path) }
+        try csv.finish()
+        return try place(
+            temporaryHTML: html.path, temporaryCSV: csv.path, generatedAt: input.generatedAt, in: directory)
     }
 
     /// Writes already rendered contents; the part of `write` that touches the file system.
@@ -93,17 +121,16 @@ public struct ReportWriter: Sendable {
         try Self.makeDirectory(directory)
         let tempHTML = try Self.writeTemporary(html, in: directory)
         defer { _ = unlink(tempHTML) }
-        return try place(temporaryHTML: tempHTML, csv: csv, generatedAt: generatedAt, in: directory)
-    }
-
-    /// Publishes the finished HTML file `temporaryHTML` and `csv` under the first free stem of
-    /// `generatedAt`, then replaces `latest.*`.
-    private func place(temporaryHTML tempHTML: String, csv: [UInt8], generatedAt: Date, in directory: String)
-        throws(ReportError) -> ReportFiles
-    {
         let tempCSV = try Self.writeTemporary(csv, in: directory)
         defer { _ = unlink(tempCSV) }
+        return try place(temporaryHTML: tempHTML, temporaryCSV: tempCSV, generatedAt: generatedAt, in: directory)
+    }
 
+    /// Publishes the finished files `temporaryHTML` and `temporaryCSV` under the first free
+    /// stem of `generatedAt`, then replaces `latest.*` with copies of them.
+    private func place(
+        temporaryHTML tempHTML: String, temporaryCSV tempCSV: String, generatedAt: Date, in directory: String
+    ) throws(ReportError) -> ReportFiles {
         var sequence = 1
         var placed: (stem: String, html: String, csv: String)?
         while placed == nil {
@@ -139,16 +166,22 @@ public struct ReportWriter: Sendable {
         // latest.* are replaced whole; each replacement also makes the pair's names durable.
         let latestHTML = Self.path(directory, "latest.html")
         let latestCSV = Self.path(directory, "latest.csv")
-        let latestCopy = try StreamedFile.copy(tempHTML, in: directory, hint: "latest.html")
-        guard rename(latestCopy, latestHTML) == 0 else {
-            let code = errno
-            _ = unlink(latestCopy)
-            throw .cannotWrite(path: latestHTML, reason: Self.describe(code))
-        }
-        AtomicFile.syncDirectory(directory)
-        try Self.replace(latestCSV, with: csv, in: directory)
+        try Self.replace(latestHTML, withCopyOf: tempHTML, in: directory)
+        try Self.replace(latestCSV, withCopyOf: tempCSV, in: directory)
         return ReportFiles(
             stem: placed.stem, html: placed.html, csv: placed.csv, latestHTML: latestHTML, latestCSV: latestCSV)
+    }
+
+    /// Replaces `final` atomically with a flushed copy of the finished file `source`.
+    static func replace(_ final: String, withCopyOf source: String, in directory: String) throws(ReportError) {
+        let name = (final as NSString).lastPathComponent
+        let copy = try StreamedFile.copy(source, in: directory, hint: name)
+        guard rename(copy, final) == 0 else {
+            let code = errno
+            _ = unlink(copy)
+            throw .cannotWrite(path: final, reason: Self.describe(code))
+        }
+        AtomicFile.syncDirectory(directory)
     }
 
     /// Deletes report pairs whose time (from the file name) is more than `keepDays` days before

@@ -41,6 +41,15 @@ struct StreamedFile {
         if let failure { throw .cannotWrite(path: path, reason: ReportWriter.describe(failure)) }
     }
 
+    /// Appends `bytes`.
+    func append(_ bytes: [UInt8]) throws(ReportError) {
+        let failure: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in
+            guard let base = buffer.baseAddress else { return nil }
+            return Self.writeAll(descriptor, base, buffer.count)
+        }
+        if let failure { throw .cannotWrite(path: path, reason: ReportWriter.describe(failure)) }
+    }
+
     /// Flushes and closes the file; it stays under its temporary name.
     func finish() throws(ReportError) {
         var failure: Int32?

@@ -225,12 +225,12 @@ public enum XLSXReport {
             for status in PageStatus.allCases {
                 row += 1
                 try string(sheet, row, 0, status.rawValue)
-                try number(sheet, row, 1, input.pages.filter { $0.status == status }.count)
+                try number(sheet, row, 1, input.pages.count { $0.status == status })
             }
             row += 1
             try string(sheet, row, 0, "total", header)
             try number(sheet, row, 1, input.pages.count)
-            let unconfirmed = input.pages.filter(\.isUnconfirmed).count
+            let unconfirmed = input.pages.count(where: \.isUnconfirmed)
             if unconfirmed > 0 {
                 row += 1
                 try string(sheet, row, 0, "not confirmed in this run")

@@ -77,14 +77,31 @@ extension AppDatabase {
             }
             sql += " ORDER BY page.last_checked_at IS NOT NULL, page.last_checked_at, page.id"
             var targets: [CheckTarget] = []
+            // Room for all of them at once, not grown by doubling (a million pages' targets
+            // were held one and a half times while the array moved).
+            if pageIDs == nil, shard == nil {
+                targets.reserveCapacity(
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM page WHERE status != 'disconnected'") ?? 0)
+            }
+            var lists = ScopeLists()
+            var tokenTimes: [DatabaseValue: Date] = [:]
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try rows.next() {
                 if let shard, !shard.contains(pageID: row[1]) { continue }
+                // Pages imported together share their token time: parsed once.
+                let stamp: DatabaseValue = row[6]
+                let tokenUpdatedAt: Date
+                if let known = tokenTimes[stamp] {
+                    tokenUpdatedAt = known
+                } else {
+                    tokenUpdatedAt = Date.fromDatabaseValue(stamp) ?? Date(timeIntervalSince1970: 0)
+                    if tokenTimes.count < 4_096 { tokenTimes[stamp] = tokenUpdatedAt }
+                }
                 targets.append(
                     CheckTarget(
                         rowID: row[0], pageID: row[1], pageName: row[2], company: row[3],
-                        status: PageStatus(rawValue: row[4]) ?? .unknown, scopes: Self.splitScopes(row[5]),
-                        tokenUpdatedAt: row[6], token: Secret(""), sealedToken: row[7]))
+                        status: PageStatus(rawValue: row[4]) ?? .unknown, scopes: lists.split(row[5]),
+                        tokenUpdatedAt: tokenUpdatedAt, token: Secret(""), sealedToken: row[7]))
             }
             return targets
         }
@@ -111,26 +128,63 @@ extension AppDatabase {
             // One read for the whole batch instead of one per page.
             var current: [Int64: StoredState] = [:]
             let ids = results.map(\.target.rowID)
-            for row in try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, status, scopes, token_updated_at, company_id, last_checked_at FROM page
-                    WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                    SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
+                           reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
+                               AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = '',
+                           expires_at, data_access_expires_at
+                    FROM page WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
                     """, arguments: StatementArguments(ids))
-            {
-                current[row["id"]] = StoredState(
-                    status: PageStatus(rawValue: row["status"]) ?? .unknown, scopes: Self.splitScopes(row["scopes"]),
-                    tokenUpdatedAt: row["token_updated_at"], companyID: row["company_id"],
-                    neverChecked: (row["last_checked_at"] as Date?) == nil)
+            // The pages of a fleet mostly share their token times (an import's) and scopes: each
+            // distinct one is parsed once per batch.
+            var tokenTimes: [DatabaseValue: Date] = [:]
+            while let row = try rows.next() {
+                let stamp: DatabaseValue = row[3]
+                let tokenUpdatedAt: Date
+                if let known = tokenTimes[stamp] {
+                    tokenUpdatedAt = known
+                } else {
+                    tokenUpdatedAt = Date.fromDatabaseValue(stamp) ?? Date(timeIntervalSince1970: 0)
+                    tokenTimes[stamp] = tokenUpdatedAt
+                }
+                current[row[0]] = StoredState(
+                    status: PageStatus(rawValue: row[1] ?? "") ?? .unknown, scopesText: row[2] ?? "",
+                    tokenUpdatedAt: tokenUpdatedAt, companyID: row[4], neverChecked: row[5], clean: row[6] ?? false,
+                    expiresAt: row[7], dataAccessExpiresAt: row[8])
             }
             var owners: [Int64: [String]] = [:]
             var times = BatchTimes(now: now)
+            var writes = BatchWrites()
+            // Only a page an Owner was told is invalid can get a "Back to Valid" notice: one
+            // look for the batch instead of an INSERT … SELECT per page that became valid.
+            let turningValid = results.compactMap { result -> Int64? in
+                guard case .valid = result.verdict, let state = current[result.target.rowID], state.status != .valid
+                else { return nil }
+                return result.target.rowID
+            }
+            if !turningValid.isEmpty {
+                writes.toldInvalid = Set(
+                    try Int64.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT page_ref FROM outbox
+                            WHERE page_ref IN (\(databaseQuestionMarks(count: turningValid.count)))
+                              AND kind IN ('invalid', 'reminder') AND state = 'sent'
+                            """, arguments: StatementArguments(turningValid)))
+            }
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
+                if Self.onlyCheckTimeChanges(result, state: state, times: &times) {
+                    writes.unchanged.append(result.target.rowID)
+                    continue
+                }
                 try Self.commit(
                     result, state: state, runID: runID, actor: actor, now: now, times: &times, db: db,
-                    owners: &owners, into: &commit)
+                    owners: &owners, writes: &writes, into: &commit)
             }
+            try writes.execute(db, now: times.now, actor: actor, runID: runID)
             return commit
         }
     }
@@ -152,18 +206,99 @@ extension AppDatabase {
         }
     }
 
+    /// What a batch writes for many pages at once, gathered page by page and written in a few
+    /// statements at the end of the batch (a fixed number, whatever the batch's size): the
+    /// pages that only get a check time, the valid verdicts grouped by the facts they store,
+    /// and the log entries in one multi-row INSERT, in the order they were made.
+    struct BatchWrites {
+        /// Valid pages with nothing but a new `last_checked_at`.
+        var unchanged: [Int64] = []
+        /// Valid verdicts by the facts they store, in first-seen order.
+        var valid: [ValidFacts: [Int64]] = [:]
+        var validOrder: [ValidFacts] = []
+        /// Log entries: page, kind, detail; `at`, actor and run are the batch's.
+        var events: [(pageRef: Int64, kind: PageEventKind, detail: String?)] = []
+        /// Pages with an `invalid` or `reminder` notice sent: the only ones a recovery can concern.
+        var toldInvalid: Set<Int64> = []
+
+        /// What a valid verdict stores besides the status.
+        struct ValidFacts: Hashable {
+            var scopes: String
+            var expiresAt: DatabaseValue
+            var dataAccessExpiresAt: DatabaseValue
+        }
+
+        mutating func valid(_ rowID: Int64, _ facts: ValidFacts) {
+            if valid[facts] == nil { validOrder.append(facts) }
+            valid[facts, default: []].append(rowID)
+        }
+
+        func execute(_ db: Database, now: DatabaseValue, actor: String, runID: Int64) throws {
+            if !unchanged.isEmpty {
+                try db.cachedStatement(
+                    sql:
+                        "UPDATE page SET last_checked_at = ? WHERE id IN (\(databaseQuestionMarks(count: unchanged.count)))"
+                ).execute(arguments: StatementArguments([now]) + StatementArguments(unchanged))
+            }
+            for facts in validOrder {
+                let ids = valid[facts] ?? []
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
+                            reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
+                            last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
+                            expires_at = ?, data_access_expires_at = ?
+                        WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                        """
+                ).execute(
+                    arguments: StatementArguments([
+                        now, now, facts.scopes.databaseValue, facts.expiresAt, facts.dataAccessExpiresAt,
+                    ])
+                        + StatementArguments(ids))
+            }
+            if !events.isEmpty {
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                arguments.reserveCapacity(events.count * 6)
+                for event in events {
+                    arguments += [event.pageRef, now, event.kind.rawValue, actor, event.detail, runID]
+                }
+                let rows = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: events.count).joined(separator: ", ")
+                try db.cachedStatement(
+                    sql: "INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) VALUES \(rows)"
+                ).execute(arguments: StatementArguments(arguments))
+            }
+        }
+    }
+
     /// A page's row as the batch found it.
     struct StoredState {
         var status: PageStatus
-        var scopes: [String]
+        /// The scopes as stored: space-separated.
+        var scopesText: String
         var tokenUpdatedAt: Date
         var companyID: Int64
         var neverChecked: Bool
+        /// No reason, error or missing scopes stored: nothing a valid verdict would clear.
+        var clean: Bool
+        var expiresAt: DatabaseValue
+        var dataAccessExpiresAt: DatabaseValue
+    }
+
+    /// True when committing `result` would change nothing but the page's `last_checked_at`:
+    /// a valid verdict for a page stored valid and clean, with the same scopes and expiry times.
+    /// Such a page gets no log entry either (no transition, no permissions change).
+    static func onlyCheckTimeChanges(_ result: PageCheckResult, state: StoredState, times: inout BatchTimes) -> Bool {
+        guard case .valid(let info) = result.verdict, state.status == .valid, state.clean,
+            state.tokenUpdatedAt <= result.target.tokenUpdatedAt
+        else { return false }
+        return joinScopes(info.scopes) == state.scopesText && times.value(info.expiresAt) == state.expiresAt
+            && times.value(info.dataAccessExpiresAt) == state.dataAccessExpiresAt
     }
 
     private static func commit(
         _ result: PageCheckResult, state: StoredState, runID: Int64, actor: String, now: Date,
-        times: inout BatchTimes, db: Database, owners: inout [Int64: [String]], into commit: inout BatchCommit
+        times: inout BatchTimes, db: Database, owners: inout [Int64: [String]], writes: inout BatchWrites,
+        into commit: inout BatchCommit
     ) throws {
         let nowValue = times.now
         let target = result.target
@@ -172,7 +307,8 @@ extension AppDatabase {
             commit.discarded.append(target.pageID)
             return
         }
-        let oldScopes = state.scopes
+        // Split only when needed: the same stored text is the same list, so no change to log.
+        var oldScopes: [String] { splitScopes(state.scopesText) }
         switch result.verdict {
         case .unknown(let why, let error):
             try db.cachedStatement(
@@ -180,30 +316,23 @@ extension AppDatabase {
             ).execute(arguments: [why, error?.code, error?.subcode, target.rowID])
 
         case .valid(let info):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
-                        reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
-                        last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
-                        expires_at = ?, data_access_expires_at = ?
-                    WHERE id = ?
-                    """
-            ).execute(arguments: [
-                nowValue, nowValue, joinScopes(info.scopes), times.value(info.expiresAt),
-                times.value(info.dataAccessExpiresAt), target.rowID,
-            ])
+            // Written with the batch's other valid pages that store the same facts.
+            writes.valid(
+                target.rowID,
+                .init(
+                    scopes: joinScopes(info.scopes), expiresAt: times.value(info.expiresAt),
+                    dataAccessExpiresAt: times.value(info.dataAccessExpiresAt)))
             if status != .valid {
-                try appendEvent(
-                    db, pageRef: target.rowID, kind: .becameValid, actor: actor,
-                    detail: status == .invalid ? "token accepted again" : "first successful check", at: nowValue,
-                    runID: runID)
+                writes.events.append(
+                    (target.rowID, .becameValid, status == .invalid ? "token accepted again" : "first successful check")
+                )
                 commit.becameValid.append(target.pageID)
                 if state.neverChecked { commit.firstChecks.append(target.pageID) }
-                try stageRecovery(db, pageRef: target.rowID, now: now)
+                if writes.toldInvalid.contains(target.rowID) { try stageRecovery(db, pageRef: target.rowID, now: now) }
             }
-            try logScopeChange(
-                db, target: target, old: oldScopes, new: info.scopes, actor: actor, now: nowValue, runID: runID,
-                commit: &commit)
+            if joinScopes(info.scopes) != state.scopesText {
+                logScopeChange(target: target, old: oldScopes, new: info.scopes, writes: &writes, commit: &commit)
+            }
 
         case .invalid(let reason, let info, let error):
             let scopes = info?.scopes ?? oldScopes
@@ -223,15 +352,11 @@ extension AppDatabase {
                     joinScopes(missing), times.value(info?.expiresAt), times.value(info?.dataAccessExpiresAt),
                     target.rowID,
                 ])
-            if info != nil {
-                try logScopeChange(
-                    db, target: target, old: oldScopes, new: scopes, actor: actor, now: nowValue, runID: runID,
-                    commit: &commit)
+            if info != nil, joinScopes(scopes) != state.scopesText {
+                logScopeChange(target: target, old: oldScopes, new: scopes, writes: &writes, commit: &commit)
             }
             if status != .invalid {
-                try appendEvent(
-                    db, pageRef: target.rowID, kind: .becameInvalid, actor: actor, detail: reason.sentence,
-                    at: nowValue, runID: runID)
+                writes.events.append((target.rowID, .becameInvalid, reason.sentence))
                 commit.newlyInvalid.append(target.pageID)
                 if owners[state.companyID] == nil {
                     owners[state.companyID] = try Self.ownerEmails(db, companyID: state.companyID)
@@ -247,9 +372,8 @@ extension AppDatabase {
     }
 
     private static func logScopeChange(
-        _ db: Database, target: CheckTarget, old: [String], new: [String], actor: String, now: DatabaseValue,
-        runID: Int64, commit: inout BatchCommit
-    ) throws {
+        target: CheckTarget, old: [String], new: [String], writes: inout BatchWrites, commit: inout BatchCommit
+    ) {
         // The first scopes ever seen are not a change.
         guard !old.isEmpty, Set(old) != Set(new) else { return }
         let added = new.filter { !old.contains($0) }
@@ -257,9 +381,7 @@ extension AppDatabase {
         var parts: [String] = []
         if !added.isEmpty { parts.append("granted: " + added.joined(separator: ", ")) }
         if !removed.isEmpty { parts.append("removed: " + removed.joined(separator: ", ")) }
-        try appendEvent(
-            db, pageRef: target.rowID, kind: .permissionsChanged, actor: actor, detail: parts.joined(separator: "; "),
-            at: now, runID: runID)
+        writes.events.append((target.rowID, .permissionsChanged, parts.joined(separator: "; ")))
         commit.permissionsChanged.append(target.pageID)
     }
 

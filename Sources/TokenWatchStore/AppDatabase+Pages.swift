@@ -86,7 +86,8 @@ extension AppDatabase {
                     WHERE (? IS NULL OR page.status = ?) AND (? IS NULL OR company.name = ?)
                     ORDER BY company.name, page.page_name, page.page_id
                     """, arguments: [status?.rawValue, status?.rawValue, company, company])
-            while let row = try rows.next() { pages.append(Self.pageRecord(row)) }
+            var lists = ScopeLists()
+            while let row = try rows.next() { pages.append(Self.pageRecord(row, scopes: &lists)) }
             return pages
         }
     }

@@ -16,6 +16,13 @@ extension AppDatabase {
     /// up by name lowercased the name and searched the columns, 17 times per page, a tenth of
     /// the CPU of reading 100,000 pages for a report.
     static func pageRecord(_ row: Row) -> PageRecord {
+        var lists = ScopeLists()
+        return pageRecord(row, scopes: &lists)
+    }
+
+    /// The same, sharing one array among pages whose scopes are stored alike, and parsing each
+    /// distinct stored time once (`lists` keeps both).
+    static func pageRecord(_ row: Row, scopes lists: inout ScopeLists) -> PageRecord {
         let status = PageStatus(rawValue: row[4] ?? "") ?? .unknown
         var reason: InvalidReason?
         if status == .invalid, let code: String = row[5] {
@@ -29,14 +36,49 @@ extension AppDatabase {
             reason: reason,
             errorCode: row[7],
             errorSubcode: row[8],
-            statusSince: row[9],
-            tokenUpdatedAt: row[10] ?? Date(timeIntervalSince1970: 0),
-            lastCheckedAt: row[11],
+            statusSince: lists.date(row[9]),
+            tokenUpdatedAt: lists.date(row[10]) ?? Date(timeIntervalSince1970: 0),
+            lastCheckedAt: lists.date(row[11]),
             lastCheckError: row[12],
-            scopes: splitScopes(row[13]),
-            missingScopes: splitScopes(row[14]),
-            expiresAt: row[15],
-            dataAccessExpiresAt: row[16])
+            scopes: lists.split(row[13]),
+            missingScopes: lists.split(row[14]),
+            expiresAt: lists.date(row[15]),
+            dataAccessExpiresAt: lists.date(row[16]))
+    }
+
+    /// Split scope lists by their stored text, so that the pages of a fleet, which mostly
+    /// hold the same few lists, share one array each instead of an array and a string per
+    /// scope each: at 1,000,000 pages that was a quarter of a gigabyte.
+    struct ScopeLists {
+        private var known: [String: [String]] = [:]
+        /// Distinct lists kept; past it, lists are split without sharing, and memory stays bounded.
+        static let limit = 4_096
+
+        /// Stored times → dates: a fleet's pages share their check times (a batch's), token
+        /// times (an import's) and expiry times; GRDB parses a time through `Calendar`.
+        private var dates: [DatabaseValue: Date] = [:]
+
+        mutating func date(_ value: DatabaseValue) -> Date? {
+            if value.isNull { return nil }
+            if let known = dates[value] { return known }
+            let date = Date.fromDatabaseValue(value)
+            if let date {
+                if dates.count >= Self.dateLimit { dates.removeAll(keepingCapacity: true) }
+                dates[value] = date
+            }
+            return date
+        }
+
+        /// Distinct times kept; past it the cache starts over, and memory stays bounded.
+        static let dateLimit = 65_536
+
+        mutating func split(_ text: String?) -> [String] {
+            guard let text, !text.isEmpty else { return [] }
+            if let list = known[text] { return list }
+            let list = AppDatabase.splitScopes(text)
+            if known.count < Self.limit { known[text] = list }
+            return list
+        }
     }
 
     static func splitScopes(_ text: String?) -> [String] {

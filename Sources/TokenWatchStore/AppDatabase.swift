@@ -65,6 +65,12 @@ public struct AppDatabase: Sendable {
             // In WAL mode NORMAL is still atomic and consistent after a crash or a kill; it
             // skips the fsync per commit (one batch = one commit), which FULL would cost.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // A check commits a batch at a time: with SQLite's default (a checkpoint every 1,000
+            // WAL pages) a 100,000-page run stopped some twenty times to copy the WAL back and
+            // fsync the database, in the one writer every batch waits for. Every 16,384 pages
+            // (64 MiB of WAL) it copies each page once for many batches; the last connection
+            // to close checkpoints what is left, as before.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.walCheckpointPages)")
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
@@ -77,6 +83,9 @@ public struct AppDatabase: Sendable {
             throw StoreError.cannotOpen(path: path, reason: String(describing: error))
         }
     }
+
+    /// WAL pages between automatic checkpoints.
+    static let walCheckpointPages = 16_384
 
     /// What every connection shares.
     static func baseConfiguration() -> GRDB.Configuration {

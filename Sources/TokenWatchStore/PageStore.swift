@@ -90,6 +90,15 @@ public protocol PageStore: Sendable {
     func disconnect(pageID: String, reason: String?, actor: String, now: Date) async throws(StoreError) -> Bool
     func watchedPageIDs(company: String) async throws(StoreError) -> [String: String]
     func logEntryCounts() async throws(StoreError) -> [String: Int]
+    /// Page ID → how many log entries the page has, for these pages only: a report of
+    /// 1,000,000 pages asks for the few it shows in full.
+    func logEntryCounts(pageIDs: [String]) async throws(StoreError) -> [String: Int]
+    /// The last `limit` log entries of these pages only, newest first, keyed by Page ID.
+    func recentEvents(limit: Int, pageIDs: [String]) async throws(StoreError) -> [String: [PageEvent]]
+    /// Every page, disconnected ones included, in the report's order as far as the database
+    /// can tell (status, then company and page name case-insensitively, then page ID); the
+    /// report checks the order and sorts only when it differs.
+    func pagesInReportOrder() async throws(StoreError) -> [PageRecord]
     func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int
     func statusCounts() async throws(StoreError) -> [PageStatus: Int]
     /// The store's own consistency check: "ok" or what is wrong.

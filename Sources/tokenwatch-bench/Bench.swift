@@ -37,13 +37,17 @@ struct Bench {
     static let usage = """
         usage: tokenwatch-bench e2e [--pages N[,N…]] [--latency-ms L] [--concurrency C] [--import ROWS]
                                     [--bin DIR] [--sink smtp_sink.py] [--templates DIR] [--max-seconds S] [--report] [--keep]
+                                    [--naive SAMPLE]
                  e2e: the product as users run it. Starts tokenwatch-sim (L ms per request, default
                  100) and an aiosmtpd sink as processes, seeds N pages (default 20000; 1 % invalid,
                  500 companies, one Owner each) and times the `tokenwatch check` process from exec
                  to exit (wall, user+sys CPU, peak RSS via wait4), report sizes, pages/s, and the
                  ratio to the bound ceil(N/50/C) × L. --import also times `tokenwatch pages import`
                  of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
-                 Uses the binaries in --bin (default: beside this one).
+                 --naive also runs a naive checker (one debug_token GET per token, 16 threads, in
+                 this process) over SAMPLE seeded tokens against the same simulator, extrapolates
+                 it linearly to N and prints the speed-up. Uses the binaries in --bin (default:
+                 beside this one).
                tokenwatch-bench shards [--pages N] [--latency-ms L] [--concurrency C] [--shards S[,S…]] [--db URL]
                                        [--bin DIR] [--max-seconds S]
                  shards: sharded checks on PostgreSQL (a throw-away server it starts, or --db).

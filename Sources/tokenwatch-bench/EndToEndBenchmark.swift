@@ -35,6 +35,9 @@ enum EndToEndBenchmark {
         /// Also time `tokenwatch report` (the report regenerated from stored state, no network)
         /// after each check: what the report alone costs.
         var timeReport = false
+        /// Also run the naive checker (one `debug_token` GET per token, 16 threads) over this
+        /// many of the seeded tokens, against the same simulator, and extrapolate it to N.
+        var naiveSample: Int?
 
         init?(_ arguments: [String]) {
             var remaining = arguments[...]
@@ -65,6 +68,9 @@ enum EndToEndBenchmark {
                 case "--bin": binDirectory = value
                 case "--sink": sink = value
                 case "--templates": templatesDirectory = value
+                case "--naive":
+                    guard let number = Int(value), number > 0 else { return nil }
+                    naiveSample = number
                 case "--max-seconds":
                     guard let number = Int(value), number > 0 else { return nil }
                     maxSeconds = number
@@ -103,20 +109,27 @@ enum EndToEndBenchmark {
             return 1
         }
         var results: [Measurement] = []
+        var naive: [String] = []
         for count in options.pages {
-            results += try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator)
+            let run = try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator)
+            results += run.measurements
+            if let line = run.naive { naive.append(line) }
             printTable(results, options: options)
+            for line in naive { print(line) }
         }
         if let rows = options.importRows {
             results.append(try await importRun(rows: rows, options: options, tokenwatch: tokenwatch))
         }
         printTable(results, options: options)
+        for line in naive { print(line) }
         return results.allSatisfy { $0.exitStatus == 0 } ? 0 : 1
     }
 
     // MARK: The check
 
-    static func checkRun(pages: Int, options: Options, tokenwatch: String, sim: String) async throws -> [Measurement] {
+    static func checkRun(pages: Int, options: Options, tokenwatch: String, sim: String) async throws -> (
+        measurements: [Measurement], naive: String?
+    ) {
         let directory = try makeDirectory("e2e-check-\(pages)")
         defer { if !options.keep { try? FileManager.default.removeItem(atPath: directory) } }
         let database = directory + "/bench.sqlite3"
@@ -182,13 +195,52 @@ enum EndToEndBenchmark {
         again.bound = measurement.bound
         again.htmlBytes = fileSize(directory + "/reports/latest.html")
         again.csvBytes = fileSize(directory + "/reports/latest.csv")
-        guard options.timeReport else { return [measurement, again] }
+        var naiveLine: String?
+        if let sample = options.naiveSample {
+            naiveLine = naiveRun(
+                sample: min(sample, pages), pages: pages, port: graph.port, options: options,
+                against: [measurement, again])
+        }
+        guard options.timeReport else { return ([measurement, again], naiveLine) }
         var report = try await ChildProcess.time(
             tokenwatch, ["report", "-q"], environment: environment, outputPrefix: directory + "/report",
             maxSeconds: options.maxSeconds, label: "report (regenerated)", rows: pages)
         report.htmlBytes = fileSize(directory + "/reports/latest.html")
         report.csvBytes = fileSize(directory + "/reports/latest.csv")
-        return [measurement, again, report]
+        return ([measurement, again, report], naiveLine)
+    }
+
+    /// Runs the naive checker over the first `sample` seeded tokens against the running
+    /// simulator, extrapolates its wall time linearly to `pages`, and says how much faster
+    /// each `tokenwatch check` run was.
+    static func naiveRun(sample: Int, pages: Int, port: Int, options: Options, against runs: [Measurement])
+        -> String
+    {
+        let tokens = (0..<sample).map { seedToken(index: $0) }
+        log("naive checker: \(sample) tokens, one debug_token GET each, 16 threads, in-process")
+        let result = NaiveChecker.run(tokens: tokens, port: port, threads: 16, appID: appID, appSecret: appSecret)
+        let perToken = result.wall / Double(max(1, result.tokens))
+        let extrapolated = perToken * Double(pages)
+        var line =
+            "naive checker (in the bench process, 16 threads, one GET /debug_token per token, L=\(options.latencyMilliseconds)ms): "
+            + "\(result.tokens) tokens in \(format(result.wall, 2)) s (\(result.valid) valid, \(result.invalid) invalid, \(result.failed) failed)"
+        if result.tokens < pages {
+            line += "; extrapolated linearly to \(pages) tokens: \(format(extrapolated, 1)) s"
+        }
+        for run in runs where run.wall > 0 {
+            line += "; vs \(run.label) \(format(run.wall, 2)) s: \(format(extrapolated / run.wall, 1))× faster"
+        }
+        return line
+    }
+
+    /// The token the seed gives the page at `index`: 1 % invalid (password changed), spread
+    /// over every company.
+    static func seedToken(index: Int) -> String {
+        let id = String(200_000_000_000_000 + index)
+        // The k-th page of company c is invalid when (k + c) % 100 == 0: 1 % of the pages,
+        // spread over every company rather than a few.
+        let behaviour = (index / 500 + index % 500) % 100 == 0 ? "password-changed" : "valid"
+        return "simtok_\(behaviour)_\(id)_b"
     }
 
     /// N pages through the library (fast, not timed): 1 % of the tokens are ones Graph calls
@@ -201,17 +253,12 @@ enum EndToEndBenchmark {
     static func seed(pages: Int, configuration: Configuration) async throws {
         _ = try await Workspace.initialise(configuration)
         let workspace = try await Workspace.open(configuration)
-        let base = 200_000_000_000_000
         let now = Date()
         for chunk in stride(from: 0, to: pages, by: 10_000) {
             let rows = (chunk..<min(chunk + 10_000, pages)).map { index in
-                let id = String(base + index)
-                // The k-th page of company c is invalid when (k + c) % 100 == 0: 1 % of the
-                // pages, spread over every company rather than a few.
-                let behaviour = (index / 500 + index % 500) % 100 == 0 ? "password-changed" : "valid"
-                return PageUpsert(
-                    company: "Company \(index % 500)", pageID: id, pageName: "Page \(index)",
-                    token: Secret("simtok_\(behaviour)_\(id)_b"), source: "bench")
+                PageUpsert(
+                    company: "Company \(index % 500)", pageID: String(200_000_000_000_000 + index),
+                    pageName: "Page \(index)", token: Secret(seedToken(index: index)), source: "bench")
             }
             _ = try await workspace.database.upsertPages(rows, cipher: workspace.cipher, actor: "bench", now: now)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import TokenWatchModel
 @testable import TokenWatchReports
 @testable import TokenWatchStore
 
@@ -145,5 +146,58 @@ struct CSVFormatTests {
     func record() {
         #expect(CSVFormat.record(["a", "b,c", "=d"]) == "a,\"b,c\",'=d\r\n")
         #expect(CSVFormat.record(["-1"], neutralizingFormulas: false) == "-1\r\n")
+    }
+
+    @Test("the byte writer writes what CSVFormat.record writes, hostile and random values included")
+    func byteWriterMatchesRecord() {
+        var pages = ReportFixtures.pages + ReportFixtures.hostileInput.pages
+        let alphabet = Array("a,\"\r\n=+-@\t'é😀 ".unicodeScalars)
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<2_000 {
+            func text() -> String {
+                String(
+                    String.UnicodeScalarView(
+                        (0..<Int.random(in: 0...6, using: &generator)).map { _ in
+                            alphabet.randomElement(using: &generator) ?? "a"
+                        }))
+            }
+            pages.append(
+                PageRecord(
+                    company: text(), pageID: String(index), pageName: text(),
+                    status: index % 2 == 0 ? .invalid : .unknown, reason: .missingPermissions([text()]),
+                    statusSince: Date(timeIntervalSince1970: Double(index) * 1_000_003.7),
+                    tokenUpdatedAt: Date(timeIntervalSince1970: 0), lastCheckError: text(),
+                    scopes: [text(), text()], missingScopes: [text()]))
+        }
+        for page in pages {
+            var bytes: [UInt8] = []
+            CSVReport.appendRow(page, to: &bytes)
+            #expect(bytes == Array(CSVFormat.record(CSVReport.cells(for: page)).utf8), "\(page.pageID)")
+        }
+    }
+
+    @Test("ISO times by arithmetic match the Gregorian calendar, 1601 to 9999")
+    func isoTimesMatchCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        func reference(_ date: Date) -> String {
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            return String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0,
+                c.minute ?? 0, c.second ?? 0)
+        }
+        var generator = SystemRandomNumberGenerator()
+        var dates = (0..<5_000).map { _ in
+            Date(timeIntervalSince1970: Double.random(in: -2_208_988_800...4_102_444_800, using: &generator))
+        }
+        dates += [-1, 59.9, 951_782_400, 4_107_542_400, 1_795_926_550, 253_402_300_799].map {
+            Date(timeIntervalSince1970: $0)
+        }
+        for date in dates {
+            var bytes: [UInt8] = []
+            ReportTime.appendISO(date, to: &bytes)
+            #expect(ReportTime.iso(date) == reference(date), "\(date.timeIntervalSince1970)")
+            #expect(String(decoding: bytes, as: UTF8.self) == reference(date), "\(date.timeIntervalSince1970)")
+        }
     }
 }

@@ -5,7 +5,9 @@ import TokenWatchTestSupport
 
 @testable import TokenWatch
 @testable import TokenWatchModel
+@testable import TokenWatchReports
 @testable import TokenWatchStore
+@testable import TokenWatchTemplates
 
 /// Guards on the amount of work, never on time: a count of SQL statements or of rows held
 /// does not flake on a busy machine, and it grows the moment a per-row query or a
@@ -69,17 +71,127 @@ struct WorkBudgetTests {
         return counter.value
     }
 
-    /// The batch commit is a fixed number of statements per page, whatever the size of the
-    /// database: one read for the batch, an update and a log entry per page, a "Back to Valid"
-    /// lookup per page that became valid, and the Owner lookup and outbox row for the page that
-    /// turned invalid.
+    /// The batch commit is a fixed number of statements, whatever the size of the database and
+    /// of the batch: one read for the batch, one look for pages whose Owners were told they
+    /// were invalid, one UPDATE for the valid pages that store the same facts, the invalid
+    /// page's UPDATE, Owner lookup and outbox row, and every log entry in one INSERT.
     @Test func aBatchCommitCostsTheSameStatementsWhateverTheDatabaseSize() async throws {
         let small = try await statementsForOneBatch(inDatabaseOf: 50)
         let large = try await statementsForOneBatch(inDatabaseOf: 3_000)
         #expect(small == large)
-        // BEGIN + the batch's read + 50 × (UPDATE + event) + 49 "Back to Valid" lookups (one
-        // indexed INSERT … SELECT per page that became valid) + owners + outbox + COMMIT.
-        #expect(large <= 2 + 1 + 50 * 2 + 49 + 2 + 2)
+        // BEGIN + read + "told invalid" look + valid UPDATE + invalid UPDATE + owners + outbox
+        // + events INSERT + COMMIT (it was 155 with a statement or three per page).
+        #expect(large <= 9)
+    }
+
+    /// The hourly run's common batch: 50 pages stored valid get a valid verdict with the same
+    /// facts. Only their check time changes, in one statement for the batch: BEGIN, the
+    /// batch's read, one UPDATE, COMMIT, whatever the number of pages; and no log entry.
+    @Test func aBatchOfUnchangedValidPagesIsOneUpdate() async throws {
+        let store = try await store(pages: 200)
+        let targets = Array(try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher).prefix(50))
+        let facts = TokenFacts(
+            scopes: ["pages_messaging", "pages_manage_metadata"], expiresAt: nil,
+            dataAccessExpiresAt: Date(timeIntervalSince1970: 1_800_000_000))
+        let valid = targets.map { PageCheckResult(target: $0, verdict: .valid(facts)) }
+        let first = try await store.database.startRun(
+            actor: "test", configuredVersion: "v25.0", pagesTotal: 50, now: now)
+        _ = try await store.database.commit(
+            valid, requiredScopes: ["pages_messaging"], runID: first, actor: "test", now: now)
+        let eventsBefore = try await store.database.logEntryCounts()
+
+        let later = now.addingTimeInterval(3_600)
+        let again = try await store.database.checkTargets(pageIDs: targets.map(\.pageID), cipher: store.cipher)
+        let second = try await store.database.startRun(
+            actor: "test", configuredVersion: "v25.0", pagesTotal: 50, now: later)
+        let counter = try await tracing(store.database)
+        counter.reset()
+        let commit = try await store.database.commit(
+            again.map { PageCheckResult(target: $0, verdict: .valid(facts)) }, requiredScopes: ["pages_messaging"],
+            runID: second, actor: "test", now: later)
+        #expect(counter.value == 4)
+        #expect(commit == BatchCommit())
+        #expect(try await store.database.logEntryCounts() == eventsBefore)
+        let checked = try await store.database.pages().filter { page in targets.contains { $0.pageID == page.pageID } }
+        #expect(checked.count == 50)
+        #expect(checked.allSatisfy { $0.lastCheckedAt == later && $0.status == .valid })
+        #expect(checked.allSatisfy { $0.statusSince == now && $0.scopes == facts.scopes })
+    }
+
+    /// A page that changed in any way still takes the full path: other scopes are logged.
+    @Test func aValidPageWithOtherScopesIsStillLogged() async throws {
+        let store = try await store(pages: 10)
+        let targets = try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher)
+        let run = try await store.database.startRun(actor: "test", configuredVersion: "v25.0", pagesTotal: 10, now: now)
+        _ = try await store.database.commit(
+            targets.map { PageCheckResult(target: $0, verdict: .valid(TokenFacts(scopes: ["a", "b"]))) },
+            requiredScopes: [], runID: run, actor: "test", now: now)
+        let again = try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher)
+        let commit = try await store.database.commit(
+            again.enumerated().map { index, target in
+                PageCheckResult(target: target, verdict: .valid(TokenFacts(scopes: index == 0 ? ["a"] : ["a", "b"])))
+            }, requiredScopes: [], runID: run, actor: "test", now: now.addingTimeInterval(60))
+        #expect(commit.permissionsChanged.count == 1)
+    }
+
+    /// The report is streamed: the HTML and the CSV reach their files in chunks of a bounded
+    /// size, and the largest chunk of 50,000 pages is no larger than that of 5,000.
+    @Test func theReportIsStreamedInBoundedChunks() throws {
+        func largestChunks(pages count: Int) throws -> (html: Int, csv: Int, htmlTotal: Int) {
+            var input = ReportInput(generatedAt: now)
+            input.pages = (0..<count).map { index in
+                PageRecord(
+                    company: "Company \(index % 50)", pageID: String(107_000_000_000_000 + index),
+                    pageName: "Page \(index)", status: index % 100 == 0 ? .invalid : .valid,
+                    reason: index % 100 == 0 ? .passwordChanged : nil, statusSince: now,
+                    tokenUpdatedAt: now, lastCheckedAt: now, scopes: ["pages_messaging"])
+            }
+            input.putInReportOrder()
+            var html = 0
+            var htmlTotal = 0
+            try HTMLReport.render(input, templates: try TemplateSet()) { (chunk: String) throws(ReportError) in
+                html = max(html, chunk.utf8.count)
+                htmlTotal += chunk.utf8.count
+            }
+            var csv = 0
+            CSVReport.write(input.pages) { bytes in csv = max(csv, bytes.count) }
+            return (html, csv, htmlTotal)
+        }
+        let small = try largestChunks(pages: 5_000)
+        let large = try largestChunks(pages: 50_000)
+        #expect(large.htmlTotal > 5 * small.htmlTotal)
+        #expect(large.html <= HTMLReport.chunkSize + 64 * 1_024)
+        #expect(large.csv <= CSVReport.chunkSize + 4 * 1_024)
+        #expect(large.html <= max(small.html, HTMLReport.chunkSize + 64 * 1_024))
+    }
+
+    /// Sorting into report order happens in place: the pages' buffer is the same one after,
+    /// not a sorted copy beside the original.
+    @Test func reportOrderSortsInPlace() {
+        var input = ReportInput(generatedAt: now)
+        input.pages = (0..<1_000).reversed().map { index in
+            PageRecord(
+                company: "Company \(index % 7)", pageID: String(108_000_000_000_000 + index),
+                pageName: index % 5 == 0 ? "page \(index % 11)" : "Page \(index % 13)",
+                status: index % 3 == 0 ? .invalid : .valid, tokenUpdatedAt: now)
+        }
+        // The order as a plain comparator states it, lower-casing on every comparison.
+        let expected = input.pages.sorted { a, b in
+            if a.status != b.status { return a.status.reportRank < b.status.reportRank }
+            for (x, y) in [(a.company, b.company), (a.pageName, b.pageName)] {
+                let (lx, ly) = (x.lowercased(), y.lowercased())
+                if lx != ly { return lx < ly }
+                if x != y { return x < y }
+            }
+            if a.pageID.count != b.pageID.count { return a.pageID.count < b.pageID.count }
+            return a.pageID < b.pageID
+        }.map(\.pageID)
+        let before = input.pages.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        input.putInReportOrder()
+        let after = input.pages.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        #expect(before == after)
+        #expect(input.pages.map(\.pageID) == expected)
+        #expect(input.orderedPages.map(\.pageID) == expected)
     }
 
     /// Statements a streamed upsert of `rows` new pages costs.

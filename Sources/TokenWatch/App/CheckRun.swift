@@ -72,40 +72,23 @@ public struct CheckRun: Sendable {
         let lock = options.dryRun ? nil : try await workspace.database.acquireRunLock(shard: options.shard)
         defer { lock?.release() }
 
-        // Step 2: every watched page, least recently checked first.
+        // Steps 2–5. The targets (every page with its sealed token) live in `loadAndCheck`
+        // only, and are released before the report loads the pages again: at 1,000,000 pages
+        // the two together would be most of the memory the run may use.
         let database = workspace.database
-        // Tokens stay sealed until their batch is sent (the engine opens them).
-        let targets = try await database.checkTargets(pageIDs: options.pageIDs, shard: options.shard)
-        let runID =
-            options.dryRun
-            ? nil
-            : try await database.startRun(
-                actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
-                shard: options.shard, now: started)
-        logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
-        if targets.isEmpty && options.pageIDs == nil {
-            // Not a failure, but a monitor watching nothing must not look like a healthy one.
-            logger.warning(
-                "no pages are watched: import them with `tokenwatch pages import FILE` or connect one with `tokenwatch pages connect`"
-            )
-        }
-
+        let (runID, total, result) = try await loadAndCheck(options, started: started)
+        // The targets are gone: their memory goes back before the report loads the pages.
+        MemoryRelease.trim()
         var outcome = RunOutcome(
             runID: runID, actor: options.actor, startedAt: started, endedAt: started,
             configuredVersion: configuration.graphVersion)
-        outcome.pagesTotal = targets.count
+        outcome.pagesTotal = total
         outcome.shard = options.shard
-
-        // Steps 3–5.
-        let engine = CheckEngine(
-            database: database, graph: graph, cipher: workspace.cipher,
-            rules: VerdictRules(appID: configuration.appID ?? "", requiredScopes: configuration.requiredScopes),
-            runTimeout: configuration.runTimeout, configuredVersion: configuration.graphVersion, clock: clock, now: now,
-            logger: logger, progress: progress, stopRequested: stopRequested)
         let checked: CheckOutcome
-        do {
-            checked = try await engine.check(targets, options: options, runID: runID)
-        } catch {
+        switch result {
+        case .success(let value):
+            checked = value
+        case .failure(let error):
             logger.error("check ended: \(error)")
             outcome.status = error.isConfiguration ? .configurationError : .failed
             outcome.reasons = [error.description]
@@ -158,6 +141,39 @@ public struct CheckRun: Sendable {
         return await conclusion.conclude(
             outcome, actor: options.actor, sender: "check:\(runID ?? 0)",
             mailDeadline: started.addingTimeInterval(configuration.runTimeout), metricsFile: metricsFile)
+    }
+
+    /// Step 2, every watched page (least recently checked first, tokens still sealed: the
+    /// engine opens them a batch at a time), the run record, and steps 3–5. Returns the run's
+    /// ID, how many pages it took, and what the check found or why it ended.
+    private func loadAndCheck(_ options: CheckOptions, started: Date) async throws -> (
+        runID: Int64?, total: Int, result: Result<CheckOutcome, CheckError>
+    ) {
+        let database = workspace.database
+        let targets = try await database.checkTargets(pageIDs: options.pageIDs, shard: options.shard)
+        let runID =
+            options.dryRun
+            ? nil
+            : try await database.startRun(
+                actor: options.actor, configuredVersion: configuration.graphVersion, pagesTotal: targets.count,
+                shard: options.shard, now: started)
+        logger.info("check started", metadata: ["pages": "\(targets.count)", "dry_run": "\(options.dryRun)"])
+        if targets.isEmpty && options.pageIDs == nil {
+            // Not a failure, but a monitor watching nothing must not look like a healthy one.
+            logger.warning(
+                "no pages are watched: import them with `tokenwatch pages import FILE` or connect one with `tokenwatch pages connect`"
+            )
+        }
+        let engine = CheckEngine(
+            database: database, graph: graph, cipher: workspace.cipher,
+            rules: VerdictRules(appID: configuration.appID ?? "", requiredScopes: configuration.requiredScopes),
+            runTimeout: configuration.runTimeout, configuredVersion: configuration.graphVersion, clock: clock, now: now,
+            logger: logger, progress: progress, stopRequested: stopRequested)
+        do {
+            return (runID, targets.count, .success(try await engine.check(targets, options: options, runID: runID)))
+        } catch {
+            return (runID, targets.count, .failure(error))
+        }
     }
 
     /// Why pages lack a fresh verdict, in plain words.

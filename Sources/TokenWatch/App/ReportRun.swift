@@ -26,9 +26,6 @@ public struct ReportRun: Sendable {
     public func write(outcome: RunOutcome?) async throws -> ReportFiles {
         let configuration = workspace.configuration
         let database = workspace.database
-        let pages = try await database.pages()
-        let events = try await database.recentEvents(limit: Self.recentEventCount)
-        let logEntryCounts = try await database.logEntryCounts()
         let owners = try await database.ownersByCompany()
         let origin = ReportOrigin(
             host: ProcessInfo.processInfo.hostName, appID: configuration.appID,
@@ -81,14 +78,30 @@ public struct ReportRun: Sendable {
             notices.append(
                 "No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
         }
-        let input = ReportInput(
-            generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications, pages: pages,
-            recentEvents: events, changedPageIDs: outcome?.changedPageIDs ?? [],
-            expiryWarningDays: configuration.expiryWarningDays, notices: notices, logEntryCounts: logEntryCounts,
-            owners: owners, origin: origin, lastRun: lastRun)
+        var input = ReportInput(
+            generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications,
+            pages: try await database.pagesInReportOrder(), changedPageIDs: outcome?.changedPageIDs ?? [],
+            expiryWarningDays: configuration.expiryWarningDays,
+            notices: notices, owners: owners, origin: origin, lastRun: lastRun)
+        // Only the pages shown in full show their log: the hourly report of a large, quiet fleet
+        // reads a few pages' entries, not every page's.
+        let shownInFull = input.pageIDsShownInFull
+        if shownInFull.count * 2 >= input.pages.count {
+            input.recentEvents = try await database.recentEvents(limit: Self.recentEventCount)
+            input.logEntryCounts = try await database.logEntryCounts()
+        } else {
+            input.recentEvents = try await database.recentEvents(limit: Self.recentEventCount, pageIDs: shownInFull)
+            input.logEntryCounts = try await database.logEntryCounts(pageIDs: shownInFull)
+        }
+        // Sorted here, in place, while this is the only copy of the pages: the writer then takes
+        // them as they are.
+        input.putInReportOrder()
         let templates = self.templates
         let directory = configuration.reportsDirectory
-        let files = try await BlockingWork.run { try ReportWriter().write(input, templates: templates, to: directory) }
+        let ordered = input
+        let files = try await BlockingWork.run {
+            try ReportWriter().write(ordered, templates: templates, to: directory)
+        }
         if let keep = configuration.keepReportsDays {
             let pruneAt = now()
             _ = try await BlockingWork.run {
