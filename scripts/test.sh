@@ -15,6 +15,9 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*: warning:" "$log"; then
     exit 1
 fi
 swift test --skip-build "$@"
+# The binary-level tests again with the store on PostgreSQL (a throw-away server the tests start):
+# every suite built on PipelineHarness then runs against a fresh PostgreSQL database.
+TOKENWATCH_TEST_STORE=postgres swift test --skip-build --filter TokenWatchIntegrationTests
 scripts/validate-kubernetes.sh
 # Formatting is part of green: the toolchain's swift-format with .swift-format.
 scripts/check-format.sh Sources Tests Package.swift

@@ -5,7 +5,9 @@ import Testing
 /// The run lock through the built binary: `ln -s victim.conf tokenwatch.sqlite3.lock` must not
 /// let `check` truncate the victim or create a dangling link's target; anything at the lock path
 /// but a plain file is a configuration error (78) naming the path, before any Graph request.
-@Suite("Run lock file (binary)")
+@Suite(
+    "Run lock file (binary)",
+    .enabled(if: TestStore.isSQLite, "the lock file is the SQLite store's run lock; PostgresStoreTests test the advisory lock"))
 struct RunLockBinaryTests {
     let harness: PipelineHarness
     let env: [String: String]
@@ -15,7 +17,7 @@ struct RunLockBinaryTests {
         harness = try await PipelineHarness()
         try await harness.seed([("5501", .valid)])
         env = [
-            "TOKENWATCH_DB": harness.configuration.databasePath,
+            "TOKENWATCH_DB": harness.configuration.databasePath, "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
             "TOKENWATCH_REPORTS_DIR": harness.configuration.reportsDirectory,
             "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
             "TOKENWATCH_APP_ID": PipelineHarness.appID,

@@ -78,17 +78,37 @@ struct SecretEchoBinaryTests {
     ) {
         let search = SecretSearch(secrets: secrets, extraForms: extraForms)
         #expect(search.findings(in: outputs.texts).isEmpty, sourceLocation: sourceLocation)
+        // PostgreSQL keeps no file here: its whole content is dumped into one to be searched.
+        if TestStore.isPostgres {
+            #expect(
+                Self.dumpDatabase(harness.configuration.databasePath, to: harness.directory.file("db-dump.sql")),
+                sourceLocation: sourceLocation)
+        }
         let (found, searched) = search.findings(under: harness.directory.path)
         #expect(found.isEmpty, "searched \(searched)", sourceLocation: sourceLocation)
         // The database and its write-ahead log (the harness keeps a connection open, so the
         // binary's writes are still in the -wal), the reports and the metrics were all read.
-        for file in ["tw.sqlite3", "tw.sqlite3-wal"] {
+        for file in TestStore.isPostgres ? ["db-dump.sql"] : ["tw.sqlite3", "tw.sqlite3-wal"] {
             #expect(searched.contains(file), "searched \(searched)", sourceLocation: sourceLocation)
         }
         #expect(searched.contains("reports/latest.html"), "searched \(searched)", sourceLocation: sourceLocation)
         #expect(searched.contains("reports/latest.csv"), "searched \(searched)", sourceLocation: sourceLocation)
         if metrics { #expect(searched.contains("m.prom"), "searched \(searched)", sourceLocation: sourceLocation) }
         #expect(search.findings(inFiles: more).isEmpty, sourceLocation: sourceLocation)
+    }
+
+    /// `pg_dump` of the database at `url` into `path`; false when it failed.
+    static func dumpDatabase(_ url: String, to path: String) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["pg_dump", "--data-only", "--inserts", "--file", path, url]
+        do {
+            try process.run()
+        } catch {
+            return false
+        }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
     }
 
     @Test func aWholeRequest190QuotingTheAppTokenExits78WithoutTheSecret() async throws {

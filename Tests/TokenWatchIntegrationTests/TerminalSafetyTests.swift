@@ -22,7 +22,7 @@ struct TerminalSafetyTests {
     init() async throws {
         harness = try await PipelineHarness()
         env = [
-            "TOKENWATCH_DB": harness.configuration.databasePath,
+            "TOKENWATCH_DB": harness.configuration.databasePath, "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
             "TOKENWATCH_REPORTS_DIR": harness.configuration.reportsDirectory,
             "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
             "TOKENWATCH_APP_ID": PipelineHarness.appID,
