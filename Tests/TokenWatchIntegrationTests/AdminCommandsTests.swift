@@ -11,11 +11,16 @@ struct AdminCommandsTests {
 
     static let tokens = ["EAAGsecretTokenAAA111", "EAAGsecretTokenBBB222", "EAAGsecretTokenCCC333"]
 
-    init() throws {
+    init() async throws {
         directory = try TestDirectory()
         env = [
             "TOKENWATCH_DB": directory.file("tw.sqlite3"), "TOKENWATCH_REPORTS_DIR": directory.file("reports"),
         ]
+        if TestStore.isPostgres {
+            // The same commands on a fresh PostgreSQL database; the key where SQLite's would be.
+            env["TOKENWATCH_DB"] = try await PostgresServer.shared().createDatabase(named: "admin")
+            env["TOKENWATCH_KEY_FILE"] = directory.file("tw.sqlite3.key")
+        }
     }
 
     func tw(_ arguments: String..., stdin: String? = nil, extra: [String: String] = [:]) async throws
@@ -96,7 +101,10 @@ struct AdminCommandsTests {
         #expect(kinds == ["connected", "disconnected"])
         #expect((entry["events"] as? [[String: Any]])?.last?["actor"] as? String == "cli:tester")
 
-        // The database file never holds a token in plain text.
+        // The database never holds a token in plain text (PostgreSQL's: a dump of it).
+        if let url = env["TOKENWATCH_DB"], TestStore.isPostgres {
+            #expect(SecretEchoBinaryTests.dumpDatabase(url, to: directory.file("tw.sqlite3")))
+        }
         for file in ["tw.sqlite3", "tw.sqlite3-wal"] {
             let raw = (try? Data(contentsOf: URL(fileURLWithPath: directory.file(file)))) ?? Data()
             for token in Self.tokens { #expect(raw.range(of: Data(token.utf8)) == nil) }
@@ -188,7 +196,7 @@ struct AdminCommandsTests {
 
     @Test func aTypoInTheConfigFileNamesTheLine() async throws {
         let config = directory.file("tw.env")
-        try Data("# settings\nTOKENWATCH_DB=\(directory.file("tw.sqlite3"))\nTOKENWATCH_CONCURENCY=4\n".utf8)
+        try Data("# settings\nTOKENWATCH_DB=\(env["TOKENWATCH_DB"] ?? "")\nTOKENWATCH_CONCURENCY=4\n".utf8)
             .write(to: URL(fileURLWithPath: config))
         let result = try await tw("init", "--config", config)
         #expect(result.status == 78)

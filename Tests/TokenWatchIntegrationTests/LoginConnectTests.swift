@@ -229,7 +229,8 @@ struct LoginConnectTests {
     @Test func theBinaryConnectsWarnsAndDisconnectsWithoutShowingATokenOrReadingArgv() async throws {
         try await withHarness { harness, _ in
             let env = [
-                "TOKENWATCH_DB": harness.configuration.databasePath, "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
+                "TOKENWATCH_DB": harness.configuration.databasePath,
+                "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
                 "TOKENWATCH_REPORTS_DIR": harness.configuration.reportsDirectory,
                 "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
                 "TOKENWATCH_APP_ID": PipelineHarness.appID,
@@ -300,7 +301,8 @@ struct LoginConnectTests {
     @Test func misusedArgumentsExit64BeforeAnythingHappens() async throws {
         try await withHarness { harness, _ in
             let env = [
-                "TOKENWATCH_DB": harness.configuration.databasePath, "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
+                "TOKENWATCH_DB": harness.configuration.databasePath,
+                "TOKENWATCH_KEY_FILE": harness.configuration.keyFile,
                 "TOKENWATCH_GRAPH_URL": harness.simulator.baseURL,
                 "TOKENWATCH_APP_ID": PipelineHarness.appID,
                 "TOKENWATCH_APP_SECRET": PipelineHarness.appSecret,

@@ -13,11 +13,15 @@ struct OperatorMessagesTests {
 
     static let token = "EAAGsecretTokenXYZ789"
 
-    init() throws {
+    init() async throws {
         directory = try TestDirectory()
         env = [
             "TOKENWATCH_DB": directory.file("tw.sqlite3"), "TOKENWATCH_REPORTS_DIR": directory.file("reports"),
         ]
+        if TestStore.isPostgres {
+            env["TOKENWATCH_DB"] = try await PostgresServer.shared().createDatabase(named: "operator")
+            env["TOKENWATCH_KEY_FILE"] = directory.file("tw.sqlite3.key")
+        }
     }
 
     func tw(_ arguments: String..., stdin: String? = nil) async throws -> TokenWatchBinary.Result {
@@ -137,7 +141,8 @@ struct OperatorMessagesTests {
         #expect(result.stderr.contains("tokens are read from stdin or --token-file, never from the command line"))
     }
 
-    @Test func theLockHeldMessageIsPrintedOnceUnderQuiet() async throws {
+    @Test(.enabled(if: TestStore.isSQLite, "holds the SQLite lock file; the advisory lock has its own tests"))
+    func theLockHeldMessageIsPrintedOnceUnderQuiet() async throws {
         try await seed()
         let lock = try RunLock.acquire(databasePath: directory.file("tw.sqlite3"))
         defer { lock.release() }

@@ -7,7 +7,9 @@ import Testing
 /// but a plain file is a configuration error (78) naming the path, before any Graph request.
 @Suite(
     "Run lock file (binary)",
-    .enabled(if: TestStore.isSQLite, "the lock file is the SQLite store's run lock; PostgresStoreTests test the advisory lock"))
+    .enabled(
+        if: TestStore.isSQLite,
+        "the lock file is the SQLite store's run lock; PostgresStoreTests test the advisory lock"))
 struct RunLockBinaryTests {
     let harness: PipelineHarness
     let env: [String: String]

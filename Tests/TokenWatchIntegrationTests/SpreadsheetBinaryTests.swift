@@ -8,11 +8,15 @@ struct SpreadsheetBinaryTests {
     let directory: TestDirectory
     var env: [String: String]
 
-    init() throws {
+    init() async throws {
         directory = try TestDirectory()
         env = [
             "TOKENWATCH_DB": directory.file("tw.sqlite3"), "TOKENWATCH_REPORTS_DIR": directory.file("reports"),
         ]
+        if TestStore.isPostgres {
+            env["TOKENWATCH_DB"] = try await PostgresServer.shared().createDatabase(named: "spreadsheet")
+            env["TOKENWATCH_KEY_FILE"] = directory.file("tw.sqlite3.key")
+        }
     }
 
     func tw(_ arguments: String...) async throws -> TokenWatchBinary.Result {
