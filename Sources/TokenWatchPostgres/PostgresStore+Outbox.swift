@@ -380,16 +380,7 @@ extension PostgresStore {
                 FROM outbox GROUP BY 1
                 """, logger: logger
             ).decode((String, Int).self) {
-                switch state {
-                case "recovered": counts.recoveries = n
-                case "staged": counts.staged = n
-                case "pending": counts.pending = n
-                case "held": counts.held = n
-                case "sent": counts.sent = n
-                case "failed": counts.failed = n
-                case "dropped": counts.dropped = n
-                default: break
-                }
+                counts.record(n, rowsIn: state)
             }
             return counts
         }

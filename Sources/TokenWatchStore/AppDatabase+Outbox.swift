@@ -45,6 +45,20 @@ public struct OutboxCounts: Sendable, Equatable {
     public var staged = 0, pending = 0, held = 0, sent = 0, failed = 0, dropped = 0, recoveries = 0
 
     public init() {}
+
+    /// Takes the number of rows in one state (`recovered` counts the recovery notices).
+    public mutating func record(_ count: Int, rowsIn state: String) {
+        switch state {
+        case "recovered": recoveries = count
+        case "staged": staged = count
+        case "pending": pending = count
+        case "held": held = count
+        case "sent": sent = count
+        case "failed": failed = count
+        case "dropped": dropped = count
+        default: break
+        }
+    }
 }
 
 /// The mass-invalidation guard's input: what the staged rows add up to.
@@ -391,16 +405,7 @@ extension AppDatabase {
                     """)
             {
                 let n: Int = row["n"]
-                switch row["state"] as String {
-                case "recovered": counts.recoveries = n
-                case "staged": counts.staged = n
-                case "pending": counts.pending = n
-                case "held": counts.held = n
-                case "sent": counts.sent = n
-                case "failed": counts.failed = n
-                case "dropped": counts.dropped = n
-                default: break
-                }
+                counts.record(n, rowsIn: row["state"])
             }
             return counts
         }
