@@ -9,7 +9,7 @@ package enum ReportTime {
         return calendar
     }()
 
-    private struct Parts {
+    package struct Parts {
         package var year, month, day, hour, minute, second: Int
     }
 
@@ -30,7 +30,7 @@ package enum ReportTime {
     /// The UTC fields of `total` seconds since 1970 on the proleptic Gregorian calendar (days
     /// from civil, H. Hinnant): `Calendar.dateComponents` was a fifth of a 100,000-page
     /// report's CPU, five times a row.
-    private static func civilParts(_ total: Int64) -> Parts {
+    package static func civilParts(_ total: Int64) -> Parts {
         var days = total / 86_400
         var seconds = total % 86_400
         if seconds < 0 {

@@ -115,24 +115,8 @@ extension PostgresStore {
                     (Int64, Int64, String, String, String, String, Bool).self)
                 let status = PageStatus(rawValue: statusName) ?? .unknown
                 let kind = NoticeKind(rawValue: kindName) ?? .invalid
-                let why: String?
-                if !isOwner {
-                    why = "\(email) is no longer an Owner of \(company)"
-                } else if status == .disconnected {
-                    why = "the page was disconnected"
-                } else if kind == .recovered {
-                    why = status == .valid ? nil : "the page is no longer valid"
-                } else if kind.needsInvalidPage && status == .valid {
-                    why = "the page is valid again"
-                } else if kind.needsInvalidPage && status == .unknown {
-                    why = "the page was renewed and awaits its first check"
-                } else if !kind.needsInvalidPage && status == .invalid {
-                    why = "the page became invalid; its alert replaces the expiry warning"
-                } else if !kind.needsInvalidPage && status != .valid {
-                    why = "the page is no longer valid"
-                } else {
-                    why = nil
-                }
+                let why = OutboxItem.staleReason(
+                    kind: kind, status: status, ownerStillOwns: isOwner, email: email, company: company)
                 guard let why else { continue }
                 if try await Self.drop(
                     connection, id: id, pageRef: pageRef, email: email, reason: why, actor: actor, now: now,

@@ -57,32 +57,17 @@ enum CompactRow {
         }
     }
 
-    /// `2026-11-29 04:29`, as `ReportTime.display(date, zone: false)` writes it, by arithmetic
-    /// on the proleptic Gregorian calendar (days from civil, H. Hinnant) instead of `Calendar`.
+    /// `2026-11-29 04:29`, as `ReportTime.display(date, zone: false)` writes it, from
+    /// `ReportTime.civilParts` (arithmetic) instead of `Calendar`.
     /// Empty for a time that never comes, as there.
     static func minuteText(_ date: Date) -> String {
         if ReportTime.isNever(date) { return "" }
-        let total = Int64(date.timeIntervalSince1970.rounded(.down))
-        var days = total / 86_400
-        var seconds = total % 86_400
-        if seconds < 0 {
-            seconds += 86_400
-            days -= 1
-        }
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + " " + pad(seconds / 3_600, 2) + ":"
-            + pad(seconds % 3_600 / 60, 2)
+        let parts = ReportTime.civilParts(Int64(date.timeIntervalSince1970.rounded(.down)))
+        return pad(parts.year, 4) + "-" + pad(parts.month, 2) + "-" + pad(parts.day, 2) + " " + pad(parts.hour, 2)
+            + ":" + pad(parts.minute, 2)
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
+    private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }

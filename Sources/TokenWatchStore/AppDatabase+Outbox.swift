@@ -38,6 +38,28 @@ public struct OutboxItem: Sendable, Equatable {
     }
 }
 
+extension OutboxItem {
+    /// Why a waiting notification must not be sent any more, or nil while it still should: its
+    /// Owner left the company, the page was disconnected, or the page's status no longer
+    /// matches the notice. The one policy both stores apply in `dropStaleNotices`.
+    public static func staleReason(
+        kind: NoticeKind, status: PageStatus, ownerStillOwns: Bool, email: String, company: String
+    ) -> String? {
+        if !ownerStillOwns { return "\(email) is no longer an Owner of \(company)" }
+        if status == .disconnected { return "the page was disconnected" }
+        if kind == .recovered { return status == .valid ? nil : "the page is no longer valid" }
+        if kind.needsInvalidPage {
+            switch status {
+            case .valid: return "the page is valid again"
+            case .unknown: return "the page was renewed and awaits its first check"
+            default: return nil
+            }
+        }
+        if status == .invalid { return "the page became invalid; its alert replaces the expiry warning" }
+        return status == .valid ? nil : "the page is no longer valid"
+    }
+}
+
 /// Outbox rows per state.
 public struct OutboxCounts: Sendable, Equatable {
     /// `pending` counts the notices that make a digest; `recoveries` the "Back to Valid"
@@ -182,24 +204,8 @@ extension AppDatabase {
                 let status = PageStatus(rawValue: row["status"]) ?? .unknown
                 let kind = NoticeKind(rawValue: row["kind"]) ?? .invalid
                 let email: String = row["owner_email"]
-                let why: String?
-                if !(row["is_owner"] as Bool) {
-                    why = "\(email) is no longer an Owner of \(row["company"] as String)"
-                } else if status == .disconnected {
-                    why = "the page was disconnected"
-                } else if kind == .recovered {
-                    why = status == .valid ? nil : "the page is no longer valid"
-                } else if kind.needsInvalidPage && status == .valid {
-                    why = "the page is valid again"
-                } else if kind.needsInvalidPage && status == .unknown {
-                    why = "the page was renewed and awaits its first check"
-                } else if !kind.needsInvalidPage && status == .invalid {
-                    why = "the page became invalid; its alert replaces the expiry warning"
-                } else if !kind.needsInvalidPage && status != .valid {
-                    why = "the page is no longer valid"
-                } else {
-                    why = nil
-                }
+                let why = OutboxItem.staleReason(
+                    kind: kind, status: status, ownerStillOwns: row["is_owner"], email: email, company: row["company"])
                 guard let why else { continue }
                 try Self.drop(
                     db, id: row["id"], pageRef: row["page_ref"], email: email, reason: why, actor: actor, now: now)
