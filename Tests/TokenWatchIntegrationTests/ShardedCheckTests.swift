@@ -3,6 +3,7 @@ import GraphSimulator
 import Testing
 
 @testable import TokenWatch
+@testable import TokenWatchCheck
 @testable import TokenWatchModel
 @testable import TokenWatchStore
 
@@ -206,6 +207,35 @@ struct ShardedCheckTests {
         let noShards = try await TokenWatchBinary.run(["finish"], environment: env)
         #expect(noShards.status == 78, "\(noShards.all)")
         #expect(noShards.stderr.contains("TOKENWATCH_SHARDS"), "\(noShards.stderr)")
+        await harness.stop()
+    }
+}
+
+/// Shards share Graph's back-off through the store: one that is rate limited records until
+/// when, and another that reads it sends nothing.
+@Suite("Shards share Graph's back-off")
+struct SharedThrottleTests {
+    func shardOptions(_ index: Int) -> CheckOptions {
+        var options = CheckOptions(concurrency: 2, batchSize: 5, actor: "cron")
+        options.shard = Shard(index: index, count: 2)
+        return options
+    }
+
+    @Test func aRateLimitedShardHoldsTheOthersBack() async throws {
+        let harness = try await PipelineHarness()
+        try await harness.seed((0..<40).map { (String(5_000 + $0), TokenBehaviour.valid) })
+        harness.simulator.setFault(.rateLimit(afterCalls: 0))
+        let limited = try await harness.check(shardOptions(0), email: false)
+        #expect(limited.outcome.rateLimited)
+        let until = try #require(try await harness.workspace.database.graphThrottledUntil())
+        #expect(until > Date())
+
+        harness.simulator.clearFaults()
+        harness.simulator.resetStats()
+        let held = try await harness.check(shardOptions(1), email: false)
+        #expect(harness.simulator.stats.batchRequests == 0)
+        #expect(held.outcome.rateLimited)
+        #expect(held.outcome.unchecked == held.outcome.pagesTotal && held.outcome.pagesTotal > 0)
         await harness.stop()
     }
 }
