@@ -6,8 +6,38 @@ import TokenWatchModel
 /// pages of a large fleet are compact, and rendering them through the template was most of a
 /// 100,000-page report's time. An operator's own row template is always rendered as written.
 enum CompactRow {
+    /// The last minute written and its text: a fleet's rows share few times (pages checked in
+    /// one batch, imported together), so most rows reuse the previous row's text.
+    struct Times {
+        private var minute = Int64.min
+        private var text = ""
+
+        init() {}
+
+        /// `minuteText(date)`, reusing the previous answer for the same minute.
+        mutating func text(_ date: Date) -> String {
+            if ReportTime.isNever(date) { return "" }
+            let seconds = date.timeIntervalSince1970.rounded(.down)
+            guard seconds.magnitude < 1e15 else { return CompactRow.minuteText(date) }
+            // The minute `minuteText` shows: the whole seconds, divided rounding down.
+            let whole = Int64(seconds)
+            let minute = whole >= 0 ? whole / 60 : (whole - 59) / 60
+            if minute != self.minute {
+                self.minute = minute
+                text = CompactRow.minuteText(date)
+            }
+            return text
+        }
+    }
+
     /// Appends the row of `page` (a compact page: `HTMLReport.isCompact`) to `out`.
     static func append(_ page: PageRecord, to out: inout String) {
+        var times = Times()
+        append(page, to: &out, times: &times)
+    }
+
+    /// Appends the row of `page` to `out`, formatting its times through `times`.
+    static func append(_ page: PageRecord, to out: inout String, times: inout Times) {
         out += "<tr class=\"page status-"
         out += page.status.rawValue
         out += " compact\" id=\"page-"
@@ -19,20 +49,20 @@ enum CompactRow {
         out += "</td><td>"
         escape(page.company, to: &out)
         out += "</td><td>"
-        out += minuteText(page.tokenUpdatedAt)
+        out += times.text(page.tokenUpdatedAt)
         out += "</td><td><span class=\"status\">"
         out += page.status.label
         out += "</span></td><td>"
-        out += time(page.statusSince) ?? "—"
+        out += time(page.statusSince, &times) ?? "—"
         out += "</td><td>"
-        out += time(page.lastCheckedAt) ?? "never"
+        out += time(page.lastCheckedAt, &times) ?? "never"
         out += "</td><td></td></tr>\n"
     }
 
     /// The table's time text, or nil where the template shows its placeholder.
-    private static func time(_ date: Date?) -> String? {
+    private static func time(_ date: Date?, _ times: inout Times) -> String? {
         guard let date, !ReportTime.isNever(date) else { return nil }
-        return minuteText(date)
+        return times.text(date)
     }
 
     /// Escapes as Mustache's HTML content type does: `<`, `>`, `&`, `"` and `'`.

@@ -64,11 +64,12 @@ public enum HTMLReport {
         // Runs of compact rows (one `<tr>` each) share a `<tbody class="group">` of at most
         // `groupSize`: a browser skips a whole group off screen, not 100,000 single rows.
         var grouped = 0
+        var times = CompactRow.Times()
         for record in ordered {
             if isCompact(record, in: input) {
                 if grouped == 0 { chunk += "<tbody class=\"group\">\n" }
                 if builtInRows {
-                    CompactRow.append(record, to: &chunk)
+                    CompactRow.append(record, to: &chunk, times: &times)
                 } else {
                     chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
                 }

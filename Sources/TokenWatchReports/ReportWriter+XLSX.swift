@@ -31,27 +31,32 @@ extension ReportWriter {
     }
 }
 
-/// The spreadsheet of a report, rendered on a Dispatch thread of its own while the caller's
-/// thread writes the HTML and the CSV (after the check the second core is idle), straight
-/// into a hidden temporary file in the reports directory: a workbook of 1,000,000 pages is
-/// never also held in memory. Started by `init`; `wait()` gives the finished, flushed file's
-/// path, which the caller places and then deletes.
-struct SpreadsheetRendering: Sendable {
+/// One file of a report rendered on a Dispatch thread of its own while the caller's thread
+/// writes the HTML (after the check the second core is idle): the spreadsheet, and the CSV.
+/// It goes straight into a hidden temporary file in the reports directory, so a workbook of
+/// 1,000,000 pages is never also held in memory. Started by `init`; `wait()` gives the
+/// finished, flushed file's path, which the caller places and then deletes.
+struct BackgroundRendering: Sendable {
     private final class Box: Sendable {
         let result = Mutex<Result<String, ReportError>?>(nil)
     }
     private let box = Box()
     private let done = DispatchGroup()
 
-    init(_ input: ReportInput, in directory: String) {
+    /// Starts writing `hint`'s temporary file in `directory` with `render`, which fills the
+    /// file at the path it is given (creating it).
+    init(
+        in directory: String, hint: String,
+        render: @escaping @Sendable (_ path: String) throws(ReportError) -> Void
+    ) {
         let box = self.box
         done.enter()
         DispatchQueue.global(qos: .utility).async { [done] in
             let path = AtomicFile.path(
-                directory, ".token-report.xlsx." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp")
+                directory, ".\(hint)." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp")
             let rendered: Result<String, ReportError>
             do throws(ReportError) {
-                try XLSXReport.write(input, to: path)
+                try render(path)
                 try Self.flush(path)
                 rendered = .success(path)
             } catch {
@@ -63,10 +68,31 @@ struct SpreadsheetRendering: Sendable {
         }
     }
 
-    /// Blocks until the workbook is written: its temporary file's path, or why it could not be.
+    /// The spreadsheet of `input`.
+    static func spreadsheet(_ input: ReportInput, in directory: String) -> BackgroundRendering {
+        BackgroundRendering(in: directory, hint: "token-report.xlsx") { path throws(ReportError) in
+            try XLSXReport.write(input, to: path)
+        }
+    }
+
+    /// The CSV of `input`'s pages, streamed into its file.
+    static func csv(_ input: ReportInput, in directory: String) -> BackgroundRendering {
+        BackgroundRendering(in: directory, hint: "token-report.csv") { path throws(ReportError) in
+            let file = try StreamedFile.create(at: path)
+            do throws(ReportError) {
+                try CSVReport.write(input.pages) { (bytes: [UInt8]) throws(ReportError) in try file.append(bytes) }
+            } catch {
+                file.discard()
+                throw error
+            }
+            try file.finish()
+        }
+    }
+
+    /// Blocks until the file is written: its temporary file's path, or why it could not be.
     func wait() -> Result<String, ReportError> {
         done.wait()
-        return box.result.withLock { $0 } ?? .failure(.cannotWrite(path: "spreadsheet", reason: "not rendered"))
+        return box.result.withLock { $0 } ?? .failure(.cannotWrite(path: "report", reason: "not rendered"))
     }
 
     /// fsync, as every report file is flushed before it gets its name.

@@ -60,36 +60,35 @@ public struct ReportWriter: Sendable {
 
     /// Renders `input` to HTML (with `templates`) and CSV and writes the pair plus `latest.*`
     /// into `directory`, created if missing, and the report's summary (`<stem>.json`) that
-    /// `reports/index.html` is made from. The HTML and the CSV are streamed into their files
-    /// page by page; the spreadsheet is rendered at the same time on a second thread (the
-    /// check is over: the machine's other core is free).
+    /// `reports/index.html` is made from. The HTML is streamed into its file page by page on
+    /// the caller's thread while the CSV and the spreadsheet are rendered on threads of their
+    /// own (the check is over: the machine's other core is free).
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
         -> ReportFiles
     {
         try Self.makeDirectory(directory)
         var ordered = input
         ordered.putInReportOrder()
-        let spreadsheet = SpreadsheetRendering(ordered, in: directory)
-        let files: ReportFiles
-        do {
-            files = try writePair(ordered, templates: templates, in: directory)
-        } catch {
-            if case .success(let path) = spreadsheet.wait() { _ = unlink(path) }
-            throw error
+        let spreadsheet = BackgroundRendering.spreadsheet(ordered, in: directory)
+        let csv = BackgroundRendering.csv(ordered, in: directory)
+        // Whatever happens here, no temporary file of either renderer is left behind.
+        defer {
+            for rendering in [csv, spreadsheet] {
+                if case .success(let path) = rendering.wait() { _ = unlink(path) }
+            }
         }
-        var placed = files
+        var placed = try writePair(ordered, templates: templates, csv: csv, in: directory)
         let workbook = try spreadsheet.wait().get()
-        defer { _ = unlink(workbook) }
         try placeSpreadsheet(temporary: workbook, beside: &placed, in: directory)
         ReportSummary(ordered, stem: placed.stem).write(in: directory)
         return placed
     }
 
-    /// Streams the HTML and the CSV of `input` (in report order) into temporary files and
-    /// places them.
-    private func writePair(_ input: ReportInput, templates: TemplateSet, in directory: String) throws(ReportError)
-        -> ReportFiles
-    {
+    /// Streams the HTML of `input` (in report order) into a temporary file, waits for the CSV
+    /// rendered beside it, and places the pair.
+    private func writePair(
+        _ input: ReportInput, templates: TemplateSet, csv: BackgroundRendering, in directory: String
+    ) throws(ReportError) -> ReportFiles {
         let html = try StreamedFile.create(in: directory, hint: "token-report")
         do {
             try HTMLReport.render(input, templates: templates) { (chunk: String) throws(ReportError) in
@@ -101,17 +100,9 @@ public struct ReportWriter: Sendable {
         }
         defer { _ = unlink(html.path) }
         try html.finish()
-        let csv = try StreamedFile.create(in: directory, hint: "token-report")
-        do {
-            try CSVReport.write(input.pages) { (bytes: [UInt8]) throws(ReportError) in try csv.append(bytes) }
-        } catch {
-            csv.discard()
-            throw error
-        }
-        defer { _ = unlink(csv.path) }
-        try csv.finish()
+        let csvPath = try csv.wait().get()
         return try place(
-            temporaryHTML: html.path, temporaryCSV: csv.path, generatedAt: input.generatedAt, in: directory)
+            temporaryHTML: html.path, temporaryCSV: csvPath, generatedAt: input.generatedAt, in: directory)
     }
 
     /// Writes already rendered contents; the part of `write` that touches the file system.

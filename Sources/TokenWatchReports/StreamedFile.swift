@@ -31,6 +31,13 @@ struct StreamedFile {
         throw .cannotWrite(path: directory, reason: "no free temporary file name")
     }
 
+    /// Creates the file at `path`, which must not exist yet (a name `create(in:hint:)`'s way).
+    static func create(at path: String) throws(ReportError) -> StreamedFile {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
+        return StreamedFile(path: path, descriptor: descriptor)
+    }
+
     /// Appends `text` as UTF-8.
     func append(_ text: String) throws(ReportError) {
         var text = text

@@ -233,6 +233,20 @@ struct CompactRowTests {
         }
     }
 
+    @Test("a row's times reused from the previous row are the times it would have written")
+    func reusedTimes() {
+        var times = CompactRow.Times()
+        // Runs within a minute, steps across minute boundaries both ways, before 1970, never.
+        var seconds: [Double] = [0, 59, 59.999, 60, 61, -0.5, -1, -59, -60, -61, -60.000_1, 1_795_926_540]
+        seconds += (0..<200).map { 1_795_926_540 + Double($0) * 0.7 }
+        seconds += (0..<200).map { -86_400 * 3 + Double($0) * 13.3 }
+        seconds += [1_795_926_599.999, 1_795_926_600, 1_795_926_599, 0, 4_102_444_800]
+        for value in seconds {
+            let date = Date(timeIntervalSince1970: value)
+            #expect(times.text(date) == CompactRow.minuteText(date), "\(value)")
+        }
+    }
+
     @Test("times by arithmetic match ReportTime's calendar, over three centuries")
     func times() {
         var generator = SystemRandomNumberGenerator()
