@@ -40,11 +40,16 @@ struct BatchAnswerScanner {
         while true {
             scanner.skipWhitespace()
             let start = scanner.index
-            guard scanner.skipValue(depth: 0) else { return nil }
-            let range = start..<scanner.index
-            items.append(
-                Self.item(UnsafeBufferPointer(rebasing: body[range]), unescaped: &unescaped).map(Item.decoded)
-                    ?? .other(range))
+            // Read as an item of the known shape where it stands; only an item that is not one
+            // is passed over a second time, to delimit it for the general decoder.
+            var reader = scanner
+            if let outcome = reader.item(unescaped: &unescaped), reader.followedByDelimiter() {
+                scanner = reader
+                items.append(.decoded(outcome))
+            } else {
+                guard scanner.skipValue(depth: 0) else { return nil }
+                items.append(.other(start..<scanner.index))
+            }
             scanner.skipWhitespace()
             if scanner.take(UInt8(ascii: ",")) { continue }
             guard scanner.take(UInt8(ascii: "]")) else { return nil }
@@ -52,30 +57,36 @@ struct BatchAnswerScanner {
         }
     }
 
+    /// Whether the next byte, past whitespace, ends an array element (`,` or `]`): an item's
+    /// object is all there is to that element.
+    private mutating func followedByDelimiter() -> Bool {
+        skipWhitespace()
+        return index < bytes.count && (bytes[index] == UInt8(ascii: ",") || bytes[index] == UInt8(ascii: "]"))
+    }
+
     // MARK: One item
 
-    /// The outcome of an item of the known shape; nil for anything else.
-    private static func item(_ bytes: UnsafeBufferPointer<UInt8>, unescaped: inout [UInt8]) -> DebugTokenOutcome? {
-        var scanner = BatchAnswerScanner(bytes)
+    /// The outcome of the item of the known shape that starts here, the scanner left just past
+    /// it; nil for anything else.
+    private mutating func item(unescaped: inout [UInt8]) -> DebugTokenOutcome? {
         var code: Int64?
-        var body: Range<Int>?
+        var body = false
         guard
-            scanner.object({ key, scanner in
+            object({ key, scanner in
                 switch key {
                 case "code":
                     guard code == nil, let value = scanner.integer() else { return false }
                     code = value
                 case "body":
-                    guard body == nil, let value = scanner.rawString() else { return false }
-                    body = value
+                    // The body's text, its escapes undone: the JSON document the item carries.
+                    guard !body, scanner.unescapedString(into: &unescaped) else { return false }
+                    body = true
                 default:
                     return false
                 }
                 return true
-            }), scanner.atEnd(), code == 200, let body
+            }), code == 200, body
         else { return nil }
-        // The body's text, its escapes undone: the JSON document the item carries.
-        guard Self.unescape(UnsafeBufferPointer(rebasing: bytes[body]), into: &unescaped) else { return nil }
         return unescaped.withUnsafeBufferPointer { document -> DebugTokenOutcome? in
             var inner = BatchAnswerScanner(document)
             var info: TokenInfo?
@@ -366,19 +377,27 @@ struct BatchAnswerScanner {
         }
     }
 
-    /// Undoes a string's escapes into `out`: the simple ones only (`\u` gives up).
-    private static func unescape(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+    /// Reads a string, its escapes undone, into `out` in one pass: the simple escapes only.
+    /// False (nothing consumed that matters: the item is then read the general way) for a
+    /// `\u` escape, a raw control character or an unterminated string.
+    private mutating func unescapedString(into out: inout [UInt8]) -> Bool {
+        guard take(UInt8(ascii: "\"")) else { return false }
         out.removeAll(keepingCapacity: true)
-        var index = 0
-        while index < text.count {
-            let byte = text[index]
-            guard byte == UInt8(ascii: "\\") else {
-                out.append(byte)
+        var run = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte >= 0x20 {
                 index += 1
                 continue
             }
-            guard index + 1 < text.count else { return false }
-            switch text[index + 1] {
+            // Plain bytes go over in runs, not one append each.
+            if run < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return true
+            }
+            guard byte == UInt8(ascii: "\\"), index + 1 < bytes.count else { return false }
+            switch bytes[index + 1] {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
             case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
@@ -390,8 +409,9 @@ struct BatchAnswerScanner {
             default: return false
             }
             index += 2
+            run = index
         }
-        return true
+        return false
     }
 
     private mutating func skipWhitespace() {
