@@ -272,6 +272,29 @@ struct SharedStoreTests {
     }
 
     @Test(arguments: StoreBackend.allCases)
+    func aRunChecksPagesNeverCheckedFirstThenTheLongestUnchecked(_ backend: StoreBackend) async throws {
+        let temporary = try await TemporaryPageStore(backend)
+        let (store, cipher) = (temporary.store, temporary.cipher)
+        // Connected in an order unlike both their IDs and their check times.
+        let ids = ["1005", "1002", "1006", "1001", "1004", "1003"]
+        _ = try await store.upsertPages(
+            ids.map { upsert($0, name: "Page \($0)", token: "t\($0)") }, cipher: cipher, actor: "test", now: now)
+        let runID = try await store.startRun(
+            actor: "cron", configuredVersion: "v23.0", pagesTotal: ids.count, shard: nil, now: now)
+        let facts = TokenFacts(scopes: ["pages_messaging"], expiresAt: nil)
+        // 1004 and 1002 checked an hour later than 1006 and 1003; 1005 and 1001 never.
+        for (pages, at) in [(["1004", "1002"], now.addingTimeInterval(3_600)), (["1006", "1003"], now)] {
+            let targets = try await store.checkTargets(pageIDs: pages)
+            _ = try await store.commit(
+                targets.map { PageCheckResult(target: $0, verdict: .valid(facts)) }, requiredScopes: [],
+                runID: runID, actor: "cron", now: at)
+        }
+        let order = try await store.checkTargets(pageIDs: nil).map(\.pageID)
+        // Never checked first (in the order they were added), then the longest unchecked.
+        #expect(order == ["1005", "1001", "1006", "1003", "1002", "1004"])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
     func aNoticeGoesThroughTheOutboxAndBackToValid(_ backend: StoreBackend) async throws {
         let temporary = try await TemporaryPageStore(backend)
         let (store, cipher) = (temporary.store, temporary.cipher)
