@@ -155,7 +155,13 @@ public struct CheckEngine: Sendable {
         case failed(Job, GraphClientError)
         /// A token could not be opened with the key: the run cannot go on.
         case unreadable(StoreError)
+        /// A transaction of decided pages ended: what it changed, or why it failed.
+        case committed([PageCheckResult], Result<BatchCommit, StoreError>)
     }
+
+    /// Pages committed in one transaction at most: decided batches that wait while another
+    /// transaction runs are committed together, far below either store's parameter limits.
+    static let commitLimit = 500
 
     /// Runs the check over `targets` (already loaded). With `runID` nil (dry run) nothing
     /// is written.
@@ -215,8 +221,31 @@ public struct CheckEngine: Sendable {
         do {
             try await withThrowingTaskGroup(of: JobResult.self) { group in
                 var inFlight = 0
+                // Decided pages wait here while a transaction runs; one runs at a time, in the
+                // order pages were decided, as a child of the group, so the loop goes on
+                // reading answers and sending requests meanwhile.
+                var waiting: [PageCheckResult] = []
+                var committing = false
+                func commitWaiting() {
+                    guard !committing, !waiting.isEmpty, let runID else { return }
+                    let results = Array(waiting.prefix(Self.commitLimit))
+                    waiting.removeFirst(results.count)
+                    committing = true
+                    let (database, scopes, actor, now) = (self.database, rules.requiredScopes, options.actor, self.now)
+                    group.addTask {
+                        do throws(StoreError) {
+                            let commit = try await database.commit(
+                                results, requiredScopes: scopes, runID: runID, actor: actor, now: now())
+                            return .committed(results, .success(commit))
+                        } catch {
+                            return .committed(results, .failure(error))
+                        }
+                    }
+                }
                 func launch() {
-                    while inFlight < width, stopReason == nil {
+                    // Decided pages waiting for their transaction hold back new requests: what
+                    // a run holds stays bounded when answers come faster than commits.
+                    while inFlight < width, stopReason == nil, waiting.count < Self.commitLimit {
                         if stopRequested() {
                             stopReason = "stopped by a signal"
                             outcome.interrupted = true
@@ -266,9 +295,26 @@ public struct CheckEngine: Sendable {
                 await readSharedThrottle()
                 launch()
                 while let result = try await group.next() {
+                    if case .committed(let results, let committed) = result {
+                        committing = false
+                        switch committed {
+                        case .success(let commit):
+                            apply(commit, of: results, into: &outcome)
+                            decidedCount += results.count
+                            progress?(decidedCount, targets.count)
+                            commitWaiting()
+                            launch()
+                        case .failure(let error):
+                            group.cancelAll()
+                            throw CheckError.store(error)
+                        }
+                        continue
+                    }
                     inFlight -= 1
                     var decided: [PageCheckResult] = []
                     switch result {
+                    case .committed:
+                        continue
                     case .unreadable(let error):
                         group.cancelAll()
                         throw CheckError.store(error)
@@ -376,9 +422,15 @@ public struct CheckEngine: Sendable {
                     await readSharedThrottle()
                     launch()
                     if !decided.isEmpty {
-                        try await record(decided, options: options, runID: runID, into: &outcome)
-                        decidedCount += decided.count
-                        progress?(decidedCount, targets.count)
+                        count(decided, into: &outcome)
+                        if runID == nil || options.dryRun {
+                            record(decided, into: &outcome)
+                            decidedCount += decided.count
+                            progress?(decidedCount, targets.count)
+                        } else {
+                            waiting += decided
+                            commitWaiting()
+                        }
                     }
                 }
             }
@@ -441,12 +493,8 @@ public struct CheckEngine: Sendable {
         }
     }
 
-    /// Counts a batch's verdicts and, unless dry, commits them in one transaction.
-    private func record(
-        _ results: [PageCheckResult], options: CheckOptions, runID: Int64?, into outcome: inout CheckOutcome
-    )
-        async throws(CheckError)
-    {
+    /// Counts a batch's verdicts.
+    private func count(_ results: [PageCheckResult], into outcome: inout CheckOutcome) {
         for result in results {
             switch result.verdict {
             case .valid: outcome.valid += 1
@@ -456,39 +504,38 @@ public struct CheckEngine: Sendable {
                 outcome.undecidedCauses[why, default: 0] += 1
             }
         }
-        guard let runID, !options.dryRun else {
-            for result in results {
-                outcome.verdicts.append((result.target, result.verdict))
-                if case .invalid = result.verdict, result.target.status != .invalid {
-                    outcome.newlyInvalid.append(result.target.pageID)
-                }
+    }
+
+    /// A dry run's verdicts, kept for the caller to print instead of committed.
+    private func record(_ results: [PageCheckResult], into outcome: inout CheckOutcome) {
+        for result in results {
+            outcome.verdicts.append((result.target, result.verdict))
+            if case .invalid = result.verdict, result.target.status != .invalid {
+                outcome.newlyInvalid.append(result.target.pageID)
             }
-            return
         }
-        do {
-            let commit = try await database.commit(
-                results, requiredScopes: rules.requiredScopes, runID: runID, actor: options.actor, now: now())
-            outcome.newlyInvalid += commit.newlyInvalid
-            let wasValid = Set(results.filter { $0.target.status == .valid }.map(\.target.pageID))
-            outcome.invalidFromValid += commit.newlyInvalid.count { wasValid.contains($0) }
-            outcome.becameValid += commit.becameValid
-            outcome.changedPageIDs.formUnion(commit.newlyInvalid)
-            // A page's first successful check is not a change auditors look for: on the first run
-            // after an import it would mark every page, and give each its full report row.
-            outcome.changedPageIDs.formUnion(Set(commit.becameValid).subtracting(commit.firstChecks))
-            let newlyInvalid = Set(commit.newlyInvalid)
-            for result in results where newlyInvalid.contains(result.target.pageID) {
-                guard case .invalid(let reason, _, let error) = result.verdict else { continue }
-                logger.notice(
-                    "page became invalid",
-                    metadata: [
-                        "page_id": "\(result.target.pageID)", "page": "\(result.target.pageName)",
-                        "company": "\(result.target.company)", "reason": "\(reason.code)",
-                        "code": "\(error?.codeText ?? "-")",
-                    ])
-            }
-        } catch {
-            throw CheckError.store(error)
+    }
+
+    /// Takes what a committed transaction of `results` changed into the outcome.
+    private func apply(_ commit: BatchCommit, of results: [PageCheckResult], into outcome: inout CheckOutcome) {
+        outcome.newlyInvalid += commit.newlyInvalid
+        let wasValid = Set(results.filter { $0.target.status == .valid }.map(\.target.pageID))
+        outcome.invalidFromValid += commit.newlyInvalid.count { wasValid.contains($0) }
+        outcome.becameValid += commit.becameValid
+        outcome.changedPageIDs.formUnion(commit.newlyInvalid)
+        // A page's first successful check is not a change auditors look for: on the first run
+        // after an import it would mark every page, and give each its full report row.
+        outcome.changedPageIDs.formUnion(Set(commit.becameValid).subtracting(commit.firstChecks))
+        let newlyInvalid = Set(commit.newlyInvalid)
+        for result in results where newlyInvalid.contains(result.target.pageID) {
+            guard case .invalid(let reason, _, let error) = result.verdict else { continue }
+            logger.notice(
+                "page became invalid",
+                metadata: [
+                    "page_id": "\(result.target.pageID)", "page": "\(result.target.pageName)",
+                    "company": "\(result.target.company)", "reason": "\(reason.code)",
+                    "code": "\(error?.codeText ?? "-")",
+                ])
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import TokenWatchTestSupport
 
@@ -65,6 +66,41 @@ struct CheckEngineTests {
         #expect(counts[.invalid] == 12)
         // One staged outbox row per Owner per newly invalid page.
         #expect(try await database.outboxCounts().staged == 24)
+    }
+
+    /// Counts the transactions begun on the database's writer connection.
+    final class TransactionCounter: Sendable {
+        let count = Mutex(0)
+    }
+
+    @Test func decidedBatchesAreCommittedWholeOnceEachInNoMoreTransactionsThanBatches() async throws {
+        try await seed((1...1_000).map { ("\(5000 + $0)", $0 % 50 == 0 ? "pw:\(5000 + $0)" : "valid:\(5000 + $0)") })
+        let counter = TransactionCounter()
+        try await database.writer.write { db in
+            db.trace { event in
+                if "\(event)".hasPrefix("BEGIN") { counter.count.withLock { $0 += 1 } }
+            }
+        }
+        let graph = ScriptedGraph(Self.answerAll)
+        let outcome = try await run(engine(graph), batchSize: 50, concurrency: 16)
+        #expect(graph.sent.count == 20)
+        #expect(outcome.valid == 980)
+        #expect(outcome.invalid == 20)
+        #expect(outcome.newlyInvalid.count == 20)
+        let counts = try await database.statusCounts()
+        #expect(counts[.valid] == 980)
+        #expect(counts[.invalid] == 20)
+        // Batches decided while a transaction runs wait and share the next one: never more
+        // transactions than batches, and never more than CheckEngine.commitLimit pages in one.
+        let transactions = counter.count.withLock { $0 }
+        #expect(transactions <= 20)
+        #expect(transactions >= 1_000 / CheckEngine.commitLimit)
+        // Each page committed exactly once: one first-verdict entry in its log.
+        for id in [5001, 5050, 5500, 5999, 6000] {
+            let (_, events) = try await database.pageLog(pageID: "\(id)")
+            #expect(events.count { $0.kind == .becameValid || $0.kind == .becameInvalid } == 1, "\(id)")
+        }
+        #expect(try await database.outboxCounts().staged == 40)
     }
 
     @Test func invalidTwiceInARowIsNewlyInvalidOnce() async throws {
