@@ -59,7 +59,7 @@ public enum HTMLReport {
         try sink(String(rendered[..<marker.lowerBound]))
         var chunk = ""
         chunk.reserveCapacity(chunkSize + 4096)
-        // The built-in row template's compact rows are written directly (the same bytes).
+        // The built-in row template's rows are written directly (the same bytes).
         let builtInRows = templates.origins[.reportPage] == "built-in"
         // Runs of compact rows (one `<tr>` each) share a `<tbody class="group">` of at most
         // `groupSize`: a browser skips a whole group off screen, not 100,000 single rows.
@@ -83,7 +83,11 @@ public enum HTMLReport {
                     chunk += "</tbody>\n"
                     grouped = 0
                 }
-                chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+                if builtInRows {
+                    FullRow.append(record, facts: fullRowFacts(record, in: input), to: &chunk, times: &times)
+                } else {
+                    chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
+                }
             }
             if chunk.utf8.count >= chunkSize {
                 try sink(chunk)
@@ -356,27 +360,29 @@ public enum HTMLReport {
         return fullPage(page, in: input, common: common)
     }
 
-    private static func fullPage(_ page: PageRecord, in input: ReportInput, common: [String: Any]) -> [String: Any] {
+    /// What a page's full row shows besides its record: badges, notes, its recent log.
+    struct FullRowFacts {
+        var changed: Bool
+        var expiring: Bool
+        var dataAccessEnding: Bool
+        var rowClass: String
+        var notes: [(kind: String, text: String)]
+        /// The most recent log entries shown, newest first.
+        var events: [PageEvent]
+        var logEntryCount: Int
+        var olderEntries: Int
+    }
+
+    static func fullRowFacts(_ page: PageRecord, in input: ReportInput) -> FullRowFacts {
         let now = input.generatedAt
         let changed = input.changedPageIDs.contains(page.pageID)
         let expiring = page.isExpiring(now: now, warningDays: input.expiryWarningDays)
         let dataAccessEnding = page.dataAccessEndingSoon(now: now, warningDays: input.expiryWarningDays)
         let recent = input.recentEvents[page.pageID] ?? []
-        let events = recent.map { event -> [String: Any] in
-            [
-                "at": time(event.at),
-                "what": event.phrase,
-                "kind": event.kindName,
-                "actor": event.actor,
-                "detail": event.detail ?? "",
-                "hasDetail": !(event.detail ?? "").isEmpty,
-            ]
-        }
         let logEntryCount = max(input.logEntryCounts[page.pageID] ?? recent.count, recent.count)
-        let olderEntries = logEntryCount - recent.count
 
-        var notes: [[String: Any]] = []
-        func note(_ kind: String, _ text: String) { notes.append(["kind": kind, "text": text]) }
+        var notes: [(kind: String, text: String)] = []
+        func note(_ kind: String, _ text: String) { notes.append((kind, text)) }
         switch page.status {
         case .invalid:
             note("reason", page.reason?.sentence ?? "Facebook no longer accepts the token.")
@@ -421,14 +427,32 @@ public enum HTMLReport {
         var rowClasses = ["status-\(page.status.rawValue)"]
         if changed { rowClasses.append("changed") }
         if expiring { rowClasses.append("expiring") }
+        return FullRowFacts(
+            changed: changed, expiring: expiring, dataAccessEnding: dataAccessEnding,
+            rowClass: rowClasses.joined(separator: " "), notes: notes, events: recent, logEntryCount: logEntryCount,
+            olderEntries: logEntryCount - recent.count)
+    }
 
+    private static func fullPage(_ page: PageRecord, in input: ReportInput, common: [String: Any]) -> [String: Any] {
+        let facts = fullRowFacts(page, in: input)
+        let events = facts.events.map { event -> [String: Any] in
+            [
+                "at": time(event.at),
+                "what": event.phrase,
+                "kind": event.kindName,
+                "actor": event.actor,
+                "detail": event.detail ?? "",
+                "hasDetail": !(event.detail ?? "").isEmpty,
+            ]
+        }
+        let notes = facts.notes.map { ["kind": $0.kind, "text": $0.text] }
         var dictionary = common
         let details: [String: Any] = [
             "compact": false,
-            "rowClass": rowClasses.joined(separator: " "),
-            "changed": changed,
-            "expiring": expiring,
-            "dataAccessEnding": dataAccessEnding,
+            "rowClass": facts.rowClass,
+            "changed": facts.changed,
+            "expiring": facts.expiring,
+            "dataAccessEnding": facts.dataAccessEnding,
             "isInvalid": page.status == .invalid,
             "isUnknown": page.status == .unknown,
             "isDisconnected": page.status == .disconnected,
@@ -446,9 +470,9 @@ public enum HTMLReport {
             "hasMissingScopes": !page.missingScopes.isEmpty,
             "events": events,
             "hasEvents": !events.isEmpty,
-            "logEntryCount": logEntryCount,
-            "olderEntries": olderEntries,
-            "hasOlderEntries": olderEntries > 0,
+            "logEntryCount": facts.logEntryCount,
+            "olderEntries": facts.olderEntries,
+            "hasOlderEntries": facts.olderEntries > 0,
         ]
         dictionary.merge(details) { _, new in new }
         setTime(page.statusSince, "statusSince", in: &dictionary)

@@ -233,6 +233,68 @@ struct CompactRowTests {
         }
     }
 
+    @Test("full rows: the same bytes as the built-in row template, over every kind of page")
+    func fullRowsSameAsTemplate() throws {
+        let templates = try TemplateSet()
+        let names = ReportFixtures.hostileNames + ["Plain name", ""]
+        let day = ReportFixtures.day
+        let at = ReportFixtures.at
+        var pages: [PageRecord] = []
+        var events: [String: [PageEvent]] = [:]
+        var counts: [String: Int] = [:]
+        var notifications: [String: PageNotification] = [:]
+        var changed: Set<String> = []
+        let statuses: [PageStatus] = [.invalid, .unknown, .valid, .disconnected]
+        let reasons: [InvalidReason?] = [nil, .passwordChanged, .missingPermissions(["pages_messaging"])]
+        for index in 0..<240 {
+            let name = names[index % names.count]
+            let id = String(710_000_000_000_000 + index)
+            var page = PageRecord(
+                company: names[(index / 3) % names.count], pageID: id, pageName: name,
+                status: statuses[index % statuses.count], reason: reasons[index % reasons.count],
+                statusSince: index % 5 == 0 ? nil : at(Double(-index) * 7_919),
+                tokenUpdatedAt: index % 11 == 0 ? Date(timeIntervalSince1970: 0) : at(Double(-index) * 86_011),
+                lastCheckedAt: index % 7 == 0 ? nil : at(Double(index)),
+                lastCheckError: index % 6 == 1 ? name : nil,
+                scopes: index % 4 == 0 ? [] : [name, "pages_messaging"],
+                missingScopes: index % 3 == 0 ? ["pages_manage_metadata", name] : [],
+                expiresAt: index % 9 == 0 ? at(Double(index % 2 == 0 ? -1 : 3) * day) : nil,
+                dataAccessExpiresAt: index % 8 == 0 ? at(Double(index % 3 == 0 ? -2 : 5) * day) : at(90 * day))
+            if index % 13 == 0 { page.statusSince = Date(timeIntervalSince1970: 0) }
+            if index % 2 == 0 { changed.insert(id) }
+            if index % 4 == 1 {
+                events[id] = (0..<(index % 5)).map { step in
+                    PageEvent(
+                        at: at(Double(-step) * 3_601),
+                        kind: PageEventKind.allCases[step % PageEventKind.allCases.count],
+                        actor: names[(index + step) % names.count], detail: step % 2 == 0 ? name : nil)
+                }
+            }
+            if index % 10 == 3 { counts[id] = 40 }
+            if index % 5 == 2 {
+                notifications[id] = PageNotification(
+                    notified: [name], pending: index % 2 == 0 ? ["a@b.example", name] : [],
+                    held: index % 3 == 0 ? [name] : [])
+            }
+            pages.append(page)
+        }
+        for run in [nil, ReportFixtures.run] as [RunOutcome?] {
+            let input = ReportInput(
+                generatedAt: ReportFixtures.generatedAt, run: run, notifications: notifications, pages: pages,
+                recentEvents: events, changedPageIDs: changed, expiryWarningDays: 14, logEntryCounts: counts)
+            var shown = 0
+            for page in pages where !HTMLReport.isCompact(page, in: input) {
+                shown += 1
+                var fast = ""
+                var times = CompactRow.Times()
+                FullRow.append(page, facts: HTMLReport.fullRowFacts(page, in: input), to: &fast, times: &times)
+                let context = HTMLReport.page(for: page, in: input, slugs: HTMLReport.companySlugs([page.company]))
+                #expect(fast == templates.render(.reportPage, context), "page \(page.pageID)")
+            }
+            #expect(shown > 200)
+        }
+    }
+
     @Test("a row's times reused from the previous row are the times it would have written")
     func reusedTimes() {
         var times = CompactRow.Times()
