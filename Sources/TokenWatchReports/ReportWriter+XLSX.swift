@@ -51,7 +51,9 @@ struct BackgroundRendering: Sendable {
     ) {
         let box = self.box
         done.enter()
-        DispatchQueue.global(qos: .utility).async { [done] in
+        // A queue of its own gets a thread of its own at once: the global queue lends no more
+        // threads than there are cores, so a second file waited for the first to finish.
+        DispatchQueue(label: "tokenwatch.report.\(hint)", qos: .utility).async { [done] in
             let path = AtomicFile.path(
                 directory, ".\(hint)." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp")
             let rendered: Result<String, ReportError>

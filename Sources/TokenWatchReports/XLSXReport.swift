@@ -89,7 +89,11 @@ public enum XLSXReport {
     /// Excel's limit.
     static func cellText(_ text: String) -> String {
         // The common case, checked on bytes: no NUL, and short enough whatever the scalars.
-        if text.utf8.count <= cellLimit, !text.utf8.contains(0) { return text }
+        var copy = text
+        let hasNUL = copy.withUTF8 { bytes in
+            bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
+        }
+        if text.utf8.count <= cellLimit, !hasNUL { return text }
         let scalars = text.unicodeScalars.filter { $0 != "\u{0}" }
         guard scalars.count > cellLimit else { return String(String.UnicodeScalarView(scalars)) }
         return String(String.UnicodeScalarView(scalars.prefix(cellLimit)))
