@@ -92,4 +92,16 @@ struct XLSXReportTests {
         let rows = try #require(try PythonXLSX.read(path).sheets["Summary"]).rows
         #expect(rows.contains { $0.first == "Run outcome" && $0.dropFirst().first?.contains("no check run") == true })
     }
+
+    @Test("a cell's text loses its NULs and stops at Excel's limit; other text is kept as it is")
+    func cellText() {
+        #expect(XLSXReport.cellText("Café \"Étoile\" 😀") == "Café \"Étoile\" 😀")
+        #expect(XLSXReport.cellText("a\u{0}b\u{0}") == "ab")
+        #expect(XLSXReport.cellText("") == "")
+        let long = String(repeating: "é", count: XLSXReport.cellLimit + 5)
+        #expect(XLSXReport.cellText(long).unicodeScalars.count == XLSXReport.cellLimit)
+        let atLimit = String(repeating: "x", count: XLSXReport.cellLimit)
+        #expect(XLSXReport.cellText(atLimit) == atLimit)
+        #expect(XLSXReport.cellText("\u{0}" + atLimit) == atLimit)
+    }
 }
