@@ -101,18 +101,20 @@ public struct DigestDispatcher: Sendable {
                 if !platform.isEmpty {
                     ownerItems = items.filter { item in !platform.contains { $0.id == item.id } }
                     let fresh = platform.filter { !toPlatformTeam.contains($0.pageID) }
-                    if let failure = try await forward(
-                        platform, sending: fresh, to: ops, now: now, into: &outcome)
-                    {
+                    let attempt = try await forward(platform, sending: fresh, to: ops, now: now, into: &outcome)
+                    if case .unreachable(let failure) = attempt {
                         try await database.releaseClaims(ownerItems, sender: sender)
                         outcome.stoppedEarly = failure
                         break
                     }
-                    toPlatformTeam.formUnion(fresh.map(\.pageID))
+                    // Only a message the team got counts: after a refusal, the next Owner's
+                    // rows about the page try again rather than pass as already forwarded.
+                    if case .sent = attempt { toPlatformTeam.formUnion(fresh.map(\.pageID)) }
                 }
             }
             guard !ownerItems.isEmpty else { continue }
-            if let failure = try await send(ownerItems, to: first.ownerEmail, now: now, into: &outcome) {
+            let attempt = try await send(ownerItems, to: first.ownerEmail, now: now, into: &outcome)
+            if case .unreachable(let failure) = attempt {
                 outcome.stoppedEarly = failure
                 break
             }
@@ -120,13 +122,23 @@ public struct DigestDispatcher: Sendable {
         return outcome
     }
 
+    /// How one message went.
+    enum Attempt: Equatable {
+        /// Handed to the transport (or, for a forward, nothing new to send) and recorded.
+        case sent
+        /// Refused or not composed, and recorded.
+        case failed
+        /// A connection-level failure, recorded: sending stops (the reason).
+        case unreachable(String)
+    }
+
     /// Sends the platform team (TOKENWATCH_OPS_EMAIL) the `fresh` pages among an Owner's
     /// platform-side notices, then marks all of `items` sent as forwarded: their cause is not
-    /// the Owner's to fix. Returns why sending must stop (a connection-level failure).
+    /// the Owner's to fix. A failed send records all of `items` as an attempt that failed.
     private func forward(
         _ items: [OutboxItem], sending fresh: [OutboxItem], to ops: String, now: @Sendable () -> Date,
         into outcome: inout DispatchOutcome
-    ) async throws(StoreError) -> String? {
+    ) async throws(StoreError) -> Attempt {
         var messageID = "forwarded"
         if !fresh.isEmpty {
             let digest = Digest(
@@ -145,7 +157,7 @@ public struct DigestDispatcher: Sendable {
         try await database.markSent(
             items, sender: sender, messageID: messageID, actor: actor, now: now(), forwardedTo: ops)
         for item in items { outcome.notified[item.pageID, default: []].append(ops) }
-        return nil
+        return .sent
     }
 
     static func entry(_ item: OutboxItem) -> DigestEntry {
@@ -154,10 +166,10 @@ public struct DigestDispatcher: Sendable {
             reason: item.reason, since: item.since, expiresAt: item.expiresAt)
     }
 
-    /// Sends one Owner's digest. Returns why sending must stop (a connection-level failure).
+    /// Sends one Owner's digest.
     private func send(
         _ items: [OutboxItem], to owner: String, now: @Sendable () -> Date, into outcome: inout DispatchOutcome
-    ) async throws(StoreError) -> String? {
+    ) async throws(StoreError) -> Attempt {
         let digest = Digest(
             recipient: owner,
             entries: items.map { item in
@@ -178,12 +190,12 @@ public struct DigestDispatcher: Sendable {
         outcome.sent += 1
         for item in items { outcome.notified[item.pageID, default: []].append(item.ownerEmail) }
         logger.info("digest sent", metadata: ["to": "\(owner)", "pages": "\(items.count)", "reply": "\(reply)"])
-        return nil
+        return .sent
     }
 
     private func recordFailure(
         _ items: [OutboxItem], owner: String, error: any Error, now: Date, into outcome: inout DispatchOutcome
-    ) async throws(StoreError) -> String? {
+    ) async throws(StoreError) -> Attempt {
         let mailError = error as? MailError
         // A 5xx refusal or a message that cannot be composed will not get better by waiting.
         let permanent = mailError.map { !$0.isTransient } ?? true
@@ -201,8 +213,8 @@ public struct DigestDispatcher: Sendable {
                 "to": "\(owner)", "pages": "\(items.count)", "attempt": "\(attempts)", "error": "\(text)",
                 "gave_up": "\(gaveUp)",
             ])
-        if case .transport = mailError { return "the mail server could not be reached: \(text)" }
-        return nil
+        if case .transport = mailError { return .unreachable("the mail server could not be reached: \(text)") }
+        return .failed
     }
 
     /// A digest's identity: the outbox rows it carries. The same rows give the same key, so
