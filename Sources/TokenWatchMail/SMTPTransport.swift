@@ -3,8 +3,10 @@ import Foundation
 import TokenWatchHTTP
 import TokenWatchModel
 
-/// `MailTransport` speaking SMTP through libcurl, on the same `CurlEventLoop` as the Graph
-/// requests (no thread of its own, nothing blocking).
+/// `MailTransport` speaking SMTP through libcurl, on curl event loops (nothing blocks the
+/// cooperative pool). Each exchange borrows a loop of its own from a `CurlEventLoopPool`:
+/// libcurl blocks its loop while it waits for the reply to the end of DATA, and on a shared
+/// loop the digests sent at once would get their final replies one after another.
 ///
 /// URLs: `smtp://host:port` upgrades with STARTTLS when the server offers it (add
 /// `?tls=required` to refuse to send in clear), `smtps://host:port` is TLS from the first byte.
@@ -31,7 +33,9 @@ public struct SMTPTransport: MailTransport {
     private let password: Secret?
     private let timeoutSeconds: Double
     private let caFile: String?
-    private let loop: CurlEventLoop
+    /// The one loop every exchange runs on, when given; otherwise each borrows from `loops`.
+    private let loop: CurlEventLoop?
+    private let loops: CurlEventLoopPool
     /// The process's secrets plus this transport's credentials in every form AUTH sends them.
     private let redactor: Redactor
 
@@ -41,13 +45,16 @@ public struct SMTPTransport: MailTransport {
     ///   - username, password: for AUTH, when the server asks for it.
     ///   - timeoutSeconds: for the whole exchange (`TOKENWATCH_HTTP_TIMEOUT`).
     ///   - caFile: an extra CA bundle (`TOKENWATCH_CA_FILE`).
-    ///   - loop: where the transfer runs; the process-wide loop unless told otherwise.
+    ///   - loop: one loop for every exchange (they then wait for each other's final reply);
+    ///     nil lends each exchange a loop of its own from `loops`.
+    ///   - loops: where exchanges borrow their loop; the process-wide SMTP pool unless told.
     ///   - redactor: other secrets of the process to keep out of replies (the credentials are
     ///     added here).
     /// - Throws: `MailError.configuration` for a `file://` endpoint.
     public init(
         endpoint: MailTransportURL, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
-        caFile: String? = nil, loop: CurlEventLoop = .shared, redactor: Redactor = Redactor()
+        caFile: String? = nil, loop: CurlEventLoop? = nil, loops: CurlEventLoopPool = .smtp,
+        redactor: Redactor = Redactor()
     ) throws(MailError) {
         guard let baseURL = endpoint.curlURL else {
             throw .configuration("a file:// mail URL writes .eml files; it is not an SMTP server")
@@ -62,17 +69,19 @@ public struct SMTPTransport: MailTransport {
         self.timeoutSeconds = timeoutSeconds
         self.caFile = caFile
         self.loop = loop
+        self.loops = loops
         self.redactor = redactor.addingSMTPCredentials(user: self.username, password: password)
     }
 
     /// Parses `url` (a `TOKENWATCH_SMTP_URL` value) with `MailTransportURL` and connects to it.
     public init(
         url: String, username: String? = nil, password: Secret? = nil, timeoutSeconds: Double = 30,
-        caFile: String? = nil, loop: CurlEventLoop = .shared, redactor: Redactor = Redactor()
+        caFile: String? = nil, loop: CurlEventLoop? = nil, loops: CurlEventLoopPool = .smtp,
+        redactor: Redactor = Redactor()
     ) throws(MailError) {
         try self.init(
             endpoint: MailTransportURL(parsing: url), username: username, password: password,
-            timeoutSeconds: timeoutSeconds, caFile: caFile, loop: loop, redactor: redactor)
+            timeoutSeconds: timeoutSeconds, caFile: caFile, loop: loop, loops: loops, redactor: redactor)
     }
 
     /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with `message.data`.
@@ -87,7 +96,13 @@ public struct SMTPTransport: MailTransport {
         } catch {
             throw MailError.configuration(error.description)
         }
-        switch await loop.perform(transfer) {
+        let end: CurlTransferEnd
+        if let loop {
+            end = await loop.perform(transfer)
+        } else {
+            end = await loops.withLoop { loop in await loop.perform(transfer) }
+        }
+        switch end {
         case .cancelled:
             throw MailError.transport("cancelled")
         case .failedToStart(let reason):

@@ -121,6 +121,36 @@ struct SMTPTransportTests {
         }
     }
 
+    /// libcurl blocks a loop while it waits for the reply to the end of DATA; a loop of its own
+    /// per exchange is what lets messages sent at once be on the server at once, and the pool's
+    /// size bounds them. The sink holds each message 300 ms before its 250, so that they overlap.
+    @Test(
+        "messages sent at once are held by the server at once, as many as the pool has loops",
+        arguments: [(pool: 3, messages: 3), (pool: 2, messages: 5)])
+    func concurrentExchanges(pool size: Int, messages: Int) async throws {
+        let sink = try await SMTPTestServer.start(delayDataMilliseconds: 300)
+        let pool = CurlEventLoopPool(maximum: size)
+        let transport = try SMTPTransport(url: sink.url, timeoutSeconds: 10, loops: pool)
+        let replies = try await withThrowingTaskGroup(of: String.self, returning: [String].self) { group in
+            for index in 0..<messages {
+                var message = Self.message
+                message.envelopeTo = ["owner\(index)@acme.example"]
+                group.addTask { try await transport.send(message) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        await pool.shutdown()
+        let seen = try sink.concurrency()
+        let received = try sink.receivedMessages()
+        await sink.stop()
+
+        #expect(replies.count == messages && replies.allSatisfy { $0.hasPrefix("250") })
+        #expect(received.count == messages)
+        #expect(Set(received.flatMap(\.recipients)).count == messages)
+        #expect(seen.peakHeld == size, "\(seen)")
+        #expect(seen.peak == size, "\(seen)")
+    }
+
     @Test("tls=required refuses to send in clear to a server without STARTTLS")
     func tlsRequired() async throws {
         try await withSink { sink, loop in

@@ -43,6 +43,7 @@ import Testing
         #expect(c.httpTimeout == 30 && c.runTimeout == 900)
         #expect(c.expiryWarningDays == 14 && c.massInvalidPercent == 50 && c.massInvalidMin == 20)
         #expect(c.mailMaxAttempts == 10 && c.remindAfterDays == nil && c.keepReportsDays == nil)
+        #expect(c.smtpConnections == 4)
         #expect(c.metricsFile == nil && c.templatesDirectory == nil && c.caFile == nil)
     }
 
@@ -188,12 +189,27 @@ import Testing
         #expect(fromFlag?.isUsage == true)
     }
 
+    @Test func smtpConnectionsIsOneToSixteen() throws {
+        let dir = try OpsScratchDirectory()
+        #expect(try load(env: ["TOKENWATCH_SMTP_CONNECTIONS": "1"], in: dir).configuration.smtpConnections == 1)
+        #expect(try load(file: "TOKENWATCH_SMTP_CONNECTIONS=16\n", in: dir).configuration.smtpConnections == 16)
+        let tooMany = error { _ = try load(env: ["TOKENWATCH_SMTP_CONNECTIONS": "17"], in: dir) }
+        #expect(
+            tooMany?.description
+                == "TOKENWATCH_SMTP_CONNECTIONS from the environment: 17 is out of range: must be between 1 and 16")
+        #expect(
+            ConfigurationLoader.environmentHelp.contains(
+                "  TOKENWATCH_SMTP_CONNECTIONS  digests sent at once (SMTP connections), 1 to 16 [default: 4]"))
+    }
+
     @Test(arguments: [
         ("TOKENWATCH_CONCURRENCY", "257"), ("TOKENWATCH_CONCURRENCY", "4.5"), ("TOKENWATCH_BATCH_SIZE", "0"),
         ("TOKENWATCH_HTTP_TIMEOUT", "0"), ("TOKENWATCH_HTTP_TIMEOUT", "-1"), ("TOKENWATCH_RUN_TIMEOUT", "inf"),
         ("TOKENWATCH_RUN_TIMEOUT", "nan"), ("TOKENWATCH_MASS_INVALID_PERCENT", "100.5"),
         ("TOKENWATCH_MASS_INVALID_PERCENT", "-1"), ("TOKENWATCH_MASS_INVALID_MIN", "-1"),
         ("TOKENWATCH_EXPIRY_WARNING_DAYS", "two weeks"), ("TOKENWATCH_MAIL_MAX_ATTEMPTS", "0"),
+        ("TOKENWATCH_SMTP_CONNECTIONS", "0"), ("TOKENWATCH_SMTP_CONNECTIONS", "17"),
+        ("TOKENWATCH_SMTP_CONNECTIONS", "four"),
         ("TOKENWATCH_REMIND_AFTER_DAYS", "0"), ("TOKENWATCH_KEEP_REPORTS_DAYS", "x"),
         ("TOKENWATCH_GRAPH_VERSION", "25.0"), ("TOKENWATCH_GRAPH_VERSION", "v25"),
         ("TOKENWATCH_GRAPH_VERSION", "v25.0/"),
@@ -373,7 +389,8 @@ import Testing
             "TOKENWATCH_MAIL_FROM", "TOKENWATCH_RENEW_URL", "TOKENWATCH_REQUIRED_SCOPES", "TOKENWATCH_CONCURRENCY",
             "TOKENWATCH_HTTP_TIMEOUT", "TOKENWATCH_RUN_TIMEOUT", "TOKENWATCH_METRICS_FILE", "TOKENWATCH_TEMPLATES_DIR",
             "TOKENWATCH_EXPIRY_WARNING_DAYS", "TOKENWATCH_MASS_INVALID_PERCENT", "TOKENWATCH_MASS_INVALID_MIN",
-            "TOKENWATCH_CA_FILE", "TOKENWATCH_MAIL_MAX_ATTEMPTS", "TOKENWATCH_REMIND_AFTER_DAYS",
+            "TOKENWATCH_CA_FILE", "TOKENWATCH_MAIL_MAX_ATTEMPTS", "TOKENWATCH_SMTP_CONNECTIONS",
+            "TOKENWATCH_REMIND_AFTER_DAYS",
             "TOKENWATCH_KEEP_REPORTS_DAYS", "TOKENWATCH_BATCH_SIZE", "TOKENWATCH_PRODUCT_NAME", "TOKENWATCH_OPS_EMAIL",
             "TOKENWATCH_NOTIFY_RECOVERY", "TOKENWATCH_ACTOR", "TOKENWATCH_DB_PASSWORD", "TOKENWATCH_DB_PASSWORD_FILE",
             "TOKENWATCH_SHARDS",

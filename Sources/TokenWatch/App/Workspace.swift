@@ -135,8 +135,8 @@ public struct Workspace: Sendable {
     }
 
     /// The outbox's sender for `check` and `notify`: the digest composer and the dispatcher set
-    /// up from the configuration (sender address, renewal link, product name, attempts, lease,
-    /// redactor), claiming rows as `sender`.
+    /// up from the configuration (sender address, renewal link, product name, attempts, SMTP
+    /// connections, lease, redactor), claiming rows as `sender`.
     public func digestDispatcher(
         templates: TemplateSet, transport: any MailTransport, actor: String, sender: String, logger: Logger
     ) throws -> DigestDispatcher {
@@ -145,8 +145,8 @@ public struct Workspace: Sendable {
             options: configuration.digestOptions)
         return DigestDispatcher(
             database: database, composer: composer, transport: transport, maxAttempts: configuration.mailMaxAttempts,
-            actor: actor, sender: sender, lease: configuration.mailLease, logger: logger,
-            redactor: configuration.redactor)
+            connections: configuration.smtpConnections, actor: actor, sender: sender, lease: configuration.mailLease,
+            logger: logger, redactor: configuration.redactor)
     }
 
     /// The name of the process's account, from the password database.

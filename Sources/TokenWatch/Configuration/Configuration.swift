@@ -50,6 +50,8 @@ public struct Configuration: Sendable {
     public var massInvalidMin: Int
     /// Attempts before a digest is marked failed (`TOKENWATCH_MAIL_MAX_ATTEMPTS`).
     public var mailMaxAttempts: Int
+    /// Digests sent at once, each over its own SMTP connection (`TOKENWATCH_SMTP_CONNECTIONS`).
+    public var smtpConnections: Int
     /// Opt-in reminders for pages still invalid this many days after the first alert.
     public var remindAfterDays: Int?
     /// Prune report pairs older than this many days (never the latest); nil keeps everything.
@@ -93,6 +95,7 @@ public struct Configuration: Sendable {
         self.massInvalidPercent = Settings.massInvalidPercent.defaultValue
         self.massInvalidMin = Settings.massInvalidMin.defaultValue
         self.mailMaxAttempts = Settings.mailMaxAttempts.defaultValue
+        self.smtpConnections = Settings.smtpConnections.defaultValue
         self.remindAfterDays = Settings.remindAfterDays.defaultValue
         self.keepReportsDays = Settings.keepReportsDays.defaultValue
         self.productName = Settings.productName.defaultValue

@@ -187,6 +187,8 @@ public enum Settings {
     public static let mailMaxAttempts = Setting<Int>.integer(
         "TOKENWATCH_MAIL_MAX_ATTEMPTS", range: 1...Int(Int32.max), default: 10,
         "send attempts before a digest is marked failed")
+    public static let smtpConnections = Setting<Int>.integer(
+        "TOKENWATCH_SMTP_CONNECTIONS", range: 1...16, default: 4, "digests sent at once (SMTP connections)")
     public static let remindAfterDays = Setting<Int?>.optionalInteger(
         "TOKENWATCH_REMIND_AFTER_DAYS", range: 1...Int(Int32.max),
         "remind Owners of pages still invalid this many days after the first alert (off when unset)")

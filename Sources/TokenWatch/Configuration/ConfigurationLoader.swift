@@ -29,7 +29,8 @@ public enum ConfigurationLoader {
         .smtpPasswordFile, .mailFrom, .renewURL, Settings.requiredScopes.key, Settings.concurrency.key,
         Settings.batchSize.key, Settings.httpTimeout.key, Settings.runTimeout.key, .metricsFile,
         .templatesDirectory, Settings.expiryWarningDays.key, Settings.massInvalidPercent.key,
-        Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.remindAfterDays.key,
+        Settings.massInvalidMin.key, Settings.mailMaxAttempts.key, Settings.smtpConnections.key,
+        Settings.remindAfterDays.key,
         Settings.keepReportsDays.key, Settings.productName.key, .opsEmail, Settings.notifyRecovery.key, .actor,
         Settings.shards.key,
     ]
@@ -216,6 +217,7 @@ private struct Resolver {
         c.massInvalidPercent = try value(Settings.massInvalidPercent)
         c.massInvalidMin = try value(Settings.massInvalidMin)
         c.mailMaxAttempts = try value(Settings.mailMaxAttempts)
+        c.smtpConnections = try value(Settings.smtpConnections)
         c.remindAfterDays = try value(Settings.remindAfterDays)
         c.keepReportsDays = try value(Settings.keepReportsDays)
         c.productName = try value(Settings.productName)

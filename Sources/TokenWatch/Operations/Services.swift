@@ -13,11 +13,20 @@ public struct Services: Sendable {
     public let configuration: Configuration
     let logger: Logger
     let loop: CurlEventLoop
+    let smtpLoops: CurlEventLoopPool
 
-    public init(configuration: Configuration, logger: Logger, loop: CurlEventLoop = .shared) throws {
+    /// - Parameters:
+    ///   - loop: where the Graph requests run.
+    ///   - smtpLoops: where each SMTP exchange borrows a loop of its own (libcurl blocks a loop
+    ///     while it waits for the final reply to a message).
+    public init(
+        configuration: Configuration, logger: Logger, loop: CurlEventLoop = .shared,
+        smtpLoops: CurlEventLoopPool = .smtp
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         self.loop = loop
+        self.smtpLoops = smtpLoops
     }
 
     /// The HTTP client every Graph request goes through.
@@ -60,7 +69,7 @@ public struct Services: Sendable {
         case .smtp, .smtps:
             return try SMTPTransport(
                 endpoint: endpoint, username: configuration.smtpUser, password: configuration.smtpPassword,
-                timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loop: loop,
+                timeoutSeconds: configuration.httpTimeout, caFile: configuration.caFile, loops: smtpLoops,
                 redactor: configuration.redactor)
         }
     }

@@ -16,8 +16,10 @@ import Foundation
 ///     await sink.stop()
 ///
 /// A message is on disk before the server answers DATA with 250, so once `send` returns the
-/// message is there — no polling. The script stops when its stdin closes, so it never outlives
-/// the test process; `stop()` ends it sooner and removes the directory.
+/// message is there — no polling; `concurrency()` says how many connections were open and how
+/// many messages were held at once.
+/// The script stops when its stdin closes, so it never outlives the test process; `stop()`
+/// ends it sooner and removes the directory.
 final class SMTPTestServer {
     /// One message the server accepted.
     struct ReceivedMail: Sendable, Equatable {
@@ -112,7 +114,7 @@ final class SMTPTestServer {
     /// Every message accepted so far, oldest first.
     func receivedMessages() throws -> [ReceivedMail] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".json") && $0 != "control.json" }
+            .filter { $0.hasSuffix(".json") && $0 != "control.json" && $0 != "sessions.json" }
             .sorted()
         return try names.map { name in
             let stem = directory.appendingPathComponent(String(name.dropLast(".json".count)))
@@ -132,6 +134,30 @@ final class SMTPTestServer {
             for recipient in message.recipients { counts[recipient.lowercased(), default: 0] += 1 }
         }
         return counts
+    }
+
+    /// What the server saw at once, counted by the server itself.
+    struct Concurrency: Sendable, Equatable, Decodable {
+        /// SMTP sessions (connections) open now.
+        var open: Int
+        /// The most sessions ever open at once. A session is counted when it opens, before the
+        /// greeting: once a message sent over it has been accepted, it is in here.
+        var peak: Int
+        /// Messages stored whose final 250 has not been sent yet (with `delayDataMilliseconds`).
+        var held: Int
+        /// The most messages ever held at once: how many senders were mid-message together.
+        var peakHeld: Int
+
+        enum CodingKeys: String, CodingKey {
+            case open, peak, held
+            case peakHeld = "peak_held"
+        }
+    }
+
+    /// The sessions and messages the server had at once, so far.
+    func concurrency() throws -> Concurrency {
+        try JSONDecoder().decode(
+            Concurrency.self, from: Data(contentsOf: directory.appendingPathComponent("sessions.json")))
     }
 
     /// Makes the next `rcpt` RCPT and `data` DATA commands (after any already pending) fail

@@ -22,6 +22,11 @@ a server that echoes secrets, which a client must never log or store.
 --auth-mechanisms limits the mechanisms offered (comma-separated; default PLAIN,LOGIN).
 --delay-data-ms makes a slow server: each accepted message is stored at once, then the final
 250 to DATA waits MS milliseconds (other sessions go on meanwhile), so senders overlap.
+DIR/sessions.json {"open", "peak", "held", "peak_held"} counts the SMTP sessions
+(connections) open now and the most ever open at once, and the messages stored whose final
+250 has not been sent yet (--delay-data-ms holds them) now and at most at once. It is
+rewritten atomically at every change: a session is counted when it opens (before the
+greeting, so before any message on it), a message before its final reply.
 --reject ADDRESS (repeatable) answers RCPT TO that address with "550 5.1.1 ...", for good:
 a permanent refusal, which a client must not retry.
 --exit-on-stdin-eof makes it stop when stdin closes, so it never outlives the test process.
@@ -46,6 +51,27 @@ class Sink:
         self.delay_data = delay_data_ms / 1000.0
         self.refuse = {"rcpt": refuse_rcpt, "data": refuse_data}
         self.count = 0
+        self.sessions = 0
+        self.peak_sessions = 0
+        self.held = 0
+        self.peak_held = 0
+        self._write_sessions()
+
+    def _write_sessions(self):
+        path = os.path.join(self.directory, "sessions.json")
+        counts = {"open": self.sessions, "peak": self.peak_sessions, "held": self.held, "peak_held": self.peak_held}
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(counts, handle)
+        os.replace(path + ".tmp", path)
+
+    def session_opened(self):
+        self.sessions += 1
+        self.peak_sessions = max(self.peak_sessions, self.sessions)
+        self._write_sessions()
+
+    def session_closed(self):
+        self.sessions -= 1
+        self._write_sessions()
 
     def _read_control(self):
         path = os.path.join(self.directory, "control.json")
@@ -93,8 +119,15 @@ class Sink:
             json.dump(meta, handle)
         os.replace(stem + ".json.tmp", stem + ".json")
         number = self.count
-        if self.delay_data > 0:
-            await asyncio.sleep(self.delay_data)
+        self.held += 1
+        self.peak_held = max(self.peak_held, self.held)
+        self._write_sessions()
+        try:
+            if self.delay_data > 0:
+                await asyncio.sleep(self.delay_data)
+        finally:
+            self.held -= 1
+            self._write_sessions()
         return "250 2.0.0 OK: queued as %04d" % number
 
 
@@ -125,6 +158,29 @@ class EchoingSMTP(SMTP):
         except binascii.Error:
             await self.push("501 5.5.2 Can't decode base64")
             return MISSING
+
+
+def counting(session_class):
+    """`session_class` telling the sink when each session (connection) opens and closes."""
+
+    class Counting(session_class):
+        counted = False
+
+        def connection_made(self, transport):
+            # Once per connection (STARTTLS would make it again on the same connection).
+            if not self.counted:
+                self.counted = True
+                self.event_handler.session_opened()
+            super().connection_made(transport)
+
+        def connection_lost(self, error):
+            try:
+                super().connection_lost(error)
+            finally:
+                if self.counted:
+                    self.event_handler.session_closed()
+
+    return Counting
 
 
 def echoing_authenticator(server, session, envelope, mechanism, auth_data):
@@ -169,7 +225,7 @@ async def main():
             auth_require_tls=False,
             auth_exclude_mechanism=sorted({"CRAM-MD5", "PLAIN", "LOGIN"} - offered),
         )
-    session = EchoingSMTP if args.auth_echo else SMTP
+    session = counting(EchoingSMTP if args.auth_echo else SMTP)
 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: session(sink, **options), host="127.0.0.1", port=0)
