@@ -77,6 +77,16 @@ struct BackgroundRendering: Sendable {
         }
     }
 
+    /// The spreadsheet of `input`'s pages, its Summary sheet written once `summary` is given
+    /// the input that reports the run.
+    static func spreadsheet(_ input: ReportInput, in directory: String, summary: SummaryPromise)
+        -> BackgroundRendering
+    {
+        BackgroundRendering(in: directory, hint: "token-report.xlsx") { path throws(ReportError) in
+            try XLSXReport.write(input, to: path) { summary.wait() }
+        }
+    }
+
     /// The CSV of `input`'s pages, streamed into its file.
     static func csv(_ input: ReportInput, in directory: String) -> BackgroundRendering {
         BackgroundRendering(in: directory, hint: "token-report.csv") { path throws(ReportError) in
@@ -103,5 +113,29 @@ struct BackgroundRendering: Sendable {
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
+    }
+}
+
+/// The input a started spreadsheet's Summary sheet waits for: given once, by the thread that
+/// finishes the report, or abandoned (nil) when the report is not written after all.
+final class SummaryPromise: Sendable {
+    private let value = Mutex<ReportInput??>(nil)
+    private let given = DispatchSemaphore(value: 0)
+
+    /// Gives the input (or nil to abandon); only the first call counts.
+    func fulfil(_ input: ReportInput?) {
+        let first = value.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = .some(input)
+            return true
+        }
+        if first { given.signal() }
+    }
+
+    /// Blocks the rendering thread (never the cooperative pool) until `fulfil`.
+    func wait() -> ReportInput? {
+        given.wait()
+        given.signal()
+        return value.withLock { $0 } ?? nil
     }
 }

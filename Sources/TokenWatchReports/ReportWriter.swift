@@ -66,19 +66,37 @@ public struct ReportWriter: Sendable {
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
         -> ReportFiles
     {
+        try write(input, templates: templates, to: directory, started: start(input, in: directory))
+    }
+
+    /// Starts the parts of a report that need only its pages — the CSV and the spreadsheet's
+    /// Pages sheet — on threads of their own, so they are written while the run's digests go
+    /// out. `write(_:templates:to:started:)` finishes the report; a started report that will
+    /// not be written is `abandon()`ed.
+    public func start(_ pages: ReportInput, in directory: String) throws(ReportError) -> StartedReport {
         try Self.makeDirectory(directory)
+        var ordered = pages
+        ordered.putInReportOrder()
+        let summary = SummaryPromise()
+        return StartedReport(
+            pages: ordered, directory: directory, summary: summary,
+            csv: BackgroundRendering.csv(ordered, in: directory),
+            spreadsheet: BackgroundRendering.spreadsheet(ordered, in: directory, summary: summary))
+    }
+
+    /// Finishes `started` with `input` (the same pages, in the same order — `started.pages`'
+    /// — with the run's outcome, notifications and log): the HTML, the spreadsheet's Summary
+    /// sheet, and every file placed.
+    public func write(_ input: ReportInput, templates: TemplateSet, to directory: String, started: StartedReport)
+        throws(ReportError) -> ReportFiles
+    {
         var ordered = input
         ordered.putInReportOrder()
-        let spreadsheet = BackgroundRendering.spreadsheet(ordered, in: directory)
-        let csv = BackgroundRendering.csv(ordered, in: directory)
+        started.summary.fulfil(ordered)
         // Whatever happens here, no temporary file of either renderer is left behind.
-        defer {
-            for rendering in [csv, spreadsheet] {
-                if case .success(let path) = rendering.wait() { _ = unlink(path) }
-            }
-        }
-        var placed = try writePair(ordered, templates: templates, csv: csv, in: directory)
-        let workbook = try spreadsheet.wait().get()
+        defer { started.abandon() }
+        var placed = try writePair(ordered, templates: templates, csv: started.csv, in: directory)
+        let workbook = try started.spreadsheet.wait().get()
         try placeSpreadsheet(temporary: workbook, beside: &placed, in: directory)
         ReportSummary(ordered, stem: placed.stem).write(in: directory)
         return placed
@@ -269,6 +287,26 @@ public struct ReportWriter: Sendable {
         } catch {
             // A temporary file's random name means nothing to a reader: name its directory.
             throw .cannotWrite(path: error.path == final ? final : directory, reason: error.reason)
+        }
+    }
+}
+
+/// A report whose CSV and spreadsheet pages are being written (`ReportWriter.start`), waiting
+/// for the run's outcome to be finished by `ReportWriter.write(_:templates:to:started:)`.
+public struct StartedReport: Sendable {
+    /// The pages, in report order: the finished report's input carries these.
+    public let pages: ReportInput
+    let directory: String
+    let summary: SummaryPromise
+    let csv: BackgroundRendering
+    let spreadsheet: BackgroundRendering
+
+    /// Stops waiting for the outcome and deletes whatever temporary files the renderers left
+    /// (a placed report's files have their own names by then). Safe to call more than once.
+    public func abandon() {
+        summary.fulfil(nil)
+        for rendering in [csv, spreadsheet] {
+            if case .success(let path) = rendering.wait() { _ = unlink(path) }
         }
     }
 }

@@ -53,13 +53,23 @@ public enum XLSXReport {
 
     /// Writes the workbook to `path` (a private temporary file: `ReportWriter` places it).
     static func write(_ input: ReportInput, to path: String) throws(ReportError) {
+        try write(input, to: path) { input }
+    }
+
+    /// Writes the Pages sheet of `input` first, then asks `summary` for the input whose run
+    /// the Summary sheet reports (the same pages, the run's outcome now decided): the pages can
+    /// be written while the digests go out. `summary` returning nil abandons the workbook.
+    static func write(_ input: ReportInput, to path: String, summary: () -> ReportInput?) throws(ReportError) {
         guard let workbook = tw_workbook_new_streaming(path) else {
             throw .cannotWrite(path: "spreadsheet", reason: "libxlsxwriter could not create a workbook")
         }
         let book = Book(workbook: workbook)
-        do {
+        do throws(ReportError) {
             try book.writePages(input)
-            try book.writeSummary(input)
+            guard let final = summary() else {
+                throw .cannotWrite(path: "spreadsheet", reason: "abandoned: the report was not finished")
+            }
+            try book.writeSummary(final)
         } catch {
             // Closing is the only way to free the workbook; the half-written file is discarded.
             _ = workbook_close(workbook)

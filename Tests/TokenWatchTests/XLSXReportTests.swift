@@ -104,4 +104,44 @@ struct XLSXReportTests {
         #expect(XLSXReport.cellText(atLimit) == atLimit)
         #expect(XLSXReport.cellText("\u{0}" + atLimit) == atLimit)
     }
+
+    @Test("a report started before the outcome is the report written at once; abandoned, it leaves nothing")
+    func startedReport() throws {
+        let templates = try TemplateSet()
+        let whole = try TemporaryDirectory()
+        let staged = try TemporaryDirectory()
+        let abandoned = try TemporaryDirectory()
+        defer { for directory in [whole, staged, abandoned] { directory.cleanup() } }
+        let direct = try ReportWriter().write(Self.input, templates: templates, to: whole.path)
+
+        // Started with the pages alone (no run, another time), finished with the outcome.
+        let started = try ReportWriter().start(
+            ReportInput(generatedAt: Date(timeIntervalSince1970: 0), pages: Self.input.pages), in: staged.path)
+        var input = started.pages
+        let full = Self.input
+        (input.generatedAt, input.run, input.notifications) = (full.generatedAt, full.run, full.notifications)
+        (input.recentEvents, input.logEntryCounts, input.changedPageIDs) =
+            (full.recentEvents, full.logEntryCounts, full.changedPageIDs)
+        (input.notices, input.owners, input.origin) = (full.notices, full.owners, full.origin)
+        let files = try ReportWriter().write(input, templates: templates, to: staged.path, started: started)
+        #expect(files.stem == direct.stem)
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: files.html))
+                == Data(contentsOf: URL(fileURLWithPath: direct.html)))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: files.csv)) == Data(contentsOf: URL(fileURLWithPath: direct.csv)))
+        let (one, other) = (try PythonXLSX.read(files.xlsx), try PythonXLSX.read(direct.xlsx))
+        #expect(one.order == other.order)
+        #expect(one.sheets["Pages"]?.rows == other.sheets["Pages"]?.rows)
+        #expect(one.sheets["Summary"]?.rows == other.sheets["Summary"]?.rows)
+        // Nothing temporary is left beside the placed files.
+        let names = try FileManager.default.contentsOfDirectory(atPath: staged.path)
+        #expect(!names.contains { $0.hasPrefix(".") })
+
+        let dropped = try ReportWriter().start(
+            ReportInput(generatedAt: Self.input.generatedAt, pages: Self.input.pages), in: abandoned.path)
+        dropped.abandon()
+        dropped.abandon()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: abandoned.path).isEmpty)
+    }
 }

@@ -22,8 +22,36 @@ public struct ReportRun: Sendable {
         self.now = now
     }
 
+    /// Loads the pages and starts the report's CSV and spreadsheet pages before the run's
+    /// outcome is decided: after a check, they are written while the digests go out (a page's
+    /// row does not change after its check; the digests change only the outbox and the log,
+    /// which `write` reads later). nil when that fails: `write` then starts over and says why.
+    func start() async -> StartedReport? {
+        do {
+            let pages = try await workspace.database.pagesInReportOrder()
+            let input = ReportInput(generatedAt: now(), pages: pages)
+            let directory = workspace.configuration.reportsDirectory
+            return try await BlockingWork.run { try ReportWriter().start(input, in: directory) }
+        } catch {
+            return nil
+        }
+    }
+
     /// Writes the report; `outcome` nil regenerates it from stored state without a run.
-    public func write(outcome: RunOutcome?) async throws -> ReportFiles {
+    /// - Parameter started: the report `start()` began for this run: its pages are used, and
+    ///   its CSV and spreadsheet finished.
+    public func write(outcome: RunOutcome?, started: StartedReport? = nil) async throws -> ReportFiles {
+        do {
+            return try await writeReport(outcome: outcome, started: started)
+        } catch {
+            // A failure on the way leaves no temporary file, and no renderer waiting (it waits
+            // on a Dispatch thread: abandoned off the cooperative pool too).
+            if let started { _ = try? await BlockingWork.run { started.abandon() } }
+            throw error
+        }
+    }
+
+    private func writeReport(outcome: RunOutcome?, started: StartedReport?) async throws -> ReportFiles {
         let configuration = workspace.configuration
         let database = workspace.database
         let owners = try await database.ownersByCompany()
@@ -78,11 +106,26 @@ public struct ReportRun: Sendable {
             notices.append(
                 "No Owner to notify for: \(orphans.joined(separator: ", ")). Add one with “tokenwatch owners add”.")
         }
-        var input = ReportInput(
-            generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications,
-            pages: try await database.pagesInReportOrder(), changedPageIDs: outcome?.changedPageIDs ?? [],
-            expiryWarningDays: configuration.expiryWarningDays,
-            notices: notices, owners: owners, origin: origin, lastRun: lastRun)
+        var input: ReportInput
+        if let started {
+            // The started pages, in report order already: no second read, no second sort.
+            input = started.pages
+            input.generatedAt = outcome?.startedAt ?? now()
+            input.run = outcome
+            input.notifications = notifications
+            input.changedPageIDs = outcome?.changedPageIDs ?? []
+            input.expiryWarningDays = configuration.expiryWarningDays
+            input.notices = notices
+            input.owners = owners
+            input.origin = origin
+            input.lastRun = lastRun
+        } else {
+            input = ReportInput(
+                generatedAt: outcome?.startedAt ?? now(), run: outcome, notifications: notifications,
+                pages: try await database.pagesInReportOrder(), changedPageIDs: outcome?.changedPageIDs ?? [],
+                expiryWarningDays: configuration.expiryWarningDays,
+                notices: notices, owners: owners, origin: origin, lastRun: lastRun)
+        }
         // Only the pages shown in full show their log: the hourly report of a large, quiet fleet
         // reads a few pages' entries, not every page's.
         let shownInFull = input.pageIDsShownInFull
@@ -100,7 +143,11 @@ public struct ReportRun: Sendable {
         let directory = configuration.reportsDirectory
         let ordered = input
         let files = try await BlockingWork.run {
-            try ReportWriter().write(ordered, templates: templates, to: directory)
+            if let started {
+                try ReportWriter().write(ordered, templates: templates, to: directory, started: started)
+            } else {
+                try ReportWriter().write(ordered, templates: templates, to: directory)
+            }
         }
         if let keep = configuration.keepReportsDays {
             let pruneAt = now()

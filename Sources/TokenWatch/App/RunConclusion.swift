@@ -34,6 +34,9 @@ struct RunConclusion: Sendable {
         var outcome = checked
         var failures: [String] = []
         let database = workspace.database
+        // The report's pages, CSV and spreadsheet pages start now, beside the guard and the
+        // digests: their rows are final once the check has committed them.
+        let report = await ReportRun(workspace: workspace, templates: templates, now: now).start()
         // Step 7's guard, over the whole wave: whatever staged rows wait for it, from this run
         // or from one that was killed before it passed them on.
         do {
@@ -110,19 +113,23 @@ struct RunConclusion: Sendable {
         }
         outcome.reasons = reasons
         outcome.status = !failures.isEmpty ? .failed : reasons.isEmpty ? .completed : .partial
-        return await finish(outcome, metricsFile: metricsFile, writeReport: true)
+        return await finish(outcome, metricsFile: metricsFile, writeReport: true, report: report)
     }
 
     /// Renders everything that reports the run from its outcome: the report, the metrics, the
     /// stored run record and the summary line. Output that cannot be written turns the status
     /// into 73; what was already written from the outcome keeps the status it had then.
-    func finish(_ decided: RunOutcome, metricsFile: String?, writeReport: Bool) async -> CheckRunResult {
+    /// - Parameter report: the report `ReportRun.start()` began for this run, if any.
+    func finish(_ decided: RunOutcome, metricsFile: String?, writeReport: Bool, report: StartedReport? = nil)
+        async -> CheckRunResult
+    {
         var outcome = decided
         var reportFiles: ReportFiles?
+        if !writeReport, let report { _ = try? await BlockingWork.run { report.abandon() } }
         if writeReport {
             do {
                 reportFiles = try await ReportRun(workspace: workspace, templates: templates, now: now).write(
-                    outcome: outcome)
+                    outcome: outcome, started: report)
             } catch {
                 logger.error("report not written: \(error)")
                 outcome.reasons.append("report not written: \(error)")
