@@ -193,6 +193,31 @@ public struct ReportWriter: Sendable {
         AtomicFile.syncDirectory(directory)
     }
 
+    /// Deletes the hidden temporary files that runs killed while writing left in `directory`
+    /// (`.token-report….tmp`, `.latest.….tmp`, `.index.html.….tmp`) once they are older than
+    /// `age`: a live run's are minutes old, and only files with exactly those names are
+    /// touched. Returns the paths deleted, sorted.
+    @discardableResult
+    public func removeStaleTemporaries(in directory: String, olderThan age: TimeInterval = 86_400, now: Date)
+        -> [String]
+    {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        let cutoff = now.timeIntervalSince1970 - age
+        var deleted: [String] = []
+        for name in names
+        where name.hasSuffix(".tmp")
+            && [".token-report", ".latest.", ".index.html."].contains(where: { name.hasPrefix($0) })
+        {
+            let path = Self.path(directory, name)
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                Double(info.st_mtim.tv_sec) < cutoff, unlink(path) == 0
+            else { continue }
+            deleted.append(path)
+        }
+        return deleted.sorted()
+    }
+
     /// Deletes report pairs whose time (from the file name) is more than `keepDays` days before
     /// `now`. Never deletes the newest pair, `latest.*`, or any file whose name is not exactly a
     /// report's. A negative `keepDays` counts as 0. Returns the paths deleted, sorted.

@@ -214,6 +214,33 @@ struct ReportPruneTests {
         }
     }
 
+    @Test("a killed run's temporary files go after a day; a live run's, and other files, stay")
+    func staleTemporaries() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let stale = [
+            ".token-report.1f2e.tmp", ".token-report.xlsx.9a.tmp", ".token-report.csv.77.tmp", ".latest.html.5c.tmp",
+            ".index.html.e1.tmp", ".token-report-20261201T000000Z.json.3b.tmp",
+        ]
+        let fresh = [".token-report.abc.tmp", ".latest.csv.def.tmp"]
+        let others = [".keep.tmp", ".token-report.1f2e", "token-report.tmp", "latest.html", "notes.tmp"]
+        try Self.touch(temp, stale + fresh + others)
+        // Two days old, except the fresh ones (an hour) and the others (also two days).
+        for name in stale + others {
+            var times = [timeval(tv_sec: Int(Self.now.timeIntervalSince1970) - 2 * 86_400, tv_usec: 0)]
+            times.append(times[0])
+            #expect(utimes(temp.file(name), times) == 0)
+        }
+        for name in fresh {
+            let hourAgo = timeval(tv_sec: Int(Self.now.timeIntervalSince1970) - 3_600, tv_usec: 0)
+            #expect(utimes(temp.file(name), [hourAgo, hourAgo]) == 0)
+        }
+        let deleted = ReportWriter().removeStaleTemporaries(in: temp.path, now: Self.now)
+        #expect(deleted == stale.map { temp.file($0) }.sorted())
+        let remaining = Set(try FileManager.default.contentsOfDirectory(atPath: temp.path))
+        #expect(remaining == Set(fresh + others))
+    }
+
     @Test("deletes pairs older than the limit, keeps recent ones, latest.* and foreign files")
     func prunes() throws {
         let temp = try TemporaryDirectory()

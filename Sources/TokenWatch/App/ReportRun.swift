@@ -155,6 +155,9 @@ public struct ReportRun: Sendable {
                 try ReportWriter().prune(directory: directory, keepDays: keep, now: pruneAt)
             }
         }
+        // A run killed while writing leaves hidden temporary files; a day later they go.
+        let cleanAt = now()
+        _ = try? await BlockingWork.run { ReportWriter().removeStaleTemporaries(in: directory, now: cleanAt) }
         // After pruning, so the index lists exactly the reports kept.
         try await BlockingWork.run { try ReportIndex.write(directory: directory) }
         return files
