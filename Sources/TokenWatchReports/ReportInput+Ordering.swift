@@ -32,22 +32,7 @@ extension ReportInput {
             isInReportOrder = true
             return
         }
-        var order = Self.reportOrder(of: pages)
-        // Permuted in place, cycle by cycle: a sorted copy would hold every page twice.
-        for start in order.indices where order[start] != start {
-            let first = pages[start]
-            var position = start
-            while true {
-                let source = order[position]
-                order[position] = position
-                if source == start {
-                    pages[position] = first
-                    break
-                }
-                pages[position] = pages[source]
-                position = source
-            }
-        }
+        pages.permute(by: Self.reportOrder(of: pages))
         isInReportOrder = true
     }
 

@@ -129,26 +129,10 @@ extension AppDatabase {
     /// copy would hold a million pages' targets twice.
     static func putInCheckOrder(_ targets: inout [CheckTarget], lastChecked: [Double]) {
         let rowIDs = targets.map(\.rowID)
-        var order = Array(targets.indices)
-        order.sort { a, b in
+        let order = targets.indices.sorted { a, b in
             lastChecked[a] != lastChecked[b] ? lastChecked[a] < lastChecked[b] : rowIDs[a] < rowIDs[b]
         }
-        // order[position] is the index of the target that belongs at `position`: follow each
-        // cycle of the permutation, moving one target at a time.
-        for start in order.indices where order[start] != start {
-            let first = targets[start]
-            var position = start
-            while true {
-                let source = order[position]
-                order[position] = position
-                if source == start {
-                    targets[position] = first
-                    break
-                }
-                targets[position] = targets[source]
-                position = source
-            }
-        }
+        targets.permute(by: order)
     }
 
     /// Commits one batch's verdicts in one transaction: statuses, last-checked times, scopes
