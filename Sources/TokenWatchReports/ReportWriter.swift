@@ -102,11 +102,14 @@ public struct ReportWriter: Sendable {
         return placed
     }
 
-    /// Streams the HTML of `input` (in report order) into a temporary file, waits for the CSV
-    /// rendered beside it, and places the pair.
+    /// Waits for the CSV rendered beside it, streams the HTML of `input` (in report order)
+    /// into a temporary file, and places the pair.
     private func writePair(
         _ input: ReportInput, templates: TemplateSet, csv: BackgroundRendering, in directory: String
     ) throws(ReportError) -> ReportFiles {
+        // The HTML starts once the CSV is done (long done when digests went out meanwhile):
+        // two files at a time on two cores, so the spreadsheet, the longest, keeps a core.
+        let csvPath = try csv.wait().get()
         let html = try StreamedFile.create(in: directory, hint: "token-report")
         do {
             try HTMLReport.render(input, templates: templates) { (chunk: String) throws(ReportError) in
@@ -118,7 +121,6 @@ public struct ReportWriter: Sendable {
         }
         defer { _ = unlink(html.path) }
         try html.finish()
-        let csvPath = try csv.wait().get()
         return try place(
             temporaryHTML: html.path, temporaryCSV: csvPath, generatedAt: input.generatedAt, in: directory)
     }
