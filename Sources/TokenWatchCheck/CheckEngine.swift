@@ -295,26 +295,21 @@ public struct CheckEngine: Sendable {
                 await readSharedThrottle()
                 launch()
                 while let result = try await group.next() {
-                    if case .committed(let results, let committed) = result {
-                        committing = false
-                        switch committed {
-                        case .success(let commit):
-                            apply(commit, of: results, into: &outcome)
-                            decidedCount += results.count
-                            progress?(decidedCount, targets.count)
-                            commitWaiting()
-                            launch()
-                        case .failure(let error):
-                            group.cancelAll()
-                            throw CheckError.store(error)
-                        }
-                        continue
-                    }
-                    inFlight -= 1
+                    // Every child but a transaction was a request in flight.
+                    if case .committed = result {} else { inFlight -= 1 }
                     var decided: [PageCheckResult] = []
                     switch result {
-                    case .committed:
+                    case .committed(let results, .success(let commit)):
+                        committing = false
+                        apply(commit, of: results, into: &outcome)
+                        decidedCount += results.count
+                        progress?(decidedCount, targets.count)
+                        commitWaiting()
+                        launch()
                         continue
+                    case .committed(_, .failure(let error)):
+                        group.cancelAll()
+                        throw CheckError.store(error)
                     case .unreadable(let error):
                         group.cancelAll()
                         throw CheckError.store(error)

@@ -33,14 +33,7 @@ extension PostgresStore {
             }
             return targets
         }
-        if let pageIDs {
-            let found = Set(targets.map(\.pageID))
-            let missing = pageIDs.filter { !found.contains($0) }
-            if !missing.isEmpty {
-                throw StoreError.notFound(
-                    "not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
-            }
-        }
+        try CheckTarget.requireAll(pageIDs, in: targets)
         return targets
     }
 

@@ -7,13 +7,6 @@ import TokenWatchStore
 import TokenWatchSystem
 
 extension PostgresStore {
-    /// Upserts pages in one transaction: all or nothing, as `AppDatabase`'s does.
-    public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
-        async throws -> UpsertSummary
-    {
-        try await upsertPages(cipher: cipher, actor: actor, now: now) { write in try write(pages) }
-    }
-
     /// Upserts pages as `produce` hands them over, chunk by chunk, in one transaction: all or
     /// nothing, whatever the number of rows. `produce` runs on a Dispatch thread (never the
     /// cooperative pool) and may block there reading a file; each `write` waits until its chunk

@@ -70,13 +70,6 @@ struct BackgroundRendering: Sendable {
         }
     }
 
-    /// The spreadsheet of `input`.
-    static func spreadsheet(_ input: ReportInput, in directory: String) -> BackgroundRendering {
-        BackgroundRendering(in: directory, hint: "token-report.xlsx") { path throws(ReportError) in
-            try XLSXReport.write(input, to: path)
-        }
-    }
-
     /// The spreadsheet of `input`'s pages, its Summary sheet written once `summary` is given
     /// the input that reports the run.
     static func spreadsheet(_ input: ReportInput, in directory: String, summary: SummaryPromise)

@@ -66,7 +66,10 @@ public struct ReportWriter: Sendable {
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String) throws(ReportError)
         -> ReportFiles
     {
-        try write(input, templates: templates, to: directory, started: start(input, in: directory))
+        // Sorted once, here: `start` and the finishing `write` then take the pages as they are.
+        var ordered = input
+        ordered.putInReportOrder()
+        return try write(ordered, templates: templates, to: directory, started: start(ordered, in: directory))
     }
 
     /// Starts the parts of a report that need only its pages — the CSV and the spreadsheet's

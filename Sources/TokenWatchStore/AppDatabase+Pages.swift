@@ -41,19 +41,11 @@ public struct UpsertConflict: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 extension AppDatabase {
-    /// Upserts pages in one transaction: all or nothing. A new page is `connected`, a
-    /// disconnected one coming back is `connected` again, a changed token is `renewed`
-    /// (status back to unknown until checked), a changed name is `renamed`, an identical row
-    /// changes nothing. A page ID that belongs to another company fails the whole upsert with
-    /// `UpsertConflict`, naming every such row.
-    public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
-        async throws -> UpsertSummary
-    {
-        try await upsertPages(cipher: cipher, actor: actor, now: now) { write in try write(pages) }
-    }
-
     /// Upserts pages as `produce` hands them over, chunk by chunk, in one transaction: all or
-    /// nothing, whatever the number of rows. `produce` runs on the database's writer thread
+    /// nothing, whatever the number of rows. A new page is `connected`, a disconnected one
+    /// coming back is `connected` again, a changed token is `renewed` (status back to unknown
+    /// until checked), a changed name is `renamed`, an identical row changes nothing. A page
+    /// ID that belongs to another company fails the whole upsert with `UpsertConflict`. `produce` runs on the database's writer thread
     /// (never the cooperative pool) and may block there reading a file; it calls `write` with
     /// each chunk. When it throws, nothing is written and its error is rethrown as is; rows
     /// that conflict with stored pages fail the whole upsert with `UpsertConflict` at the end,

@@ -77,8 +77,6 @@ public protocol PageStore: Sendable {
 
     // MARK: Pages
 
-    func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date) async throws
-        -> UpsertSummary
     /// Streaming upsert: `produce` calls `write` with chunks; all chunks commit or none.
     func upsertPages(
         cipher: TokenCipher, actor: String, now: Date,
@@ -142,6 +140,13 @@ public protocol PageStore: Sendable {
 }
 
 extension PageStore {
+    /// Upserts `pages` in one transaction: all or nothing (the streaming upsert with one chunk).
+    public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
+        async throws -> UpsertSummary
+    {
+        try await upsertPages(cipher: cipher, actor: actor, now: now) { write in try write(pages) }
+    }
+
     /// Every watched page (or only `pageIDs`), least recently checked first.
     public func checkTargets(pageIDs: [String]?) async throws(StoreError) -> [CheckTarget] {
         try await checkTargets(pageIDs: pageIDs, shard: nil)
@@ -202,5 +207,18 @@ public struct RunChanges: Sendable, Equatable {
     public init(newlyInvalid: [String] = [], becameValid: [String] = []) {
         self.newlyInvalid = newlyInvalid
         self.becameValid = becameValid
+    }
+}
+
+extension CheckTarget {
+    /// Throws `StoreError.notFound` naming every ID in `pageIDs` that `targets` lacks (unknown
+    /// or disconnected): what both stores' `checkTargets` answer for a page asked by ID.
+    public static func requireAll(_ pageIDs: [String]?, in targets: [CheckTarget]) throws(StoreError) {
+        guard let pageIDs else { return }
+        let found = Set(targets.map(\.pageID))
+        let missing = pageIDs.filter { !found.contains($0) }
+        guard missing.isEmpty else {
+            throw StoreError.notFound("not watched (unknown or disconnected): page \(missing.joined(separator: ", "))")
+        }
     }
 }

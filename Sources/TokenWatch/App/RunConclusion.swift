@@ -119,13 +119,13 @@ struct RunConclusion: Sendable {
     /// Renders everything that reports the run from its outcome: the report, the metrics, the
     /// stored run record and the summary line. Output that cannot be written turns the status
     /// into 73; what was already written from the outcome keeps the status it had then.
-    /// - Parameter report: the report `ReportRun.start()` began for this run, if any.
+    /// - Parameter report: the report `ReportRun.start()` began for this run, if any (only a
+    ///   run that writes its report starts one).
     func finish(_ decided: RunOutcome, metricsFile: String?, writeReport: Bool, report: StartedReport? = nil)
         async -> CheckRunResult
     {
         var outcome = decided
         var reportFiles: ReportFiles?
-        if !writeReport, let report { _ = try? await BlockingWork.run { report.abandon() } }
         if writeReport {
             do {
                 reportFiles = try await ReportRun(workspace: workspace, templates: templates, now: now).write(
