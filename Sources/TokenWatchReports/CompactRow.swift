@@ -6,15 +6,19 @@ import TokenWatchModel
 /// pages of a large fleet are compact, and rendering them through the template was most of a
 /// 100,000-page report's time. An operator's own row template is always rendered as written.
 enum CompactRow {
-    /// The last minute written and its text: a fleet's rows share few times (pages checked in
-    /// one batch, imported together), so most rows reuse the previous row's text.
+    /// The last few minutes written and their texts: a fleet's rows share few times (pages
+    /// checked in one batch, imported together), so most rows reuse an earlier row's text. A
+    /// row shows three times (token updated, status since, last checked), so one remembered
+    /// minute would be replaced at every column; four cover a row's and its neighbours'.
     struct Times {
-        private var minute = Int64.min
-        private var text = ""
+        private var minutes: [Int64] = Array(repeating: .min, count: 4)
+        private var texts: [String] = Array(repeating: "", count: 4)
+        /// The slot the next new minute replaces: the oldest one.
+        private var next = 0
 
         init() {}
 
-        /// `minuteText(date)`, reusing the previous answer for the same minute.
+        /// `minuteText(date)`, reusing an earlier answer for the same minute.
         mutating func text(_ date: Date) -> String {
             if ReportTime.isNever(date) { return "" }
             let seconds = date.timeIntervalSince1970.rounded(.down)
@@ -22,10 +26,11 @@ enum CompactRow {
             // The minute `minuteText` shows: the whole seconds, divided rounding down.
             let whole = Int64(seconds)
             let minute = whole >= 0 ? whole / 60 : (whole - 59) / 60
-            if minute != self.minute {
-                self.minute = minute
-                text = CompactRow.minuteText(date)
-            }
+            if let slot = minutes.firstIndex(of: minute) { return texts[slot] }
+            let text = CompactRow.minuteText(date)
+            minutes[next] = minute
+            texts[next] = text
+            next = (next + 1) % minutes.count
             return text
         }
     }

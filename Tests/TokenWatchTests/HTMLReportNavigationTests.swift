@@ -303,6 +303,12 @@ struct CompactRowTests {
         seconds += (0..<200).map { 1_795_926_540 + Double($0) * 0.7 }
         seconds += (0..<200).map { -86_400 * 3 + Double($0) * 13.3 }
         seconds += [1_795_926_599.999, 1_795_926_600, 1_795_926_599, 0, 4_102_444_800]
+        // Rows of three times each (token updated, status since, last checked), as the report
+        // writes them; then five minutes in turn, one more than the remembered ones.
+        for row in 0..<100 {
+            seconds += [1_700_000_000, 1_795_000_000 + Double(row % 3) * 60, 1_795_926_540 + Double(row) * 7]
+        }
+        seconds += (0..<50).map { 1_795_926_540 + Double($0 % 5) * 60 + 1 }
         for value in seconds {
             let date = Date(timeIntervalSince1970: value)
             #expect(times.text(date) == CompactRow.minuteText(date), "\(value)")
