@@ -9,6 +9,11 @@ extension SimulatorEngine {
         var method: String?
         var relativeURL: String?
 
+        init(method: String? = nil, relativeURL: String? = nil) {
+            self.method = method
+            self.relativeURL = relativeURL
+        }
+
         enum CodingKeys: String, CodingKey {
             case method
             case relativeURL = "relative_url"
@@ -31,7 +36,10 @@ extension SimulatorEngine {
         guard let batchText = params["batch"] else {
             return topLevelError(400, message: "(#100) The parameter batch is required", code: 100, plan: plan)
         }
-        guard let requests = try? JSONDecoder().decode([BatchRequestItem].self, from: Data(batchText.utf8)) else {
+        guard
+            let requests = Self.plainBatchItems(batchText)
+                ?? (try? JSONDecoder().decode([BatchRequestItem].self, from: Data(batchText.utf8)))
+        else {
             return topLevelError(
                 400, message: "(#100) param batch must be a JSON array of requests", code: 100, plan: plan)
         }
@@ -114,6 +122,76 @@ extension SimulatorEngine {
             response.headers.append(("WWW-Authenticate", Self.wwwAuthenticate(message)))
         }
         return response
+    }
+
+    /// The requests of `text` when it has the shape clients send: an array of flat objects
+    /// whose values are all strings without escapes. Anything else (an escape, a number,
+    /// `null`, nesting, a repeated key, a control character, text after the array) gives nil,
+    /// and `JSONDecoder` reads it, or refuses it, as before. At 100,000 pages an hour the
+    /// decoder's generic path was a fifth of the simulator's own work, taken from the cores
+    /// the process it serves is measured on.
+    private static func plainBatchItems(_ text: String) -> [BatchRequestItem]? {
+        var text = text
+        return text.withUTF8 { bytes -> [BatchRequestItem]? in
+            var index = 0
+            func skipWhitespace() {
+                while index < bytes.count,
+                    bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+                {
+                    index += 1
+                }
+            }
+            func take(_ byte: UInt8) -> Bool {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == byte else { return false }
+                index += 1
+                return true
+            }
+            /// A string without escapes, its opening quote already taken.
+            func plainString() -> String? {
+                let start = index
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: "\"") {
+                        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                        index += 1
+                        return value
+                    }
+                    if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+                    index += 1
+                }
+                return nil
+            }
+            guard take(UInt8(ascii: "[")) else { return nil }
+            var items: [BatchRequestItem] = []
+            if take(UInt8(ascii: "]")) {
+                skipWhitespace()
+                return index == bytes.count ? items : nil
+            }
+            repeat {
+                guard take(UInt8(ascii: "{")) else { return nil }
+                var item = BatchRequestItem()
+                if !take(UInt8(ascii: "}")) {
+                    repeat {
+                        guard take(UInt8(ascii: "\"")), let key = plainString(), take(UInt8(ascii: ":")),
+                            take(UInt8(ascii: "\"")), let value = plainString()
+                        else { return nil }
+                        // A key given twice is left to the decoder, whichever one it believes.
+                        switch key {
+                        case "method" where item.method == nil: item.method = value
+                        case "relative_url" where item.relativeURL == nil: item.relativeURL = value
+                        case "method", "relative_url": return nil
+                        default: break
+                        }
+                    } while take(UInt8(ascii: ","))
+                    guard take(UInt8(ascii: "}")) else { return nil }
+                }
+                items.append(item)
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "]")) else { return nil }
+            skipWhitespace()
+            return index == bytes.count ? items : nil
+        }
     }
 
     /// What one batch request asks for; anything but `debug_token` is answered with an error.

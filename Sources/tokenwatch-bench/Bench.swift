@@ -46,8 +46,9 @@ struct Bench {
                  of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
                  --naive also runs a naive checker (one debug_token GET per token, 16 threads, in
                  this process) over SAMPLE seeded tokens against the same simulator, extrapolates
-                 it linearly to N and prints the speed-up. Uses the binaries in --bin (default:
-                 beside this one).
+                 it linearly to N and prints the speed-up. --keep keeps the run's directory in
+                 $TMPDIR, with seeded.sqlite3, the fleet before its first verdict. Uses the
+                 binaries in --bin (default: beside this one).
                tokenwatch-bench shards [--pages N] [--latency-ms L] [--concurrency C] [--shards S[,S…]] [--db URL]
                                        [--bin DIR] [--max-seconds S]
                  shards: sharded checks on PostgreSQL (a throw-away server it starts, or --db).

@@ -136,6 +136,14 @@ enum EndToEndBenchmark {
         let seedStart = Date()
         try await seed(pages: pages, databasePath: database)
         log("seeded \(pages) pages in \(format(Date().timeIntervalSince(seedStart), 1)) s (library, not timed)")
+        if options.keep {
+            // A copy of the fleet before its first verdict, to replay the first run by hand
+            // (under perf, say): copy both files back over bench.sqlite3.
+            for suffix in ["", ".key"] {
+                try FileManager.default.copyItem(
+                    atPath: database + suffix, toPath: directory + "/seeded.sqlite3" + suffix)
+            }
+        }
 
         let graph = try await Helper.start(
             sim, ["--latency-ms", "\(options.latencyMilliseconds)", "--app-id", appID, "--app-secret", appSecret],

@@ -511,6 +511,59 @@ struct GraphSimulatorTests {
         }
     }
 
+    /// The batch parameter is JSON however a client writes it: escapes, spacing, key order
+    /// and keys the simulator ignores change nothing, and what is not an array of requests is
+    /// refused whole with Graph's error.
+    @Test func batchTextIsReadAsJSONWhateverItsSpelling() async throws {
+        try await SimHTTP.withSimulator { graph async throws in
+            let valid = GraphSimulator.token(.valid, page: "104000000000001")
+            let invalid = GraphSimulator.token(.passwordChanged, page: "104000000000002")
+            let url = "debug_token?input_token=\(SimHTTP.encode(valid))"
+            let escapedURL = url.replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(
+                of: "_", with: "\\u005f")
+            let spellings = [
+                #"[{"method":"GET","relative_url":"\#(url)"}]"#,
+                #" [ { "relative_url" : "\#(url)" , "method" : "GET" , "name" : "first" } ] "#,
+                #"[{"method":"GET","relative_url":"\#(escapedURL)"}]"#,
+                "[\n\t{\"method\":\"GET\",\n\"relative_url\":\"\(url)\"}\r\n]",
+                #"[{"method":"GET","omit_response_on_success":false,"relative_url":"\#(url)"}]"#,
+            ]
+            for text in spellings {
+                let answer = try await SimHTTP.post(
+                    "\(graph.baseURL)/v25.0/",
+                    form: [("batch", text), ("access_token", SimHTTP.appToken), ("appsecret_proof", SimHTTP.appProof)])
+                #expect(answer.status == 200, "\(text)")
+                let items = try answer.items()
+                #expect(items.count == 1, "\(text)")
+                let item = try #require(items.first ?? nil)
+                #expect(try item.data()["is_valid"] as? Bool == true, "\(text)")
+            }
+            // Two requests, the second one's method given as null (GET, as Graph reads it).
+            let two =
+                #"[{"method":"GET","relative_url":"\#(url)"},{"method":null,"relative_url":"debug_token?input_token=\#(SimHTTP.encode(invalid))"}]"#
+            let answer = try await SimHTTP.post(
+                "\(graph.baseURL)/v25.0/",
+                form: [("batch", two), ("access_token", SimHTTP.appToken), ("appsecret_proof", SimHTTP.appProof)])
+            #expect(answer.status == 200)
+            let items = try answer.items().map { try #require($0) }
+            #expect(try items.map { try $0.data()["is_valid"] as? Bool } == [true, false])
+
+            let refused = [
+                "", "[", "{}", #"[{"method":"GET","relative_url":"\#(url)"}"#, #"[{"method":5,"relative_url":"x"}]"#,
+                #"[{"method":"GET","relative_url":"\#(url)"}] x"#, #"[{"method":"GET","relative_url":["x"]}]"#,
+            ]
+            let before = graph.stats.debugTokenItems
+            for text in refused {
+                let answer = try await SimHTTP.post(
+                    "\(graph.baseURL)/v25.0/",
+                    form: [("batch", text), ("access_token", SimHTTP.appToken), ("appsecret_proof", SimHTTP.appProof)])
+                #expect(answer.status == 400, "\(text)")
+                #expect(try answer.error()["code"] as? Int == 100, "\(text)")
+            }
+            #expect(graph.stats.debugTokenItems == before)
+        }
+    }
+
     @Test func tokenNamingConventionRoundTrips() {
         for behaviour in TokenBehaviour.named {
             let name = behaviour.conventionName
