@@ -11,8 +11,7 @@ enum CompactRow {
     /// row shows three times (token updated, status since, last checked), so one remembered
     /// minute would be replaced at every column; four cover a row's and its neighbours'.
     struct Times {
-        private var minutes: [Int64] = Array(repeating: .min, count: 4)
-        private var texts: [String] = Array(repeating: "", count: 4)
+        private var remembered: [(minute: Int64, text: String)] = Array(repeating: (.min, ""), count: 4)
         /// The slot the next new minute replaces: the oldest one.
         private var next = 0
 
@@ -26,11 +25,10 @@ enum CompactRow {
             // The minute `minuteText` shows: the whole seconds, divided rounding down.
             let whole = Int64(seconds)
             let minute = whole >= 0 ? whole / 60 : (whole - 59) / 60
-            if let slot = minutes.firstIndex(of: minute) { return texts[slot] }
+            if let known = remembered.first(where: { $0.minute == minute }) { return known.text }
             let text = CompactRow.minuteText(date)
-            minutes[next] = minute
-            texts[next] = text
-            next = (next + 1) % minutes.count
+            remembered[next] = (minute, text)
+            next = (next + 1) % remembered.count
             return text
         }
     }

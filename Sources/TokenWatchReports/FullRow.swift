@@ -92,19 +92,11 @@ enum FullRow {
         if page.scopes.isEmpty {
             out += "none recorded"
         } else {
-            for scope in page.scopes {
-                out += "<span class=\"scope\">"
-                escape(scope, &out)
-                out += "</span> "
-            }
+            spans(page.scopes, to: &out)
         }
         if !page.missingScopes.isEmpty {
             out += " · <strong>Missing:</strong> "
-            for scope in page.missingScopes {
-                out += "<span class=\"scope\">"
-                escape(scope, &out)
-                out += "</span> "
-            }
+            spans(page.missingScopes, to: &out)
         }
         out += "</p>\n"
         if !facts.events.isEmpty {
@@ -142,6 +134,15 @@ enum FullRow {
             out += "</li>"
         }
         out += "</ul>"
+    }
+
+    /// `<span class="scope">scope</span> ` per scope, as the print-only summary shows them.
+    private static func spans(_ scopes: [String], to out: inout String) {
+        for scope in scopes {
+            out += "<span class=\"scope\">"
+            CompactRow.escape(scope, to: &out)
+            out += "</span> "
+        }
     }
 
     /// A table time as `<time>`, or the template's placeholder for none (or never).
