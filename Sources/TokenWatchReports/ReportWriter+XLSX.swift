@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TokenWatchModel
 import TokenWatchSystem
 
 #if canImport(Glibc)
@@ -80,6 +81,30 @@ struct BackgroundRendering: Sendable {
         }
     }
 
+    /// The spreadsheet of the pages `feed` gives while they are read; abandoned (its file
+    /// deleted) when the feed is. Its Summary sheet waits for `summary` as above.
+    static func spreadsheet(feed: PageFeed, in directory: String, summary: SummaryPromise) -> BackgroundRendering {
+        BackgroundRendering(in: directory, hint: "token-report.xlsx") { path throws(ReportError) in
+            do throws(ReportError) {
+                try XLSXReport.write(
+                    to: path,
+                    pages: { () throws(ReportError) -> [PageRecord]? in
+                        switch feed.next() {
+                        case .pages(let pages): return pages
+                        case .finished: return nil
+                        case .abandoned:
+                            throw .cannotWrite(
+                                path: "spreadsheet", reason: "abandoned: its pages were not all read in order")
+                        }
+                    }, summary: { summary.wait() })
+            } catch {
+                // Nobody reads the feed any more: its producer must not wait for room.
+                feed.stop()
+                throw error
+            }
+        }
+    }
+
     /// The CSV of `input`'s pages, streamed into its file.
     static func csv(_ input: ReportInput, in directory: String) -> BackgroundRendering {
         BackgroundRendering(in: directory, hint: "token-report.csv") { path throws(ReportError) in
@@ -130,5 +155,23 @@ final class SummaryPromise: Sendable {
         given.wait()
         given.signal()
         return value.withLock { $0 } ?? nil
+    }
+}
+
+/// A spreadsheet whose Pages sheet is being written from its `feed` while the report's pages
+/// are read (`ReportWriter.streamSpreadsheet`); `ReportWriter.start` takes it over when the
+/// feed delivered exactly the report's pages in report order.
+public struct StreamedSpreadsheet: Sendable {
+    /// Where the pages go as they are read: `push` each, then `finish`.
+    public let feed: PageFeed
+    let summary: SummaryPromise
+    let rendering: BackgroundRendering
+
+    /// Stops the spreadsheet and deletes its temporary file: for a report that will not be
+    /// started with it. Blocks until its thread has let go of the file.
+    public func abandon() {
+        feed.abandon()
+        summary.fulfil(nil)
+        if case .success(let path) = rendering.wait() { _ = unlink(path) }
     }
 }

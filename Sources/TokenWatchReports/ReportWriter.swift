@@ -76,15 +76,42 @@ public struct ReportWriter: Sendable {
     /// Pages sheet — on threads of their own, so they are written while the run's digests go
     /// out. `write(_:templates:to:started:)` finishes the report; a started report that will
     /// not be written is `abandon()`ed.
-    public func start(_ pages: ReportInput, in directory: String) throws(ReportError) -> StartedReport {
+    ///
+    /// - Parameter streamed: the spreadsheet `streamSpreadsheet(in:)` began while `pages` were
+    ///   read. It is kept when its feed delivered exactly these pages in report order;
+    ///   otherwise it is abandoned and the spreadsheet starts over from the sorted pages.
+    public func start(_ pages: ReportInput, in directory: String, streamed: StreamedSpreadsheet? = nil)
+        throws(ReportError) -> StartedReport
+    {
         try Self.makeDirectory(directory)
         var ordered = pages
+        if let streamed, streamed.feed.deliveredInOrder(count: ordered.pages.count) {
+            // The feed checked each page against the one before: the order is the report's.
+            ordered.isInReportOrder = true
+            return StartedReport(
+                pages: ordered, directory: directory, summary: streamed.summary,
+                csv: BackgroundRendering.csv(ordered, in: directory), spreadsheet: streamed.rendering)
+        }
+        streamed?.abandon()
         ordered.putInReportOrder()
         let summary = SummaryPromise()
         return StartedReport(
             pages: ordered, directory: directory, summary: summary,
             csv: BackgroundRendering.csv(ordered, in: directory),
             spreadsheet: BackgroundRendering.spreadsheet(ordered, in: directory, summary: summary))
+    }
+
+    /// Starts a report's spreadsheet before its pages are read: push each page read (in the
+    /// store's report order) into the returned feed, `finish` it, then pass it to
+    /// `start(_:in:streamed:)`. The spreadsheet, the longest file of a report, is then written
+    /// while the pages are read rather than after.
+    public func streamSpreadsheet(in directory: String) throws(ReportError) -> StreamedSpreadsheet {
+        try Self.makeDirectory(directory)
+        let feed = PageFeed()
+        let summary = SummaryPromise()
+        return StreamedSpreadsheet(
+            feed: feed, summary: summary,
+            rendering: BackgroundRendering.spreadsheet(feed: feed, in: directory, summary: summary))
     }
 
     /// Finishes `started` with `input` (the same pages, in the same order — `started.pages`'

@@ -60,12 +60,27 @@ public enum XLSXReport {
     /// the Summary sheet reports (the same pages, the run's outcome now decided): the pages can
     /// be written while the digests go out. `summary` returning nil abandons the workbook.
     static func write(_ input: ReportInput, to path: String, summary: () -> ReportInput?) throws(ReportError) {
+        var pages: [PageRecord]? = input.orderedPages
+        try write(
+            to: path,
+            pages: { () throws(ReportError) -> [PageRecord]? in
+                defer { pages = nil }
+                return pages
+            }, summary: summary)
+    }
+
+    /// Writes the Pages sheet from `nextPages`, which gives the pages in report order a chunk
+    /// at a time (nil after the last; a `PageFeed` gives them while they are read), then the
+    /// Summary sheet as above.
+    static func write(
+        to path: String, pages nextPages: () throws(ReportError) -> [PageRecord]?, summary: () -> ReportInput?
+    ) throws(ReportError) {
         guard let workbook = tw_workbook_new_streaming(path) else {
             throw .cannotWrite(path: "spreadsheet", reason: "libxlsxwriter could not create a workbook")
         }
         let book = Book(workbook: workbook)
         do throws(ReportError) {
-            try book.writePages(input)
+            try book.writePages(nextPages)
             guard let final = summary() else {
                 throw .cannotWrite(path: "spreadsheet", reason: "abandoned: the report was not finished")
             }
@@ -164,7 +179,7 @@ public enum XLSXReport {
             try check(worksheet_write_number(sheet, row, column, Double(value), nil))
         }
 
-        func writePages(_ input: ReportInput) throws(ReportError) {
+        func writePages(_ nextPages: () throws(ReportError) -> [PageRecord]?) throws(ReportError) {
             let sheet = try sheet("Pages")
             let columns = XLSXReport.columns
             for (index, name) in columns.enumerated() {
@@ -178,27 +193,29 @@ public enum XLSXReport {
             for (index, name) in columns.enumerated() {
                 try string(sheet, 0, UInt16(index), name, header)
             }
-            let pages = input.orderedPages
-            for (offset, page) in pages.enumerated() {
-                let row = UInt32(offset + 1)
-                // In `columns` order (the test compares every cell with the CSV's, so the two
-                // cannot drift apart); times are date cells, everything else a string cell.
-                try string(sheet, row, 0, page.company)
-                try string(sheet, row, 1, page.pageID, text)
-                try string(sheet, row, 2, page.pageName)
-                try string(sheet, row, 3, page.status.rawValue)
-                try string(sheet, row, 4, page.status == .invalid ? (page.reason?.sentence ?? "") : "")
-                try time(sheet, row, 5, page.statusSince)
-                try time(sheet, row, 6, page.tokenUpdatedAt)
-                try time(sheet, row, 7, page.lastCheckedAt)
-                try string(sheet, row, 8, page.lastCheckError ?? "")
-                try string(sheet, row, 9, page.scopes.joined(separator: " "))
-                try string(sheet, row, 10, page.missingScopes.joined(separator: " "))
-                try time(sheet, row, 11, page.expiresAt)
-                try time(sheet, row, 12, page.dataAccessExpiresAt)
+            var row: UInt32 = 0
+            while let pages = try nextPages() {
+                for page in pages {
+                    row += 1
+                    // In `columns` order (the test compares every cell with the CSV's, so the two
+                    // cannot drift apart); times are date cells, everything else a string cell.
+                    try string(sheet, row, 0, page.company)
+                    try string(sheet, row, 1, page.pageID, text)
+                    try string(sheet, row, 2, page.pageName)
+                    try string(sheet, row, 3, page.status.rawValue)
+                    try string(sheet, row, 4, page.status == .invalid ? (page.reason?.sentence ?? "") : "")
+                    try time(sheet, row, 5, page.statusSince)
+                    try time(sheet, row, 6, page.tokenUpdatedAt)
+                    try time(sheet, row, 7, page.lastCheckedAt)
+                    try string(sheet, row, 8, page.lastCheckError ?? "")
+                    try string(sheet, row, 9, page.scopes.joined(separator: " "))
+                    try string(sheet, row, 10, page.missingScopes.joined(separator: " "))
+                    try time(sheet, row, 11, page.expiresAt)
+                    try time(sheet, row, 12, page.dataAccessExpiresAt)
+                }
             }
             worksheet_freeze_panes(sheet, 1, 0)
-            try check(worksheet_autofilter(sheet, 0, 0, UInt32(pages.count), UInt16(columns.count - 1)))
+            try check(worksheet_autofilter(sheet, 0, 0, row, UInt16(columns.count - 1)))
         }
 
         func writeSummary(_ input: ReportInput) throws(ReportError) {

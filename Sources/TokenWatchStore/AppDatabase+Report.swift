@@ -70,6 +70,13 @@ extension AppDatabase {
     /// and sorts only when SQLite's differs (names outside ASCII): a sorted copy of a million
     /// pages is not made for nothing.
     public func pagesInReportOrder() async throws(StoreError) -> [PageRecord] {
+        try await pagesInReportOrder(each: { _ in })
+    }
+
+    /// The same, handing each page to `each` as it is read (on the reading thread).
+    public func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
+        -> [PageRecord]
+    {
         try await read { db in
             var pages: [PageRecord] = []
             // Room for all of them at once: grown by doubling, a million pages' array was held
@@ -85,7 +92,11 @@ extension AppDatabase {
                              lower(company.name), company.name, lower(page.page_name), page.page_name,
                              length(page.page_id), page.page_id
                     """)
-            while let row = try rows.next() { pages.append(Self.pageRecord(row, scopes: &lists)) }
+            while let row = try rows.next() {
+                let page = Self.pageRecord(row, scopes: &lists)
+                each(page)
+                pages.append(page)
+            }
             return pages
         }
     }

@@ -97,6 +97,10 @@ public protocol PageStore: Sendable {
     /// can tell (status, then company and page name case-insensitively, then page ID); the
     /// report checks the order and sorts only when it differs.
     func pagesInReportOrder() async throws(StoreError) -> [PageRecord]
+    /// The same pages, each also handed to `each` as soon as it is read, in the same order:
+    /// a report's spreadsheet is written while the rest are still being read.
+    func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
+        -> [PageRecord]
     func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int
     func statusCounts() async throws(StoreError) -> [PageStatus: Int]
     /// The store's own consistency check: "ok" or what is wrong.
@@ -140,6 +144,15 @@ public protocol PageStore: Sendable {
 }
 
 extension PageStore {
+    /// A store that cannot hand pages over while it reads them hands them over after.
+    public func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
+        -> [PageRecord]
+    {
+        let pages = try await pagesInReportOrder()
+        for page in pages { each(page) }
+        return pages
+    }
+
     /// Upserts `pages` in one transaction: all or nothing (the streaming upsert with one chunk).
     public func upsertPages(_ pages: [PageUpsert], cipher: TokenCipher, actor: String, now: Date)
         async throws -> UpsertSummary

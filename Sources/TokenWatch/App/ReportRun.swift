@@ -26,13 +26,21 @@ public struct ReportRun: Sendable {
     /// outcome is decided: after a check, they are written while the digests go out (a page's
     /// row does not change after its check; the digests change only the outbox and the log,
     /// which `write` reads later). nil when that fails: `write` then starts over and says why.
+    /// The spreadsheet's pages are written while the pages are read (the store hands each
+    /// over as it reads it), not after.
     func start() async -> StartedReport? {
+        let directory = workspace.configuration.reportsDirectory
+        let streamed = try? ReportWriter().streamSpreadsheet(in: directory)
         do {
-            let pages = try await workspace.database.pagesInReportOrder()
+            let feed = streamed?.feed
+            let pages = try await workspace.database.pagesInReportOrder { page in feed?.push(page) }
+            feed?.finish()
             let input = ReportInput(generatedAt: now(), pages: pages)
-            let directory = workspace.configuration.reportsDirectory
-            return try await BlockingWork.run { try ReportWriter().start(input, in: directory) }
+            return try await BlockingWork.run {
+                try ReportWriter().start(input, in: directory, streamed: streamed)
+            }
         } catch {
+            if let streamed { _ = try? await BlockingWork.run { streamed.abandon() } }
             return nil
         }
     }
