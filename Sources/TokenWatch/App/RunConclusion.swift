@@ -126,6 +126,9 @@ struct RunConclusion: Sendable {
     {
         var outcome = decided
         var reportFiles: ReportFiles?
+        // What the metrics count is read now, beside the report: the report changes no page.
+        let endedAt = outcome.endedAt
+        let facts = metricsFile.map { _ in Task { await metricsFacts(at: endedAt) } }
         if writeReport {
             do {
                 reportFiles = try await ReportRun(workspace: workspace, templates: templates, now: now).write(
@@ -136,9 +139,9 @@ struct RunConclusion: Sendable {
                 if outcome.status == .completed || outcome.status == .partial { outcome.status = .cannotWrite }
             }
         }
-        if let metricsFile {
+        if let metricsFile, let facts {
             do {
-                try await writeMetrics(metricsFile, outcome: outcome)
+                try await writeMetrics(metricsFile, outcome: outcome, facts: await facts.value)
             } catch {
                 logger.error("\(error)")
                 outcome.reasons.append("\(error)")
@@ -158,15 +161,26 @@ struct RunConclusion: Sendable {
         return CheckRunResult(outcome: outcome, reportFiles: reportFiles)
     }
 
-    private func writeMetrics(_ path: String, outcome: RunOutcome) async throws {
+    /// What the metrics read from the store: pages by status, the last successful run's end,
+    /// and the pages expiring as of `now`.
+    struct MetricsFacts: Sendable {
+        var counts: [PageStatus: Int]
+        var lastSuccess: Date?
+        var expiring: Int
+    }
+
+    private func metricsFacts(at now: Date) async -> MetricsFacts {
         let database = workspace.database
-        let counts = (try? await database.statusCounts()) ?? [:]
-        let lastSuccess = try? await database.lastSuccessfulRunEnd()
-        let expiring =
-            (try? await database.expiringCount(now: outcome.endedAt, warningDays: configuration.expiryWarningDays)) ?? 0
-        let metrics = RunMetrics(outcome: outcome, pagesByStatus: counts, expiring: expiring)
+        return MetricsFacts(
+            counts: (try? await database.statusCounts()) ?? [:],
+            lastSuccess: (try? await database.lastSuccessfulRunEnd()) ?? nil,
+            expiring: (try? await database.expiringCount(now: now, warningDays: configuration.expiryWarningDays)) ?? 0)
+    }
+
+    private func writeMetrics(_ path: String, outcome: RunOutcome, facts: MetricsFacts) async throws {
+        let metrics = RunMetrics(outcome: outcome, pagesByStatus: facts.counts, expiring: facts.expiring)
         _ = try await BlockingWork.run {
-            try MetricsWriter(path: path).write(metrics, lastSuccessFallback: lastSuccess)
+            try MetricsWriter(path: path).write(metrics, lastSuccessFallback: facts.lastSuccess)
         }
     }
 }
