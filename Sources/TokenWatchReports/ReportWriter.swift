@@ -120,15 +120,32 @@ public struct ReportWriter: Sendable {
     public func write(_ input: ReportInput, templates: TemplateSet, to directory: String, started: StartedReport)
         throws(ReportError) -> ReportFiles
     {
+        // Whatever happens here, no temporary file of either renderer is left behind.
+        defer { started.abandon() }
+        let pair = try writeHTMLAndCSV(input, templates: templates, to: directory, started: started)
+        return try finish(pair, started: started)
+    }
+
+    /// The first half of `write(_:templates:to:started:)`: the HTML and the CSV, placed. The
+    /// spreadsheet is usually still being written: the caller may use the core the HTML leaves
+    /// idle before `finish(_:started:)`, and must `abandon()` `started` once done, either way.
+    public func writeHTMLAndCSV(
+        _ input: ReportInput, templates: TemplateSet, to directory: String, started: StartedReport
+    ) throws(ReportError) -> PlacedPair {
         var ordered = input
         ordered.putInReportOrder()
         started.summary.fulfil(ordered)
-        // Whatever happens here, no temporary file of either renderer is left behind.
-        defer { started.abandon() }
-        var placed = try writePair(ordered, templates: templates, csv: started.csv, in: directory)
+        let files = try writePair(ordered, templates: templates, csv: started.csv, in: directory)
+        return PlacedPair(files: files, input: ordered, directory: directory)
+    }
+
+    /// The second half: waits for the spreadsheet, places it beside `pair`, and writes the
+    /// report's summary (`<stem>.json`).
+    public func finish(_ pair: PlacedPair, started: StartedReport) throws(ReportError) -> ReportFiles {
+        var placed = pair.files
         let workbook = try started.spreadsheet.wait().get()
-        try placeSpreadsheet(temporary: workbook, beside: &placed, in: directory)
-        ReportSummary(ordered, stem: placed.stem).write(in: directory)
+        try placeSpreadsheet(temporary: workbook, beside: &placed, in: pair.directory)
+        ReportSummary(pair.input, stem: placed.stem).write(in: pair.directory)
         return placed
     }
 
@@ -346,6 +363,14 @@ public struct ReportWriter: Sendable {
             throw .cannotWrite(path: error.path == final ? final : directory, reason: error.reason)
         }
     }
+}
+
+/// A report's HTML and CSV, placed, waiting for its spreadsheet (`ReportWriter.finish`).
+public struct PlacedPair: Sendable {
+    /// The pair's files; the spreadsheet's are empty until `finish`.
+    public let files: ReportFiles
+    let input: ReportInput
+    let directory: String
 }
 
 /// A report whose CSV and spreadsheet pages are being written (`ReportWriter.start`), waiting

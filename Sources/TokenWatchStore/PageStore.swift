@@ -34,6 +34,10 @@ public protocol PageStore: Sendable {
     func appliedMigrations() async throws(StoreError) -> [String]
     /// Releases the connections now, before the process exits.
     func close()
+    /// Moves the run's writes to where they finally live, beside other work, so that `close`
+    /// has little left to do (SQLite: a checkpoint on a connection of its own). Optional: a
+    /// store with nothing to move does nothing.
+    func checkpoint() async
 
     // MARK: The key
 
@@ -144,6 +148,9 @@ public protocol PageStore: Sendable {
 }
 
 extension PageStore {
+    /// Nothing to move.
+    public func checkpoint() async {}
+
     /// A store that cannot hand pages over while it reads them hands them over after.
     public func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
         -> [PageRecord]

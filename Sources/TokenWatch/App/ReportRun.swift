@@ -150,10 +150,22 @@ public struct ReportRun: Sendable {
         let templates = self.templates
         let directory = configuration.reportsDirectory
         let ordered = input
-        let files = try await BlockingWork.run {
-            if let started {
-                try ReportWriter().write(ordered, templates: templates, to: directory, started: started)
-            } else {
+        let files: ReportFiles
+        if let started {
+            let pair = try await BlockingWork.run {
+                try ReportWriter().writeHTMLAndCSV(ordered, templates: templates, to: directory, started: started)
+            }
+            // The spreadsheet, the longest file, is often still being written: meanwhile the
+            // core the HTML leaves idle copies the run's writes into the database file, which
+            // closing the database would otherwise do at the very end.
+            async let checkpointed: Void = database.checkpoint()
+            files = try await BlockingWork.run {
+                defer { started.abandon() }
+                return try ReportWriter().finish(pair, started: started)
+            }
+            await checkpointed
+        } else {
+            files = try await BlockingWork.run {
                 try ReportWriter().write(ordered, templates: templates, to: directory)
             }
         }
