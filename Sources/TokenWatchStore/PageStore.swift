@@ -101,8 +101,10 @@ public protocol PageStore: Sendable {
     /// can tell (status, then company and page name case-insensitively, then page ID); the
     /// report checks the order and sorts only when it differs.
     func pagesInReportOrder() async throws(StoreError) -> [PageRecord]
-    /// The same pages, each also handed to `each` as soon as it is read, in the same order:
-    /// a report's spreadsheet is written while the rest are still being read.
+    /// The same pages, each also handed to `each` as soon as it is read, in the same order,
+    /// on the thread reading them (never the cooperative pool: `each` may wait for its reader):
+    /// a report's spreadsheet is written while the rest are still being read. A store may
+    /// hand over none of them instead (the default).
     func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
         -> [PageRecord]
     func expiringCount(now: Date, warningDays: Int) async throws(StoreError) -> Int
@@ -151,13 +153,13 @@ extension PageStore {
     /// Nothing to move.
     public func checkpoint() async {}
 
-    /// A store that cannot hand pages over while it reads them hands them over after.
+    /// A store that cannot hand pages over while it reads them hands none over: the caller
+    /// uses the pages returned (a report's spreadsheet is then written after they are read).
+    /// Handing them over afterwards could only block: `each` may wait for its reader.
     public func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
         -> [PageRecord]
     {
-        let pages = try await pagesInReportOrder()
-        for page in pages { each(page) }
-        return pages
+        try await pagesInReportOrder()
     }
 
     /// Upserts `pages` in one transaction: all or nothing (the streaming upsert with one chunk).

@@ -26,8 +26,8 @@ public struct ReportRun: Sendable {
     /// outcome is decided: after a check, they are written while the digests go out (a page's
     /// row does not change after its check; the digests change only the outbox and the log,
     /// which `write` reads later). nil when that fails: `write` then starts over and says why.
-    /// The spreadsheet's pages are written while the pages are read (the store hands each
-    /// over as it reads it), not after.
+    /// The spreadsheet's pages are written while the pages are read (the SQLite store hands
+    /// each over as it reads it), not after.
     func start() async -> StartedReport? {
         let directory = workspace.configuration.reportsDirectory
         let streamed = try? ReportWriter().streamSpreadsheet(in: directory)
