@@ -81,21 +81,14 @@ struct TokenWatchBinary {
             var custom: [Environment.Key: String] = [:]
             for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
             do {
-                let outcome = try await Subprocess.run(
-                    .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(custom),
-                    workingDirectory: directory.map { FilePath($0) }, input: .string(stdin ?? ""),
-                    output: .string(limit: 64 << 20), error: .string(limit: 64 << 20)
-                ) { execution in
-                    running.started(pid: execution.processIdentifier.value)
-                }
                 let result =
-                    switch outcome.terminationStatus {
-                    case .exited(let code):
-                        Result(status: code, stdout: outcome.standardOutput, stderr: outcome.standardError)
-                    case .signaled(let signal):
-                        Result(
-                            status: signal, stdout: outcome.standardOutput, stderr: outcome.standardError,
-                            signalled: true)
+                    if let stdin {
+                        try await spawn(binary, arguments, custom, directory, input: .string(stdin), running)
+                    } else {
+                        // stdin is /dev/null, not an empty pipe: swift-subprocess traps when a
+                        // child exits before it has written and closed a pipe (its issue #367),
+                        // which a child that fails fast on a loaded machine does.
+                        try await spawn(binary, arguments, custom, directory, input: .none, running)
                     }
                 running.finish(.success(result))
             } catch {
@@ -109,6 +102,26 @@ struct TokenWatchBinary {
         running.onFinish { watchdog.cancel() }
         try await running.waitUntilStarted()
         return running
+    }
+
+    /// One run of `binary`, both outputs collected, `running` told its pid once it started.
+    private static func spawn(
+        _ binary: String, _ arguments: [String], _ environment: [Environment.Key: String], _ directory: String?,
+        input: some InputProtocol, _ running: Running
+    ) async throws -> Result {
+        let outcome = try await Subprocess.run(
+            .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(environment),
+            workingDirectory: directory.map { FilePath($0) }, input: input,
+            output: .string(limit: 64 << 20), error: .string(limit: 64 << 20)
+        ) { execution in
+            running.started(pid: execution.processIdentifier.value)
+        }
+        return switch outcome.terminationStatus {
+        case .exited(let code):
+            Result(status: code, stdout: outcome.standardOutput, stderr: outcome.standardError)
+        case .signaled(let signal):
+            Result(status: signal, stdout: outcome.standardOutput, stderr: outcome.standardError, signalled: true)
+        }
     }
 
     /// A `tokenwatch` process started with `start`: its pid, a way to signal it, its result.
