@@ -62,6 +62,7 @@ let package = Package(
             name: "TokenWatchStore",
             dependencies: [
                 "TokenWatchModel",
+                "TokenWatchSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

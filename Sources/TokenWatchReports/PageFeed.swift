@@ -22,8 +22,8 @@ public final class PageFeed: Sendable {
 
     private struct State {
         var filling: [PageRecord] = []
+        /// Chunks waiting, oldest first: at most `chunkLimit`, so taking the first is cheap.
         var ready: [[PageRecord]] = []
-        var readyStart = 0
         var last: PageRecord?
         var pushed = 0
         var finished = false
@@ -33,7 +33,6 @@ public final class PageFeed: Sendable {
         var producerWaiting = false
         /// The most chunks that ever waited at once (tests check the bound with it).
         var peakWaitingChunks = 0
-        var waitingChunks: Int { ready.count - readyStart }
     }
 
     let chunkSize: Int
@@ -74,9 +73,9 @@ public final class PageFeed: Sendable {
             state.ready.append(state.filling)
             state.filling = []
             state.filling.reserveCapacity(chunkSize)
-            state.peakWaitingChunks = max(state.peakWaitingChunks, state.waitingChunks)
+            state.peakWaitingChunks = max(state.peakWaitingChunks, state.ready.count)
             let wake = Self.takeWaiting(&state.consumerWaiting)
-            guard state.waitingChunks >= chunkLimit else { return (wake, false) }
+            guard state.ready.count >= chunkLimit else { return (wake, false) }
             state.producerWaiting = true
             return (wake, true)
         }
@@ -130,15 +129,8 @@ public final class PageFeed: Sendable {
         while true {
             let (next, wakeProducer) = state.withLock { state -> (Next?, Bool) in
                 if state.abandoned { return (.abandoned, false) }
-                if state.readyStart < state.ready.count {
-                    let chunk = state.ready[state.readyStart]
-                    state.ready[state.readyStart] = []
-                    state.readyStart += 1
-                    if state.readyStart == state.ready.count {
-                        state.ready.removeAll(keepingCapacity: true)
-                        state.readyStart = 0
-                    }
-                    return (.pages(chunk), Self.takeWaiting(&state.producerWaiting))
+                if !state.ready.isEmpty {
+                    return (.pages(state.ready.removeFirst()), Self.takeWaiting(&state.producerWaiting))
                 }
                 if state.finished { return (.finished, false) }
                 state.consumerWaiting = true

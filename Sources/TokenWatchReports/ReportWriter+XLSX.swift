@@ -119,6 +119,12 @@ struct BackgroundRendering: Sendable {
         }
     }
 
+    /// Waits for the rendering and deletes the temporary file it wrote, if any: for a file
+    /// that will not be placed (a placed one has its own name by then).
+    func discard() {
+        if case .success(let path) = wait() { _ = unlink(path) }
+    }
+
     /// Blocks until the file is written: its temporary file's path, or why it could not be.
     func wait() -> Result<String, ReportError> {
         done.wait()
@@ -172,6 +178,6 @@ public struct StreamedSpreadsheet: Sendable {
     public func abandon() {
         feed.abandon()
         summary.fulfil(nil)
-        if case .success(let path) = rendering.wait() { _ = unlink(path) }
+        rendering.discard()
     }
 }

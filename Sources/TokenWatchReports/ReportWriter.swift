@@ -85,20 +85,21 @@ public struct ReportWriter: Sendable {
     {
         try Self.makeDirectory(directory)
         var ordered = pages
+        let summary: SummaryPromise
+        let spreadsheet: BackgroundRendering
         if let streamed, streamed.feed.deliveredInOrder(count: ordered.pages.count) {
             // The feed checked each page against the one before: the order is the report's.
             ordered.isInReportOrder = true
-            return StartedReport(
-                pages: ordered, directory: directory, summary: streamed.summary,
-                csv: BackgroundRendering.csv(ordered, in: directory), spreadsheet: streamed.rendering)
+            (summary, spreadsheet) = (streamed.summary, streamed.rendering)
+        } else {
+            streamed?.abandon()
+            ordered.putInReportOrder()
+            summary = SummaryPromise()
+            spreadsheet = BackgroundRendering.spreadsheet(ordered, in: directory, summary: summary)
         }
-        streamed?.abandon()
-        ordered.putInReportOrder()
-        let summary = SummaryPromise()
         return StartedReport(
             pages: ordered, directory: directory, summary: summary,
-            csv: BackgroundRendering.csv(ordered, in: directory),
-            spreadsheet: BackgroundRendering.spreadsheet(ordered, in: directory, summary: summary))
+            csv: BackgroundRendering.csv(ordered, in: directory), spreadsheet: spreadsheet)
     }
 
     /// Starts a report's spreadsheet before its pages are read: push each page read (in the
@@ -387,8 +388,7 @@ public struct StartedReport: Sendable {
     /// (a placed report's files have their own names by then). Safe to call more than once.
     public func abandon() {
         summary.fulfil(nil)
-        for rendering in [csv, spreadsheet] {
-            if case .success(let path) = rendering.wait() { _ = unlink(path) }
-        }
+        csv.discard()
+        spreadsheet.discard()
     }
 }

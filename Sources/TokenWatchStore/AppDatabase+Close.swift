@@ -1,5 +1,5 @@
-import Dispatch
 import GRDB
+import TokenWatchSystem
 
 extension AppDatabase {
     /// Closes the connection now, before the process exits. A command that only read calls it
@@ -22,15 +22,11 @@ extension AppDatabase {
     public func checkpoint() async {
         guard mode != .readOnly else { return }
         let path = self.path
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            // Opening a connection is file I/O: a Dispatch thread, never the cooperative pool.
-            DispatchQueue.global(qos: .utility).async {
-                if let connection = try? DatabaseQueue(path: path, configuration: Self.baseConfiguration()) {
-                    _ = try? connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-                    try? connection.close()
-                }
-                done.resume()
-            }
+        // Opening a connection is file I/O: off the cooperative pool.
+        _ = try? await BlockingWork.run {
+            let connection = try DatabaseQueue(path: path, configuration: Self.baseConfiguration())
+            defer { try? connection.close() }
+            _ = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
         }
     }
 }
