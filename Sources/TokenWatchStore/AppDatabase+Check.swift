@@ -145,8 +145,7 @@ extension AppDatabase {
                 sql: """
                     SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
                            reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
-                               AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = '',
-                           expires_at, data_access_expires_at
+                               AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = ''
                     FROM page WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
                     """, arguments: StatementArguments(ids))
             // The pages of a fleet mostly share their token times (an import's) and scopes: each
@@ -163,8 +162,7 @@ extension AppDatabase {
                 }
                 current[row[0]] = StoredState(
                     status: PageStatus(rawValue: row[1] ?? "") ?? .unknown, scopesText: row[2] ?? "",
-                    tokenUpdatedAt: tokenUpdatedAt, companyID: row[4], neverChecked: row[5], clean: row[6] ?? false,
-                    expiresAt: row[7], dataAccessExpiresAt: row[8])
+                    tokenUpdatedAt: tokenUpdatedAt, companyID: row[4], neverChecked: row[5], clean: row[6] ?? false)
             }
             var owners: [Int64: [String]] = [:]
             var times = BatchTimes(now: now)
@@ -188,8 +186,8 @@ extension AppDatabase {
             }
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
-                if Self.onlyCheckTimeChanges(result, state: state, times: &times) {
-                    writes.unchanged.append(result.target.rowID)
+                if let expiry = Self.onlyTimesChange(result, state: state, times: &times) {
+                    writes.refreshed(result.target.rowID, expiry)
                     continue
                 }
                 try Self.commit(
@@ -223,8 +221,10 @@ extension AppDatabase {
     /// pages that only get a check time, the valid verdicts grouped by the facts they store,
     /// and the log entries in one multi-row INSERT, in the order they were made.
     struct BatchWrites {
-        /// Valid pages with nothing but a new `last_checked_at`.
-        var unchanged: [Int64] = []
+        /// Valid pages whose verdict changes nothing but times — the check time and the expiry
+        /// times Graph moves as the Page's admins use the app —, by those expiry times.
+        var refreshed: [ExpiryTimes: [Int64]] = [:]
+        var refreshedOrder: [ExpiryTimes] = []
         /// Valid verdicts by the facts they store, in first-seen order.
         var valid: [ValidFacts: [Int64]] = [:]
         var validOrder: [ValidFacts] = []
@@ -233,11 +233,22 @@ extension AppDatabase {
         /// Pages with an `invalid` or `reminder` notice sent: the only ones a recovery can concern.
         var toldInvalid: Set<Int64> = []
 
+        /// The expiry times a valid verdict stores.
+        struct ExpiryTimes: Hashable {
+            var expiresAt: DatabaseValue
+            var dataAccessExpiresAt: DatabaseValue
+        }
+
         /// What a valid verdict stores besides the status.
         struct ValidFacts: Hashable {
             var scopes: String
             var expiresAt: DatabaseValue
             var dataAccessExpiresAt: DatabaseValue
+        }
+
+        mutating func refreshed(_ rowID: Int64, _ times: ExpiryTimes) {
+            if refreshed[times] == nil { refreshedOrder.append(times) }
+            refreshed[times, default: []].append(rowID)
         }
 
         mutating func valid(_ rowID: Int64, _ facts: ValidFacts) {
@@ -246,11 +257,18 @@ extension AppDatabase {
         }
 
         func execute(_ db: Database, now: DatabaseValue, actor: String, runID: Int64) throws {
-            if !unchanged.isEmpty {
+            // Status, reason and scopes are left alone: rewriting the status, even unchanged,
+            // moves the page's entry in the status index.
+            for times in refreshedOrder {
+                let ids = refreshed[times] ?? []
                 try db.cachedStatement(
-                    sql:
-                        "UPDATE page SET last_checked_at = ? WHERE id IN (\(databaseQuestionMarks(count: unchanged.count)))"
-                ).execute(arguments: StatementArguments([now]) + StatementArguments(unchanged))
+                    sql: """
+                        UPDATE page SET last_checked_at = ?, expires_at = ?, data_access_expires_at = ?
+                        WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                        """
+                ).execute(
+                    arguments: StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
+                        + StatementArguments(ids))
             }
             for facts in validOrder {
                 let ids = valid[facts] ?? []
@@ -292,19 +310,20 @@ extension AppDatabase {
         var neverChecked: Bool
         /// No reason, error or missing scopes stored: nothing a valid verdict would clear.
         var clean: Bool
-        var expiresAt: DatabaseValue
-        var dataAccessExpiresAt: DatabaseValue
     }
 
-    /// True when committing `result` would change nothing but the page's `last_checked_at`:
-    /// a valid verdict for a page stored valid and clean, with the same scopes and expiry times.
-    /// Such a page gets no log entry either (no transition, no permissions change).
-    static func onlyCheckTimeChanges(_ result: PageCheckResult, state: StoredState, times: inout BatchTimes) -> Bool {
+    /// The expiry times to store when committing `result` changes nothing but times (the check
+    /// time and the expiry times): a valid verdict for a page stored valid and clean, with the
+    /// same scopes. Nil when anything else changes. Such a page gets no log entry (no
+    /// transition, no permissions change).
+    static func onlyTimesChange(_ result: PageCheckResult, state: StoredState, times: inout BatchTimes)
+        -> BatchWrites.ExpiryTimes?
+    {
         guard case .valid(let info) = result.verdict, state.status == .valid, state.clean,
-            state.tokenUpdatedAt <= result.target.tokenUpdatedAt
-        else { return false }
-        return joinScopes(info.scopes) == state.scopesText && times.value(info.expiresAt) == state.expiresAt
-            && times.value(info.dataAccessExpiresAt) == state.dataAccessExpiresAt
+            state.tokenUpdatedAt <= result.target.tokenUpdatedAt, joinScopes(info.scopes) == state.scopesText
+        else { return nil }
+        return .init(
+            expiresAt: times.value(info.expiresAt), dataAccessExpiresAt: times.value(info.dataAccessExpiresAt))
     }
 
     private static func commit(

@@ -19,14 +19,23 @@ struct WorkBudgetTests {
     /// Counts the statements SQLite runs on the database's writer connection.
     final class StatementCounter: Sendable {
         let count = Mutex(0)
-        func reset() { count.withLock { $0 = 0 } }
+        /// The statements' SQL, in order.
+        let statements = Mutex<[String]>([])
+        func reset() {
+            count.withLock { $0 = 0 }
+            statements.withLock { $0 = [] }
+        }
         var value: Int { count.withLock { $0 } }
+        var sql: [String] { statements.withLock { $0 } }
     }
 
     func tracing(_ database: AppDatabase) async throws -> StatementCounter {
         let counter = StatementCounter()
         try await database.writer.write { db in
-            db.trace { _ in counter.count.withLock { $0 += 1 } }
+            db.trace { event in
+                counter.count.withLock { $0 += 1 }
+                counter.statements.withLock { $0.append("\(event)") }
+            }
         }
         return counter
     }
@@ -88,11 +97,31 @@ struct WorkBudgetTests {
     /// facts. Only their check time changes, in one statement for the batch: BEGIN, the
     /// batch's read, one UPDATE, COMMIT, whatever the number of pages; and no log entry.
     @Test func aBatchOfUnchangedValidPagesIsOneUpdate() async throws {
-        let store = try await store(pages: 200)
-        let targets = Array(try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher).prefix(50))
         let facts = TokenFacts(
             scopes: ["pages_messaging", "pages_manage_metadata"], expiresAt: nil,
             dataAccessExpiresAt: Date(timeIntervalSince1970: 1_800_000_000))
+        try await checkValidPagesTwice(first: facts, then: facts)
+    }
+
+    /// Graph moves a valid token's `data_access_expires_at` as the Page's admins use the app, so
+    /// the hourly batch often differs from the stored one only there. That is still one UPDATE
+    /// for the batch, which stores the new time and leaves the status (and its index entry),
+    /// the "since" time and the log alone.
+    @Test func aBatchWhoseExpiryMovedIsStillOneUpdateThatLeavesTheStatusAlone() async throws {
+        let facts = TokenFacts(
+            scopes: ["pages_messaging", "pages_manage_metadata"], expiresAt: nil,
+            dataAccessExpiresAt: Date(timeIntervalSince1970: 1_800_000_000))
+        var moved = facts
+        moved.dataAccessExpiresAt = Date(timeIntervalSince1970: 1_800_003_600)
+        try await checkValidPagesTwice(first: facts, then: moved)
+    }
+
+    /// Commits a valid verdict with `first` for 50 of 200 pages, then, an hour later, one with
+    /// `then`, and checks that the second batch was BEGIN, the batch's read, one UPDATE that
+    /// does not write the status, COMMIT, with no log entry, and stored `then`.
+    func checkValidPagesTwice(first facts: TokenFacts, then later: TokenFacts) async throws {
+        let store = try await store(pages: 200)
+        let targets = Array(try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher).prefix(50))
         let valid = targets.map { PageCheckResult(target: $0, verdict: .valid(facts)) }
         let first = try await store.database.startRun(
             actor: "test", configuredVersion: "v25.0", pagesTotal: 50, now: now)
@@ -100,22 +129,27 @@ struct WorkBudgetTests {
             valid, requiredScopes: ["pages_messaging"], runID: first, actor: "test", now: now)
         let eventsBefore = try await store.database.logEntryCounts()
 
-        let later = now.addingTimeInterval(3_600)
+        let laterTime = now.addingTimeInterval(3_600)
         let again = try await store.database.checkTargets(pageIDs: targets.map(\.pageID), cipher: store.cipher)
         let second = try await store.database.startRun(
-            actor: "test", configuredVersion: "v25.0", pagesTotal: 50, now: later)
+            actor: "test", configuredVersion: "v25.0", pagesTotal: 50, now: laterTime)
         let counter = try await tracing(store.database)
         counter.reset()
         let commit = try await store.database.commit(
-            again.map { PageCheckResult(target: $0, verdict: .valid(facts)) }, requiredScopes: ["pages_messaging"],
-            runID: second, actor: "test", now: later)
+            again.map { PageCheckResult(target: $0, verdict: .valid(later)) }, requiredScopes: ["pages_messaging"],
+            runID: second, actor: "test", now: laterTime)
         #expect(counter.value == 4)
+        let updates = counter.sql.filter { $0.hasPrefix("UPDATE") }
+        #expect(updates.count == 1)
+        #expect(updates.allSatisfy { !$0.contains("status") }, "\(updates)")
         #expect(commit == BatchCommit())
         #expect(try await store.database.logEntryCounts() == eventsBefore)
         let checked = try await store.database.pages().filter { page in targets.contains { $0.pageID == page.pageID } }
         #expect(checked.count == 50)
-        #expect(checked.allSatisfy { $0.lastCheckedAt == later && $0.status == .valid })
+        #expect(checked.allSatisfy { $0.lastCheckedAt == laterTime && $0.status == .valid })
         #expect(checked.allSatisfy { $0.statusSince == now && $0.scopes == facts.scopes })
+        #expect(checked.allSatisfy { $0.dataAccessExpiresAt == later.dataAccessExpiresAt })
+        #expect(checked.allSatisfy { $0.expiresAt == later.expiresAt })
     }
 
     /// A page that changed in any way still takes the full path: other scopes are logged.
