@@ -77,28 +77,107 @@ extension AppDatabase {
     public func pagesInReportOrder(each: @escaping @Sendable (PageRecord) -> Void) async throws(StoreError)
         -> [PageRecord]
     {
+        try await pagesInReportOrder(chunkPages: Self.reportChunkPages, each: each)
+    }
+
+    /// Past this many pages of one status, they are read a few companies at a time.
+    static let reportChunkPages = 8_192
+
+    /// The statuses in report order, as stored.
+    static let statusesInReportOrder = ["invalid", "unknown", "valid", "disconnected"]
+
+    /// Reads the pages in report order one status at a time, and a status with more than
+    /// `chunkPages` pages a few companies at a time (companies in order, about `chunkPages`
+    /// pages each): SQLite then sorts small sets, and the first page comes in milliseconds
+    /// instead of after a sort of every page (0.2 s at 100,000 pages, while the spreadsheet
+    /// waited for its first row) — and the whole read takes less, not more.
+    func pagesInReportOrder(chunkPages: Int, each: @Sendable (PageRecord) -> Void) async throws(StoreError)
+        -> [PageRecord]
+    {
         try await read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM page GROUP BY status") {
+                counts[row[0]] = row[1]
+            }
             var pages: [PageRecord] = []
             // Room for all of them at once: grown by doubling, a million pages' array was held
             // one and a half times while it moved.
-            pages.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM page") ?? 0)
+            pages.reserveCapacity(counts.values.reduce(0, +))
             var lists = ScopeLists()
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
+            func fetch(_ sql: String, _ arguments: StatementArguments) throws {
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while let row = try rows.next() {
+                    let page = Self.pageRecord(row, scopes: &lists)
+                    each(page)
+                    pages.append(page)
+                }
+            }
+            let order = """
+                lower(company.name), company.name, lower(page.page_name), page.page_name,
+                length(page.page_id), page.page_id
+                """
+            guard Set(counts.keys).isSubset(of: Self.statusesInReportOrder) else {
+                // A status the schema does not know: one sort of everything puts it where
+                // the reports do (with `unknown`).
+                try fetch(
+                    """
                     SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
                     ORDER BY CASE page.status WHEN 'invalid' THEN 0 WHEN 'valid' THEN 2
-                                              WHEN 'disconnected' THEN 3 ELSE 1 END,
-                             lower(company.name), company.name, lower(page.page_name), page.page_name,
-                             length(page.page_id), page.page_id
-                    """)
-            while let row = try rows.next() {
-                let page = Self.pageRecord(row, scopes: &lists)
-                each(page)
-                pages.append(page)
+                                              WHEN 'disconnected' THEN 3 ELSE 1 END, \(order)
+                    """, [])
+                return pages
+            }
+            var companyChunks: [[Int64]]?
+            for status in Self.statusesInReportOrder {
+                guard let count = counts[status] else { continue }
+                guard count > chunkPages else {
+                    try fetch(
+                        """
+                        SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
+                        WHERE page.status = ? ORDER BY \(order)
+                        """, [status])
+                    continue
+                }
+                if companyChunks == nil { companyChunks = try Self.companyChunks(db, pages: chunkPages) }
+                for chunk in companyChunks ?? [] {
+                    // Forced: without statistics SQLite may pick the status index and walk
+                    // every page of the status once per chunk.
+                    try fetch(
+                        """
+                        SELECT \(Self.pageColumns) FROM page INDEXED BY page_by_company
+                        JOIN company ON company.id = page.company_id
+                        WHERE page.status = ? AND page.company_id IN (\(databaseQuestionMarks(count: chunk.count)))
+                        ORDER BY \(order)
+                        """, [status] + StatementArguments(chunk))
+                }
             }
             return pages
         }
+    }
+
+    /// The companies' IDs in report order (name case-insensitively, then as written; names are
+    /// unique), cut into runs of about `pages` pages and at most `idChunk` companies.
+    private static func companyChunks(_ db: Database, pages: Int) throws -> [[Int64]] {
+        var chunks: [[Int64]] = []
+        var chunk: [Int64] = []
+        var inChunk = 0
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT company.id, (SELECT COUNT(*) FROM page WHERE page.company_id = company.id)
+                FROM company ORDER BY lower(company.name), company.name
+                """)
+        while let row = try rows.next() {
+            chunk.append(row[0])
+            inChunk += row[1] as Int
+            if inChunk >= pages || chunk.count >= idChunk {
+                chunks.append(chunk)
+                chunk = []
+                inChunk = 0
+            }
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+        return chunks
     }
 
     /// Page IDs per `IN (…)` list: far below SQLite's limit on parameters.
