@@ -204,11 +204,17 @@ extension SimulatorEngine {
                         message: "(#100) The parameter relative_url is required", code: 100, traceID: plan.traceID),
                     invalidTokenMessage: nil))
         }
-        let question = relativeURL.utf8.firstIndex(of: UInt8(ascii: "?"))
-        let path = Self.route(String(relativeURL[..<(question ?? relativeURL.endIndex)])).path
-        let params =
-            question.map { FormDecoding.parameters(String(relativeURL[relativeURL.index(after: $0)...])) } ?? [:]
-        guard path == "debug_token", (request.method ?? "GET").uppercased() == "GET" else {
+        let path: String
+        let params: [String: String]
+        if let plain = Self.plainDebugTokenQuery(relativeURL) {
+            (path, params) = ("debug_token", plain)
+        } else {
+            let question = relativeURL.utf8.firstIndex(of: UInt8(ascii: "?"))
+            path = Self.route(String(relativeURL[..<(question ?? relativeURL.endIndex)])).path
+            params =
+                question.map { FormDecoding.parameters(String(relativeURL[relativeURL.index(after: $0)...])) } ?? [:]
+        }
+        guard path == "debug_token", request.method.map({ $0 == "GET" || $0.uppercased() == "GET" }) ?? true else {
             return .answered(
                 ItemAnswer(
                     status: 400,
@@ -234,6 +240,42 @@ extension SimulatorEngine {
         return .debug(token: input, named: TokenNamingConvention.parse(input))
     }
 
+    /// The parameters `slot(for:plan:)` reads — `input_token` and `access_token` — of a
+    /// relative URL of the shape clients send, `debug_token?name=value&…` with nothing to
+    /// percent-decode; nil for anything else, which the general route and form decoding read
+    /// as before. Each of a batch's 50 items went through both: a tenth of the simulator's
+    /// work, on the cores the process it serves is measured on.
+    static func plainDebugTokenQuery(_ relativeURL: String) -> [String: String]? {
+        let prefix = "debug_token?".utf8
+        var params: [String: String] = [:]
+        var plain = true
+        relativeURL.utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.count >= prefix.count, bytes.prefix(prefix.count).elementsEqual(prefix) else {
+                plain = false
+                return
+            }
+            var start = prefix.count
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+                let pair = bytes[start..<end]
+                if pair.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+                    plain = false
+                    return
+                }
+                // A name without `=` has the empty value; the last value of a repeated name
+                // wins: both as in `FormDecoding`.
+                let equals = pair.firstIndex(of: UInt8(ascii: "="))
+                let name = pair[..<(equals ?? pair.endIndex)]
+                for wanted in ["input_token", "access_token"] where name.elementsEqual(wanted.utf8) {
+                    let value = equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...]
+                    params[wanted] = String(decoding: UnsafeBufferPointer(rebasing: value), as: UTF8.self)
+                }
+                start = end + 1
+            }
+        } ?? { plain = false }()
+        return plain ? params : nil
+    }
+
     /// Looks the tokens up, counts them and consumes flaky failures — all under one lock.
     private func resolve(_ slots: inout [Slot], plan: RequestPlan, isBatch: Bool) {
         state.withLock { state in
@@ -254,7 +296,8 @@ extension SimulatorEngine {
                 state.stats.debugTokenItems += 1
                 let behaviour: TokenBehaviour
                 let pageID: String
-                if let registered = state.registry[token] {
+                // Most runs register nothing: an empty registry is not hashed into.
+                if !state.registry.isEmpty, let registered = state.registry[token] {
                     (behaviour, pageID) = (registered.behaviour, registered.pageID)
                 } else if let named {
                     (behaviour, pageID) = (named.behaviour, named.pageID)
