@@ -228,22 +228,8 @@ extension AppDatabase {
         recoveryAlone: Bool = true
     ) async throws(StoreError) -> [OutboxItem]? {
         try await write { db in
-            let skipped = skipping.map { $0.lowercased() }
-            var sql = """
-                SELECT lower(owner_email) FROM outbox
-                WHERE state = 'pending' AND (claimed_by IS NULL OR claim_expires_at <= ?)
-                """
-            var arguments: StatementArguments = [now]
-            if !ignoreBackoff {
-                sql += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-                arguments += [now]
-            }
-            if !recoveryAlone { sql += " AND kind != 'recovered'" }
-            if !skipped.isEmpty {
-                sql += " AND lower(owner_email) NOT IN (\(databaseQuestionMarks(count: skipped.count)))"
-                arguments += StatementArguments(skipped)
-            }
-            sql += " ORDER BY lower(owner_email) LIMIT 1"
+            let (sql, arguments) = Self.nextOwnerQuery(
+                now: now, ignoreBackoff: ignoreBackoff, skipping: skipping, recoveryAlone: recoveryAlone)
             guard let owner = try String.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
 
             var itemSQL = """
@@ -251,7 +237,7 @@ extension AppDatabase {
                        outbox.reason_detail, outbox.since, outbox.attempts, company.name AS company, page.page_id,
                        page.page_name, page.status, page.expires_at
                 FROM outbox JOIN page ON page.id = outbox.page_ref JOIN company ON company.id = page.company_id
-                WHERE outbox.state = 'pending' AND lower(outbox.owner_email) = ?
+                WHERE outbox.state = 'pending' AND outbox.owner_email = ? -- NOCASE, through the index
                   AND (outbox.claimed_by IS NULL OR outbox.claim_expires_at <= ?)
                 """
             var itemArguments: StatementArguments = [owner, now]
@@ -267,6 +253,34 @@ extension AppDatabase {
             }
             return items
         }
+    }
+
+    /// The query for the next Owner with pending rows nobody holds, lowercased.
+    ///
+    /// Ordered by the column's NOCASE collation, which orders as `lower()` does (both fold
+    /// ASCII letters only) and is the `outbox_by_state` index's: the first pending Owner is
+    /// where the index starts, instead of a sort of every pending row once per digest —
+    /// quadratic in the Owners told, 0.5 s of a first run's 500 digests at 100,000 pages.
+    static func nextOwnerQuery(now: Date, ignoreBackoff: Bool, skipping: Set<String>, recoveryAlone: Bool)
+        -> (sql: String, arguments: StatementArguments)
+    {
+        let skipped = skipping.map { $0.lowercased() }
+        var sql = """
+            SELECT lower(owner_email) FROM outbox
+            WHERE state = 'pending' AND (claimed_by IS NULL OR claim_expires_at <= ?)
+            """
+        var arguments: StatementArguments = [now]
+        if !ignoreBackoff {
+            sql += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            arguments += [now]
+        }
+        if !recoveryAlone { sql += " AND kind != 'recovered'" }
+        if !skipped.isEmpty {
+            sql += " AND lower(owner_email) NOT IN (\(databaseQuestionMarks(count: skipped.count)))"
+            arguments += StatementArguments(skipped)
+        }
+        sql += " ORDER BY owner_email LIMIT 1"
+        return (sql, arguments)
     }
 
     private static func outboxItem(_ row: Row) -> OutboxItem {
@@ -296,12 +310,13 @@ extension AppDatabase {
         return try await write { db in
             var marked = 0
             for item in items {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,
                             last_attempt_at = ?, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
                         WHERE id = ? AND state = 'pending' AND claimed_by = ?
-                        """, arguments: [now, storedID, now, item.id, sender])
+                        """
+                ).execute(arguments: [now, storedID, now, item.id, sender])
                 guard db.changesCount > 0 else { continue }
                 marked += 1
                 try Self.appendEvent(

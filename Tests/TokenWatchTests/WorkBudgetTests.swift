@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 import TokenWatchTestSupport
@@ -150,6 +151,27 @@ struct WorkBudgetTests {
         #expect(checked.allSatisfy { $0.statusSince == now && $0.scopes == facts.scopes })
         #expect(checked.allSatisfy { $0.dataAccessExpiresAt == later.dataAccessExpiresAt })
         #expect(checked.allSatisfy { $0.expiresAt == later.expiresAt })
+    }
+
+    /// Each digest's claim finds its Owner where the outbox index starts, whatever the options:
+    /// a sort of every pending row once per digest made sending digests quadratic in the
+    /// number of Owners told.
+    @Test func theNextDigestsOwnerComesFromTheOutboxIndexNotASort() async throws {
+        let store = try await TemporaryStore()
+        for ignoreBackoff in [false, true] {
+            for skipping in [Set<String>(), ["Owner@Example.com"]] {
+                for recoveryAlone in [false, true] {
+                    let (sql, arguments) = AppDatabase.nextOwnerQuery(
+                        now: now, ignoreBackoff: ignoreBackoff, skipping: skipping, recoveryAlone: recoveryAlone)
+                    let plan = try await store.database.writer.read { db in
+                        try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+                            .map { $0["detail"] as String }
+                    }
+                    #expect(plan.contains { $0.contains("USING INDEX outbox_by_state") }, "\(plan)")
+                    #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+                }
+            }
+        }
     }
 
     /// A page that changed in any way still takes the full path: other scopes are logged.
