@@ -230,7 +230,9 @@ extension AppDatabase {
         try await write { db in
             let (sql, arguments) = Self.nextOwnerQuery(
                 now: now, ignoreBackoff: ignoreBackoff, skipping: skipping, recoveryAlone: recoveryAlone)
-            guard let owner = try String.fetchOne(db, sql: sql, arguments: arguments) else { return nil }
+            guard let owner = try String.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) else {
+                return nil
+            }
 
             var itemSQL = """
                 SELECT outbox.id, outbox.page_ref, outbox.owner_email, outbox.kind, outbox.reason_code,
@@ -264,7 +266,6 @@ extension AppDatabase {
     static func nextOwnerQuery(now: Date, ignoreBackoff: Bool, skipping: Set<String>, recoveryAlone: Bool)
         -> (sql: String, arguments: StatementArguments)
     {
-        let skipped = skipping.map { $0.lowercased() }
         var sql = """
             SELECT lower(owner_email) FROM outbox
             WHERE state = 'pending' AND (claimed_by IS NULL OR claim_expires_at <= ?)
@@ -275,12 +276,36 @@ extension AppDatabase {
             arguments += [now]
         }
         if !recoveryAlone { sql += " AND kind != 'recovered'" }
-        if !skipped.isEmpty {
-            sql += " AND lower(owner_email) NOT IN (\(databaseQuestionMarks(count: skipped.count)))"
-            arguments += StatementArguments(skipped)
+        if !skipping.isEmpty {
+            // One parameter, whatever the number: the set grows by an Owner per digest, and a
+            // list of placeholders made a new statement, prepared again, for every claim.
+            sql += " AND lower(owner_email) NOT IN (SELECT value FROM json_each(?))"
+            arguments += [Self.jsonArray(skipping.map { $0.lowercased() })]
         }
         sql += " ORDER BY owner_email LIMIT 1"
         return (sql, arguments)
+    }
+
+    /// `strings` as a JSON array, for `json_each`.
+    static func jsonArray(_ strings: [String]) -> String {
+        var json = "["
+        for (index, string) in strings.enumerated() {
+            if index > 0 { json += "," }
+            json += "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": json += "\\\""
+                case "\\": json += "\\\\"
+                case _ where scalar.value < 0x20:
+                    json +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
+                default: json.unicodeScalars.append(scalar)
+                }
+            }
+            json += "\""
+        }
+        return json + "]"
     }
 
     private static func outboxItem(_ row: Row) -> OutboxItem {

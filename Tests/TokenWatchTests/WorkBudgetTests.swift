@@ -174,6 +174,19 @@ struct WorkBudgetTests {
         }
     }
 
+    /// The Owners a dispatch skips travel as one JSON array: SQLite's `json_each` gives back
+    /// exactly the strings put in, whatever they hold.
+    @Test func theSkippedOwnersComeBackFromJSONEachAsGiven() async throws {
+        let store = try await TemporaryStore()
+        let strings = ["owner@example.com", "quote\"back\\slash", "tab\tnew\nline\u{1}", "ünï@例え.jp", ""]
+        let json = AppDatabase.jsonArray(strings)
+        let back = try await store.database.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT value FROM json_each(?) ORDER BY key", arguments: [json])
+        }
+        #expect(back == strings)
+        #expect(AppDatabase.jsonArray([]) == "[]")
+    }
+
     /// A page that changed in any way still takes the full path: other scopes are logged.
     @Test func aValidPageWithOtherScopesIsStillLogged() async throws {
         let store = try await store(pages: 10)
