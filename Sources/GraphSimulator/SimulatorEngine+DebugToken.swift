@@ -266,7 +266,7 @@ extension SimulatorEngine {
                 // wins: both as in `FormDecoding`.
                 let equals = pair.firstIndex(of: UInt8(ascii: "="))
                 let name = pair[..<(equals ?? pair.endIndex)]
-                for wanted in ["input_token", "access_token"] where name.elementsEqual(wanted.utf8) {
+                for wanted in Self.plainQueryNames where name.elementsEqual(wanted.utf8) {
                     let value = equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...]
                     params[wanted] = String(decoding: UnsafeBufferPointer(rebasing: value), as: UTF8.self)
                 }
@@ -275,6 +275,9 @@ extension SimulatorEngine {
         } ?? { plain = false }()
         return plain ? params : nil
     }
+
+    /// The parameters `plainDebugTokenQuery(_:)` reads.
+    static let plainQueryNames = ["input_token", "access_token"]
 
     /// Looks the tokens up, counts them and consumes flaky failures — all under one lock.
     private func resolve(_ slots: inout [Slot], plan: RequestPlan, isBatch: Bool) {

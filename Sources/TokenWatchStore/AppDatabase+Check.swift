@@ -187,7 +187,7 @@ extension AppDatabase {
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
                 if let expiry = Self.onlyTimesChange(result, state: state, times: &times) {
-                    writes.refreshed(result.target.rowID, expiry)
+                    writes.refreshed.add(result.target.rowID, to: expiry)
                     continue
                 }
                 try Self.commit(
@@ -207,6 +207,11 @@ extension AppDatabase {
 
         init(now: Date) { self.now = now.databaseValue }
 
+        /// The expiry times `info` stores.
+        mutating func expiry(of info: TokenFacts) -> BatchWrites.ExpiryTimes {
+            .init(expiresAt: value(info.expiresAt), dataAccessExpiresAt: value(info.dataAccessExpiresAt))
+        }
+
         mutating func value(_ date: Date?) -> DatabaseValue {
             guard let date else { return .null }
             if let value = converted[date] { return value }
@@ -223,11 +228,9 @@ extension AppDatabase {
     struct BatchWrites {
         /// Valid pages whose verdict changes nothing but times — the check time and the expiry
         /// times Graph moves as the Page's admins use the app —, by those expiry times.
-        var refreshed: [ExpiryTimes: [Int64]] = [:]
-        var refreshedOrder: [ExpiryTimes] = []
-        /// Valid verdicts by the facts they store, in first-seen order.
-        var valid: [ValidFacts: [Int64]] = [:]
-        var validOrder: [ValidFacts] = []
+        var refreshed = RowGroups<ExpiryTimes>()
+        /// Valid verdicts by the facts they store.
+        var valid = RowGroups<ValidFacts>()
         /// Log entries: page, kind, detail; `at`, actor and run are the batch's.
         var events: [(pageRef: Int64, kind: PageEventKind, detail: String?)] = []
         /// Pages with an `invalid` or `reminder` notice sent: the only ones a recovery can concern.
@@ -242,25 +245,27 @@ extension AppDatabase {
         /// What a valid verdict stores besides the status.
         struct ValidFacts: Hashable {
             var scopes: String
-            var expiresAt: DatabaseValue
-            var dataAccessExpiresAt: DatabaseValue
+            var expiry: ExpiryTimes
         }
 
-        mutating func refreshed(_ rowID: Int64, _ times: ExpiryTimes) {
-            if refreshed[times] == nil { refreshedOrder.append(times) }
-            refreshed[times, default: []].append(rowID)
-        }
+        /// Row IDs grouped by what one statement writes to all of them, groups in first-seen order.
+        struct RowGroups<Key: Hashable> {
+            private var rowIDs: [Key: [Int64]] = [:]
+            private var keys: [Key] = []
 
-        mutating func valid(_ rowID: Int64, _ facts: ValidFacts) {
-            if valid[facts] == nil { validOrder.append(facts) }
-            valid[facts, default: []].append(rowID)
+            mutating func add(_ rowID: Int64, to key: Key) {
+                if rowIDs[key] == nil { keys.append(key) }
+                rowIDs[key, default: []].append(rowID)
+            }
+
+            /// Each group's key and row IDs, in the order the keys were first seen.
+            var groups: [(key: Key, rowIDs: [Int64])] { keys.map { ($0, rowIDs[$0] ?? []) } }
         }
 
         func execute(_ db: Database, now: DatabaseValue, actor: String, runID: Int64) throws {
             // Status, reason and scopes are left alone: rewriting the status, even unchanged,
             // moves the page's entry in the status index.
-            for times in refreshedOrder {
-                let ids = refreshed[times] ?? []
+            for (times, ids) in refreshed.groups {
                 try db.cachedStatement(
                     sql: """
                         UPDATE page SET last_checked_at = ?, expires_at = ?, data_access_expires_at = ?
@@ -270,8 +275,7 @@ extension AppDatabase {
                     arguments: StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
                         + StatementArguments(ids))
             }
-            for facts in validOrder {
-                let ids = valid[facts] ?? []
+            for (facts, ids) in valid.groups {
                 try db.cachedStatement(
                     sql: """
                         UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
@@ -282,7 +286,7 @@ extension AppDatabase {
                         """
                 ).execute(
                     arguments: StatementArguments([
-                        now, now, facts.scopes.databaseValue, facts.expiresAt, facts.dataAccessExpiresAt,
+                        now, now, facts.scopes.databaseValue, facts.expiry.expiresAt, facts.expiry.dataAccessExpiresAt,
                     ])
                         + StatementArguments(ids))
             }
@@ -322,8 +326,7 @@ extension AppDatabase {
         guard case .valid(let info) = result.verdict, state.status == .valid, state.clean,
             state.tokenUpdatedAt <= result.target.tokenUpdatedAt, joinScopes(info.scopes) == state.scopesText
         else { return nil }
-        return .init(
-            expiresAt: times.value(info.expiresAt), dataAccessExpiresAt: times.value(info.dataAccessExpiresAt))
+        return times.expiry(of: info)
     }
 
     private static func commit(
@@ -348,11 +351,7 @@ extension AppDatabase {
 
         case .valid(let info):
             // Written with the batch's other valid pages that store the same facts.
-            writes.valid(
-                target.rowID,
-                .init(
-                    scopes: joinScopes(info.scopes), expiresAt: times.value(info.expiresAt),
-                    dataAccessExpiresAt: times.value(info.dataAccessExpiresAt)))
+            writes.valid.add(target.rowID, to: .init(scopes: joinScopes(info.scopes), expiry: times.expiry(of: info)))
             if status != .valid {
                 writes.events.append(
                     (target.rowID, .becameValid, status == .invalid ? "token accepted again" : "first successful check")

@@ -228,7 +228,7 @@ extension AppDatabase {
         recoveryAlone: Bool = true
     ) async throws(StoreError) -> [OutboxItem]? {
         try await write { db in
-            let (sql, arguments) = Self.nextOwnerQuery(
+            let (sql, arguments) = try Self.nextOwnerQuery(
                 now: now, ignoreBackoff: ignoreBackoff, skipping: skipping, recoveryAlone: recoveryAlone)
             guard let owner = try String.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) else {
                 return nil
@@ -264,7 +264,7 @@ extension AppDatabase {
     /// where the index starts, instead of a sort of every pending row once per digest —
     /// quadratic in the Owners told, 0.5 s of a first run's 500 digests at 100,000 pages.
     static func nextOwnerQuery(now: Date, ignoreBackoff: Bool, skipping: Set<String>, recoveryAlone: Bool)
-        -> (sql: String, arguments: StatementArguments)
+        throws -> (sql: String, arguments: StatementArguments)
     {
         var sql = """
             SELECT lower(owner_email) FROM outbox
@@ -280,32 +280,15 @@ extension AppDatabase {
             // One parameter, whatever the number: the set grows by an Owner per digest, and a
             // list of placeholders made a new statement, prepared again, for every claim.
             sql += " AND lower(owner_email) NOT IN (SELECT value FROM json_each(?))"
-            arguments += [Self.jsonArray(skipping.map { $0.lowercased() })]
+            arguments += [try Self.jsonArray(skipping.map { $0.lowercased() })]
         }
         sql += " ORDER BY owner_email LIMIT 1"
         return (sql, arguments)
     }
 
     /// `strings` as a JSON array, for `json_each`.
-    static func jsonArray(_ strings: [String]) -> String {
-        var json = "["
-        for (index, string) in strings.enumerated() {
-            if index > 0 { json += "," }
-            json += "\""
-            for scalar in string.unicodeScalars {
-                switch scalar {
-                case "\"": json += "\\\""
-                case "\\": json += "\\\\"
-                case _ where scalar.value < 0x20:
-                    json +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                default: json.unicodeScalars.append(scalar)
-                }
-            }
-            json += "\""
-        }
-        return json + "]"
+    static func jsonArray(_ strings: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(strings), as: UTF8.self)
     }
 
     private static func outboxItem(_ row: Row) -> OutboxItem {

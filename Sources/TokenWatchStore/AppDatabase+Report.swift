@@ -83,8 +83,9 @@ extension AppDatabase {
     /// Past this many pages of one status, they are read a few companies at a time.
     static let reportChunkPages = 8_192
 
-    /// The statuses in report order, as stored.
-    static let statusesInReportOrder = ["invalid", "unknown", "valid", "disconnected"]
+    /// Where each stored status comes in report order; any other sorts with `unknown`, as the
+    /// reports put it.
+    static let reportRank = ["invalid": 0, "unknown": 1, "valid": 2, "disconnected": 3]
 
     /// Reads the pages in report order one status at a time, and a status with more than
     /// `chunkPages` pages, at least a quarter of them all, a few companies at a time
@@ -100,10 +101,11 @@ extension AppDatabase {
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM page GROUP BY status") {
                 counts[row[0]] = row[1]
             }
+            let total = counts.values.reduce(0, +)
             var pages: [PageRecord] = []
             // Room for all of them at once: grown by doubling, a million pages' array was held
             // one and a half times while it moved.
-            pages.reserveCapacity(counts.values.reduce(0, +))
+            pages.reserveCapacity(total)
             var lists = ScopeLists()
             func fetch(_ sql: String, _ arguments: StatementArguments) throws {
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
@@ -117,21 +119,12 @@ extension AppDatabase {
                 lower(company.name), company.name, lower(page.page_name), page.page_name,
                 length(page.page_id), page.page_id
                 """
-            guard Set(counts.keys).isSubset(of: Self.statusesInReportOrder) else {
-                // A status the schema does not know: one sort of everything puts it where
-                // the reports do (with `unknown`).
-                try fetch(
-                    """
-                    SELECT \(Self.pageColumns) FROM page JOIN company ON company.id = page.company_id
-                    ORDER BY CASE page.status WHEN 'invalid' THEN 0 WHEN 'valid' THEN 2
-                                              WHEN 'disconnected' THEN 3 ELSE 1 END, \(order)
-                    """, [])
-                return pages
-            }
             var companyChunks: [[Int64]]?
-            let total = counts.values.reduce(0, +)
-            for status in Self.statusesInReportOrder {
-                guard let count = counts[status] else { continue }
+            let statuses = counts.keys.sorted { a, b in
+                (Self.reportRank[a] ?? 1, a) < (Self.reportRank[b] ?? 1, b)
+            }
+            for status in statuses {
+                let count = counts[status] ?? 0
                 // A run of companies visits all their pages to find this status's: worth it
                 // for a status that is a good part of the fleet, not for 1 % of a million
                 // (which sorts in milliseconds anyway).

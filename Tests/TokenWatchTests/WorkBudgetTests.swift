@@ -161,7 +161,7 @@ struct WorkBudgetTests {
         for ignoreBackoff in [false, true] {
             for skipping in [Set<String>(), ["Owner@Example.com"]] {
                 for recoveryAlone in [false, true] {
-                    let (sql, arguments) = AppDatabase.nextOwnerQuery(
+                    let (sql, arguments) = try AppDatabase.nextOwnerQuery(
                         now: now, ignoreBackoff: ignoreBackoff, skipping: skipping, recoveryAlone: recoveryAlone)
                     let plan = try await store.database.writer.read { db in
                         try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
@@ -179,12 +179,12 @@ struct WorkBudgetTests {
     @Test func theSkippedOwnersComeBackFromJSONEachAsGiven() async throws {
         let store = try await TemporaryStore()
         let strings = ["owner@example.com", "quote\"back\\slash", "tab\tnew\nline\u{1}", "ünï@例え.jp", ""]
-        let json = AppDatabase.jsonArray(strings)
+        let json = try AppDatabase.jsonArray(strings)
         let back = try await store.database.writer.read { db in
             try String.fetchAll(db, sql: "SELECT value FROM json_each(?) ORDER BY key", arguments: [json])
         }
         #expect(back == strings)
-        #expect(AppDatabase.jsonArray([]) == "[]")
+        #expect(try AppDatabase.jsonArray([]) == "[]")
     }
 
     /// A page that changed in any way still takes the full path: other scopes are logged.
