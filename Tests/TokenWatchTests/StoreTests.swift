@@ -394,4 +394,44 @@ struct SharedStoreTests {
         #expect(try await store.lastSuccessfulRunEnd() == later)
         #expect(try await store.integrityCheck() == "ok")
     }
+
+    /// A claim passes over the Owners its dispatch already tried, in address order and
+    /// without case, however many there are: the next one it finds is the first not tried.
+    @Test(arguments: StoreBackend.allCases)
+    func aClaimPassesOverTheOwnersAlreadyTried(_ backend: StoreBackend) async throws {
+        let temporary = try await TemporaryPageStore(backend)
+        let store = temporary.store
+        _ = try await store.upsertPages(
+            [upsert("1001", name: "Jobs", token: "t1"), upsert("1002", name: "News", token: "t2")],
+            cipher: temporary.cipher, actor: "test", now: now)
+        let emails = (0..<40).map {
+            ($0 % 3 == 0 ? "Owner" : "owner") + ($0 < 10 ? "0\($0)" : "\($0)") + "@acme.example"
+        }
+        _ = try await store.addOwners(company: "Acme", emails: emails, now: now)
+        let runID = try await store.startRun(
+            actor: "cron", configuredVersion: "v23.0", pagesTotal: 2, shard: Shard(index: 0, count: 1), now: now)
+        _ = try await store.commit(
+            try await store.checkTargets(pageIDs: nil).map { target in
+                PageCheckResult(
+                    target: target,
+                    verdict: .invalid(.passwordChanged, facts: nil, error: GraphErrorCode(code: 190, subcode: 460)))
+            }, requiredScopes: [], runID: runID, actor: "cron", now: now)
+        #expect(try await store.promoteStaged(hold: false, actor: "cron", now: now) == 80)
+
+        func claim(skipping: Set<String>) async throws -> [OutboxItem]? {
+            try await store.claimNextDigest(
+                sender: "a", now: now, leaseUntil: now.addingTimeInterval(600), ignoreBackoff: false,
+                skipping: skipping, recoveryAlone: true)
+        }
+        // Tried: the first 25, lowercased as the dispatcher keeps them, but one as written.
+        var tried = Set(emails.prefix(25).map { $0.lowercased() })
+        tried.remove("owner03@acme.example")
+        tried.insert("Owner03@acme.example")
+        let next = try #require(try await claim(skipping: tried))
+        #expect(next.map(\.ownerEmail) == [emails[25], emails[25]])
+        try await store.releaseClaims(next, sender: "a")
+        // Every Owner tried: nothing left for this dispatch, though every row is pending.
+        #expect(try await claim(skipping: Set(emails.map { $0.lowercased() })) == nil)
+        #expect(try await store.outboxCounts().pending == 80)
+    }
 }
