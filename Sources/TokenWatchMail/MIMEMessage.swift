@@ -76,17 +76,30 @@ public struct MIMEMessage: Sendable, Equatable {
 
     /// A boundary derived from the Message-ID (so a retry renders the same bytes) that occurs
     /// in neither body. Quoted-printable never writes `=_`, so the first candidate always fits;
-    /// the check is cheap insurance.
+    /// the check is insurance, made cheap: a byte scan for `=_` settles it, and only a body
+    /// holding one is searched for the candidate (Foundation's search, a tenth of composing a
+    /// digest, ran for every message).
     static func boundary(for messageID: String, avoiding bodies: [String]) -> String {
         let digest = SHA256.hash(data: Data(messageID.utf8))
         let stem = "=_TokenWatch_" + digest.prefix(12).hexString
+        let suspects = bodies.filter(Self.holdsEqualsUnderscore)
         var candidate = stem
         var counter = 1
-        while bodies.contains(where: { $0.contains(candidate) }) {
+        while suspects.contains(where: { $0.contains(candidate) }) {
             counter += 1
             candidate = stem + "_\(counter)"
         }
         return candidate
+    }
+
+    /// Whether `text` holds `=_`, the start of every boundary.
+    static func holdsEqualsUnderscore(_ text: String) -> Bool {
+        var afterEquals = false
+        for byte in text.utf8 {
+            if afterEquals && byte == UInt8(ascii: "_") { return true }
+            afterEquals = byte == UInt8(ascii: "=")
+        }
+        return false
     }
 }
 

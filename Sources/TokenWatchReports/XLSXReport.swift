@@ -250,18 +250,25 @@ public enum XLSXReport {
             } else {
                 try string(sheet, row, 1, "no check run: regenerated from stored state")
             }
+            // One pass over the pages, read in place: this sheet is written after the digests,
+            // when nothing else is left to do, and a pass per status copied every page five times.
+            var counts: [PageStatus: Int] = [:]
+            var unconfirmed = 0
+            for index in input.pages.indices {
+                counts[input.pages[index].status, default: 0] += 1
+                if input.pages[index].isUnconfirmed { unconfirmed += 1 }
+            }
             row += 2
             try string(sheet, row, 0, "Status", header)
             try string(sheet, row, 1, "Pages", header)
             for status in PageStatus.allCases {
                 row += 1
                 try string(sheet, row, 0, status.rawValue)
-                try number(sheet, row, 1, input.pages.count { $0.status == status })
+                try number(sheet, row, 1, counts[status] ?? 0)
             }
             row += 1
             try string(sheet, row, 0, "total", header)
             try number(sheet, row, 1, input.pages.count)
-            let unconfirmed = input.pages.count(where: \.isUnconfirmed)
             if unconfirmed > 0 {
                 row += 1
                 try string(sheet, row, 0, "not confirmed in this run")

@@ -72,6 +72,20 @@ struct MailMIMETests {
         #expect(HeaderText.neutralised("\r\n") == "")
     }
 
+    @Test("The boundary occurs in neither body: a body holding it moves it on")
+    func boundaryAvoidsTheBodies() {
+        let stem = MIMEMessage.boundary(for: "digest.1@example.com", avoiding: [])
+        #expect(stem.hasPrefix("=_TokenWatch_"))
+        // "=_" alone, or the stem's start, does not move it; the stem itself does, and so does
+        // the next candidate.
+        #expect(MIMEMessage.boundary(for: "digest.1@example.com", avoiding: ["a=_b", "=_TokenWatch"]) == stem)
+        #expect(MIMEMessage.boundary(for: "digest.1@example.com", avoiding: ["x\(stem)y", "plain"]) == stem + "_2")
+        #expect(
+            MIMEMessage.boundary(for: "digest.1@example.com", avoiding: ["plain", "--\(stem) --\(stem)_2"])
+                == stem + "_3")
+        #expect(MIMEMessage.holdsEqualsUnderscore("a=_") && !MIMEMessage.holdsEqualsUnderscore("=3D_ _= ="))
+    }
+
     @Test("Quoted-printable lines stay within 76 characters and decode back")
     func quotedPrintable() throws {
         let samples = [
