@@ -139,15 +139,16 @@ extension AppDatabase {
             var commit = BatchCommit()
             // One read for the whole batch instead of one per page.
             var current: [Int64: StoredState] = [:]
-            let ids = results.map(\.target.rowID)
+            let ids = results.map { $0.target.rowID }
+            // Cached statements: a full batch's SQL is always the same, prepared once per run.
             let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
-                           reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
-                               AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = ''
-                    FROM page WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
-                    """, arguments: StatementArguments(ids))
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
+                               reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
+                                   AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = ''
+                        FROM page WHERE id IN (\(SQLPlaceholders.list(ids.count)))
+                        """), arguments: StatementArguments(ids))
             // The pages of a fleet mostly share their token times (an import's) and scopes: each
             // distinct one is parsed once per batch.
             var tokenTimes: [DatabaseValue: Date] = [:]
@@ -177,12 +178,12 @@ extension AppDatabase {
             if !turningValid.isEmpty {
                 writes.toldInvalid = Set(
                     try Int64.fetchAll(
-                        db,
-                        sql: """
-                            SELECT DISTINCT page_ref FROM outbox
-                            WHERE page_ref IN (\(databaseQuestionMarks(count: turningValid.count)))
-                              AND kind IN ('invalid', 'reminder') AND state = 'sent'
-                            """, arguments: StatementArguments(turningValid)))
+                        db.cachedStatement(
+                            sql: """
+                                SELECT DISTINCT page_ref FROM outbox
+                                WHERE page_ref IN (\(SQLPlaceholders.list(turningValid.count)))
+                                  AND kind IN ('invalid', 'reminder') AND state = 'sent'
+                                """), arguments: StatementArguments(turningValid)))
             }
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
@@ -269,11 +270,11 @@ extension AppDatabase {
                 try db.cachedStatement(
                     sql: """
                         UPDATE page SET last_checked_at = ?, expires_at = ?, data_access_expires_at = ?
-                        WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                        WHERE id IN (\(SQLPlaceholders.list(ids.count)))
                         """
                 ).execute(
-                    arguments: StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
-                        + StatementArguments(ids))
+                    arguments: StatementArguments(
+                        [now, times.expiresAt, times.dataAccessExpiresAt] + ids.map { $0.databaseValue }))
             }
             for (facts, ids) in valid.groups {
                 try db.cachedStatement(
@@ -282,23 +283,35 @@ extension AppDatabase {
                             reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
                             last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
                             expires_at = ?, data_access_expires_at = ?
-                        WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                        WHERE id IN (\(SQLPlaceholders.list(ids.count)))
                         """
                 ).execute(
-                    arguments: StatementArguments([
-                        now, now, facts.scopes.databaseValue, facts.expiry.expiresAt, facts.expiry.dataAccessExpiresAt,
-                    ])
-                        + StatementArguments(ids))
+                    arguments: StatementArguments(
+                        [
+                            now, now, facts.scopes.databaseValue, facts.expiry.expiresAt,
+                            facts.expiry.dataAccessExpiresAt,
+                        ]
+                            + ids.map { $0.databaseValue }))
             }
             if !events.isEmpty {
-                var arguments: [(any DatabaseValueConvertible)?] = []
+                // Database values, not existentials: each converts without a dynamic cast.
+                let actor = actor.databaseValue
+                let runID = runID.databaseValue
+                var arguments: [DatabaseValue] = []
                 arguments.reserveCapacity(events.count * 6)
                 for event in events {
-                    arguments += [event.pageRef, now, event.kind.rawValue, actor, event.detail, runID]
+                    arguments.append(event.pageRef.databaseValue)
+                    arguments.append(now)
+                    arguments.append(event.kind.rawValue.databaseValue)
+                    arguments.append(actor)
+                    arguments.append(event.detail?.databaseValue ?? .null)
+                    arguments.append(runID)
                 }
-                let rows = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: events.count).joined(separator: ", ")
                 try db.cachedStatement(
-                    sql: "INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) VALUES \(rows)"
+                    sql: """
+                        INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) \
+                        VALUES \(SQLPlaceholders.sixColumnRows(events.count))
+                        """
                 ).execute(arguments: StatementArguments(arguments))
             }
         }
@@ -350,8 +363,9 @@ extension AppDatabase {
             ).execute(arguments: [why, error?.code, error?.subcode, target.rowID])
 
         case .valid(let info):
+            let scopesText = joinScopes(info.scopes)
             // Written with the batch's other valid pages that store the same facts.
-            writes.valid.add(target.rowID, to: .init(scopes: joinScopes(info.scopes), expiry: times.expiry(of: info)))
+            writes.valid.add(target.rowID, to: .init(scopes: scopesText, expiry: times.expiry(of: info)))
             if status != .valid {
                 writes.events.append(
                     (target.rowID, .becameValid, status == .invalid ? "token accepted again" : "first successful check")
@@ -360,7 +374,7 @@ extension AppDatabase {
                 if state.neverChecked { commit.firstChecks.append(target.pageID) }
                 if writes.toldInvalid.contains(target.rowID) { try stageRecovery(db, pageRef: target.rowID, now: now) }
             }
-            if joinScopes(info.scopes) != state.scopesText {
+            if scopesText != state.scopesText {
                 logScopeChange(target: target, old: oldScopes, new: info.scopes, writes: &writes, commit: &commit)
             }
 

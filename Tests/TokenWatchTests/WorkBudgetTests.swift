@@ -172,6 +172,17 @@ struct WorkBudgetTests {
         }
     }
 
+    /// The placeholder lists made once per size are exactly the ones built per call, below,
+    /// at and beyond the sizes kept.
+    @Test func placeholderListsMadeOnceAreTheOnesBuiltPerCall() {
+        for count in [0, 1, 2, 49, 50, 100, SQLPlaceholders.cachedCount, SQLPlaceholders.cachedCount + 1, 300] {
+            #expect(SQLPlaceholders.list(count) == databaseQuestionMarks(count: count))
+            #expect(
+                SQLPlaceholders.sixColumnRows(count)
+                    == Array(repeating: "(?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
+        }
+    }
+
     /// A page that changed in any way still takes the full path: other scopes are logged.
     @Test func aValidPageWithOtherScopesIsStillLogged() async throws {
         let store = try await store(pages: 10)
