@@ -35,8 +35,9 @@ struct RunConclusion: Sendable {
         var failures: [String] = []
         let database = workspace.database
         // The report's pages, CSV and spreadsheet pages start now, beside the guard and the
-        // digests: their rows are final once the check has committed them.
-        let report = await ReportRun(workspace: workspace, templates: templates, now: now).start()
+        // digests: their rows are final once the check has committed them, and the pages are
+        // read in one read transaction of their own while the digests write the outbox.
+        async let started = ReportRun(workspace: workspace, templates: templates, now: now).start()
         // Step 7's guard, over the whole wave: whatever staged rows wait for it, from this run
         // or from one that was killed before it passed them on.
         do {
@@ -113,6 +114,7 @@ struct RunConclusion: Sendable {
         }
         outcome.reasons = reasons
         outcome.status = !failures.isEmpty ? .failed : reasons.isEmpty ? .completed : .partial
+        let report = await started
         return await finish(outcome, metricsFile: metricsFile, writeReport: true, report: report)
     }
 
