@@ -273,8 +273,8 @@ extension AppDatabase {
                         WHERE id IN (\(SQLPlaceholders.list(ids.count)))
                         """
                 ).execute(
-                    arguments: StatementArguments(
-                        [now, times.expiresAt, times.dataAccessExpiresAt] + ids.map { $0.databaseValue }))
+                    arguments: StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
+                        + StatementArguments(ids))
             }
             for (facts, ids) in valid.groups {
                 try db.cachedStatement(
@@ -286,26 +286,18 @@ extension AppDatabase {
                         WHERE id IN (\(SQLPlaceholders.list(ids.count)))
                         """
                 ).execute(
-                    arguments: StatementArguments(
-                        [
-                            now, now, facts.scopes.databaseValue, facts.expiry.expiresAt,
-                            facts.expiry.dataAccessExpiresAt,
-                        ]
-                            + ids.map { $0.databaseValue }))
+                    arguments: StatementArguments([
+                        now, now, facts.scopes.databaseValue, facts.expiry.expiresAt, facts.expiry.dataAccessExpiresAt,
+                    ])
+                        + StatementArguments(ids))
             }
             if !events.isEmpty {
-                // Database values, not existentials: each converts without a dynamic cast.
-                let actor = actor.databaseValue
-                let runID = runID.databaseValue
-                var arguments: [DatabaseValue] = []
+                // Existentials: GRDB's initialiser for them maps each value with a closure; the
+                // one for concrete values projects a key path per value, which is slower.
+                var arguments: [(any DatabaseValueConvertible)?] = []
                 arguments.reserveCapacity(events.count * 6)
                 for event in events {
-                    arguments.append(event.pageRef.databaseValue)
-                    arguments.append(now)
-                    arguments.append(event.kind.rawValue.databaseValue)
-                    arguments.append(actor)
-                    arguments.append(event.detail?.databaseValue ?? .null)
-                    arguments.append(runID)
+                    arguments += [event.pageRef, now, event.kind.rawValue, actor, event.detail, runID]
                 }
                 try db.cachedStatement(
                     sql: """
