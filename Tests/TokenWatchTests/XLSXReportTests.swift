@@ -144,4 +144,12 @@ struct XLSXReportTests {
         dropped.abandon()
         #expect(try FileManager.default.contentsOfDirectory(atPath: abandoned.path).isEmpty)
     }
+
+    @Test("a scope list's cell is joined once per distinct list, and always the list's own")
+    func scopeTextFollowsEachList() {
+        var scopes = ScopeText()
+        let shared = ["pages_messaging", "pages_show_list"]
+        let lists = [shared, shared, [], ["pages_messaging"], shared, ["a", "b"], ["a", "b"]]
+        #expect(lists.map { scopes.text($0) } == lists.map { $0.joined(separator: " ") })
+    }
 }
