@@ -37,7 +37,7 @@ struct Bench {
     static let usage = """
         usage: tokenwatch-bench e2e [--pages N[,N…]] [--latency-ms L] [--concurrency C] [--import ROWS]
                                     [--bin DIR] [--sink smtp_sink.py] [--templates DIR] [--max-seconds S] [--report] [--keep]
-                                    [--naive SAMPLE] [--next-runs K]
+                                    [--naive SAMPLE] [--first-runs K] [--next-runs K]
                  e2e: the product as users run it. Starts tokenwatch-sim (L ms per request, default
                  100) and an aiosmtpd sink as processes, seeds N pages (default 20000; 1 % invalid,
                  500 companies, one Owner each) and times the `tokenwatch check` process from exec
@@ -46,9 +46,10 @@ struct Bench {
                  of ROWS generated rows; --report also times `tokenwatch report` (the report alone).
                  --naive also runs a naive checker (one debug_token GET per token, 16 threads, in
                  this process) over SAMPLE seeded tokens against the same simulator, extrapolates
-                 it linearly to N and prints the speed-up. --next-runs times the next (hourly) run
-                 K times (default 1) and prints their median: this machine's speed drifts by a
-                 fifth within minutes. --keep keeps the run's directory in
+                 it linearly to N and prints the speed-up. --first-runs times the first run K times
+                 (the seeded database put back before each) and --next-runs the next (hourly) run
+                 K times (default 1 each), and each prints the median: this machine's speed drifts
+                 by a fifth within minutes. --keep keeps the run's directory in
                  $TMPDIR, with seeded.sqlite3, the fleet before its first verdict. Uses the
                  binaries in --bin (default: beside this one).
                tokenwatch-bench shards [--pages N] [--latency-ms L] [--concurrency C] [--shards S[,S…]] [--db URL]
