@@ -236,8 +236,8 @@ extension AppDatabase {
             // left, so the walk passes over only the rows of Owners tried and still pending
             // (a failed digest's, usually none): the skip list, growing by one Owner per digest,
             // is never handed to SQLite (as a JSON array rebuilt and re-parsed per claim it was
-            // quadratic in the Owners told).
-            // The dispatcher's addresses are lowercased already; a byte scan checks.
+            // quadratic in the Owners told). The dispatcher's addresses are lowercased already; a
+            // byte scan checks.
             let skipped =
                 skipping.allSatisfy { !$0.utf8.contains { (0x41...0x5A).contains($0) } }
                 ? skipping : Set(skipping.map { $0.lowercased() })
