@@ -155,6 +155,21 @@ public struct RunOutcome: Sendable, Equatable {
         interrupted ? "stopped" : rateLimited ? "Graph rate limit" : deadlineReached ? "run deadline" : "stopped"
     }
 
+    /// The one warning a run prints, even under `-q`, when most of its pages kept their old
+    /// status: nil when at least half were decided. Names the larger cause: pages asked about
+    /// but not decided ("not confirmed", with the most frequent reason) or pages not reached
+    /// ("not checked": stopped, Graph rate limit, run deadline).
+    public var unconfirmedWarning: String? {
+        guard pagesTotal > 0, (undecided + unchecked) * 2 > pagesTotal else { return nil }
+        if unchecked > undecided {
+            let alsoUndecided = undecided > 0 ? " and \(undecided) not confirmed" : ""
+            return
+                "\(uncheckedCause): \(unchecked) of \(pagesTotal) pages not checked in this run\(alsoUndecided); they keep their previous status"
+        }
+        return
+            "\(undecidedCause ?? "Graph did not answer"): \(undecided + unchecked) of \(pagesTotal) pages not confirmed in this run; they keep their previous status"
+    }
+
     /// True when the guard held this wave's digests.
     public var heldWave: Bool { massInvalidation?.held ?? false }
 

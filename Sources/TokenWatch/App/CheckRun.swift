@@ -96,11 +96,7 @@ public struct CheckRun: Sendable {
         }
         outcome.absorb(checked)
         // An outage must not pass unseen, not even under -q: one warning that names the cause.
-        if outcome.pagesTotal > 0, (outcome.undecided + outcome.unchecked) * 2 > outcome.pagesTotal {
-            logger.warning(
-                "\(outcome.undecidedCause ?? "Graph did not answer"): \(outcome.undecided + outcome.unchecked) of \(outcome.pagesTotal) pages not confirmed in this run; they keep their previous status"
-            )
-        }
+        if let warning = outcome.unconfirmedWarning { logger.warning("\(warning)") }
         // Every request failing on TLS is not an outage: the CA bundle or the URL cannot work.
         if checked.tlsFailures > 0, checked.requests.ok == 0, outcome.valid + outcome.invalid == 0 {
             outcome.status = .configurationError
