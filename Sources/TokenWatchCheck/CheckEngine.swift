@@ -60,6 +60,8 @@ public struct CheckOutcome: Sendable {
     public var deadlineReached = false
     /// A stop was requested (SIGTERM, SIGINT): no batch was started after it.
     public var interrupted = false
+    /// Graph could not be reached for `CheckEngine.unreachableAfter`: no batch was started after.
+    public var graphUnreachable = false
     /// Why pages were left undecided, with how many pages each.
     public var undecidedCauses: [String: Int] = [:]
     /// Requests that failed on TLS (a CA bundle or a Graph URL that cannot work).
@@ -163,6 +165,14 @@ public struct CheckEngine: Sendable {
     /// transaction runs are committed together, far below either store's parameter limits.
     static let commitLimit = 500
 
+    /// Seconds without any answer from Graph after which a run that keeps failing to reach it
+    /// stops sending: retrying every batch against a Graph that is not there took 285 s at
+    /// 100,000 pages (connections refused at once), hours when they time out.
+    static let unreachableAfter: TimeInterval = 30
+    /// Requests in a row that must have failed to reach Graph, per request the run keeps in
+    /// flight, before it gives up: a slow request or two is not an outage.
+    static let unreachableFailuresPerSlot = 3
+
     /// Runs the check over `targets` (already loaded). With `runID` nil (dry run) nothing
     /// is written.
     public func check(_ targets: [CheckTarget], options: CheckOptions, runID: Int64?) async throws(CheckError)
@@ -183,6 +193,10 @@ public struct CheckEngine: Sendable {
         var decidedCount = 0
         var stopReason: String?
         var warnedUnbelievable = false
+        // When Graph last answered (an answer or an error of its own), and the requests that
+        // failed to reach it since.
+        var lastAnsweredAt = now()
+        var unreachedInARow = 0
         // The other shards' back-off is read at most once a second, not per batch.
         var nextThrottleRead = Date.distantPast
         var throttledByOtherShard = false
@@ -314,6 +328,8 @@ public struct CheckEngine: Sendable {
                         group.cancelAll()
                         throw CheckError.store(error)
                     case .answered(let job, let tokens, let batch):
+                        lastAnsweredAt = now()
+                        unreachedInARow = 0
                         noteVersion(batch.servedVersion, into: &outcome)
                         if batch.usage.demandsStop, stopReason == nil {
                             stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
@@ -368,6 +384,8 @@ public struct CheckEngine: Sendable {
                     case .failed(let job, let error):
                         switch error {
                         case .rejected(let graphError, let status, let usage, let version):
+                            lastAnsweredAt = now()
+                            unreachedInARow = 0
                             noteVersion(version, into: &outcome)
                             if VerdictRules.isOwnConfigurationError(graphError) {
                                 outcome.requests.error += 1
@@ -406,6 +424,20 @@ public struct CheckEngine: Sendable {
                             }
                             retryOrGiveUp(
                                 job, why: error.description, error: nil, into: &decided, buckets: &retryBuckets)
+                            unreachedInARow += 1
+                            let silence = now().timeIntervalSince(lastAnsweredAt)
+                            if stopReason == nil, silence >= Self.unreachableAfter,
+                                unreachedInARow >= Self.unreachableFailuresPerSlot * width
+                            {
+                                stopReason = "Graph unreachable for \(Int(silence)) s (\(error.description))"
+                                outcome.graphUnreachable = true
+                                logger.error(
+                                    "Graph unreachable: no new requests this run",
+                                    metadata: [
+                                        "seconds": "\(Int(silence))", "failed_in_a_row": "\(unreachedInARow)",
+                                        "error": "\(error.description)",
+                                    ])
+                            }
                         case .malformed:
                             outcome.requests.error += 1
                             retryOrGiveUp(

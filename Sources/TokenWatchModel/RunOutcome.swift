@@ -119,6 +119,8 @@ public struct RunOutcome: Sendable, Equatable {
     public var deadlineReached = false
     /// The run was asked to stop (SIGTERM, SIGINT).
     public var interrupted = false
+    /// The check stopped sending because Graph could not be reached for too long.
+    public var graphUnreachable = false
     /// The Graph API version asked for and the one served (`facebook-api-version`).
     public var configuredVersion: String
     public var servedVersion: String?
@@ -150,9 +152,13 @@ public struct RunOutcome: Sendable, Equatable {
         return servedVersion != configuredVersion
     }
 
-    /// Why pages were left unchecked, in words: "Graph rate limit", "run deadline", "stopped".
+    /// Why pages were left unchecked, in words: "Graph unreachable", "Graph rate limit", "run
+    /// deadline", "stopped".
     public var uncheckedCause: String {
-        interrupted ? "stopped" : rateLimited ? "Graph rate limit" : deadlineReached ? "run deadline" : "stopped"
+        interrupted
+            ? "stopped"
+            : graphUnreachable
+                ? "Graph unreachable" : rateLimited ? "Graph rate limit" : deadlineReached ? "run deadline" : "stopped"
     }
 
     /// The one warning a run prints, even under `-q`, when most of its pages kept their old

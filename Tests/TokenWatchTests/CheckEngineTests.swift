@@ -32,12 +32,30 @@ struct CheckEngineTests {
             cipher: cipher, actor: "test", now: now)
     }
 
-    func engine(_ graph: ScriptedGraph, clock: ImmediateClock = ImmediateClock(), maxAttempts: Int = 3) -> CheckEngine {
+    func engine(
+        _ graph: ScriptedGraph, clock: ImmediateClock = ImmediateClock(), maxAttempts: Int = 3,
+        now: (@Sendable () -> Date)? = nil
+    ) -> CheckEngine {
         CheckEngine(
             database: database, graph: graph,
             rules: VerdictRules(appID: "1234567890", requiredScopes: ["pages_messaging", "pages_manage_metadata"]),
             retry: RetryPolicy(maxAttempts: maxAttempts), runTimeout: 900, configuredVersion: "v25.0", clock: clock,
-            now: { [now] in now }, logger: Logger(label: "test"))
+            now: now ?? { [self] in self.now }, logger: Logger(label: "test"))
+    }
+
+    /// A clock that moves `step` seconds every time it is read.
+    func movingNow(step: TimeInterval) -> @Sendable () -> Date {
+        let reads = Mutex(0)
+        let start = now
+        return {
+            start.addingTimeInterval(
+                step
+                    * Double(
+                        reads.withLock {
+                            $0 += 1
+                            return $0
+                        }))
+        }
     }
 
     func run(_ engine: CheckEngine, batchSize: Int = 50, concurrency: Int = 4) async throws -> CheckOutcome {
@@ -142,6 +160,41 @@ struct CheckEngineTests {
         let pages = try await database.pages()
         #expect(pages.map(\.status) == [.valid, .invalid])
         #expect(pages.allSatisfy { $0.lastCheckError?.contains("refused") == true })
+    }
+
+    /// Graph not there for long (every request fails to connect, nothing answers for 30 s and
+    /// three requests per slot in a row): the run stops sending instead of retrying every
+    /// batch; the pages it did not reach keep their status and say why.
+    @Test func graphUnreachableForLongStopsSending() async throws {
+        try await seed((1...40).map { ("\(6000 + $0)", "valid:\(6000 + $0)") })
+        _ = try await run(engine(ScriptedGraph(Self.answerAll)))
+        let outage = ScriptedGraph { _, _ in throw GraphClientError.transport(.connectionFailed("refused")) }
+        let outcome = try await run(engine(outage, now: movingNow(step: 2)), batchSize: 5, concurrency: 1)
+        #expect(outcome.graphUnreachable)
+        // Without the stop: 8 batches, 3 attempts each.
+        #expect(outage.sent.count < 24 && outage.sent.count >= CheckEngine.unreachableFailuresPerSlot)
+        #expect(outcome.unchecked > 0)
+        #expect(outcome.unknown + outcome.unchecked == 40)
+        let pages = try await database.pages()
+        #expect(pages.allSatisfy { $0.status == .valid })
+        #expect(
+            pages.filter { $0.lastCheckError?.contains("Graph unreachable for") == true }.count == outcome.unchecked)
+    }
+
+    /// Failures between answers are not an outage, however long the run: every page is
+    /// decided, nothing is left unchecked.
+    @Test func answersBetweenFailuresKeepTheRunGoing() async throws {
+        try await seed((1...40).map { ("\(7000 + $0)", "valid:\(7000 + $0)") })
+        let flaky = ScriptedGraph { call, tokens in
+            if call % 2 == 1 { throw GraphClientError.transport(.connectionFailed("reset")) }
+            return DebugTokenBatch(outcomes: tokens.map(ScriptedGraph.answer(for:)), servedVersion: "v25.0")
+        }
+        let outcome = try await run(engine(flaky, now: movingNow(step: 2)), batchSize: 5, concurrency: 1)
+        #expect(!outcome.graphUnreachable)
+        #expect(outcome.unchecked == 0)
+        // Every page was asked about: decided, or undecided where all its attempts failed.
+        #expect(outcome.valid + outcome.unknown == 40 && outcome.valid >= 30)
+        #expect(flaky.sent.count > 8)
     }
 
     @Test func rateLimitStopsSendingAndLeavesTheRestUnchecked() async throws {

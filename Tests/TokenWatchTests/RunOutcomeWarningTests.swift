@@ -40,6 +40,11 @@ struct RunOutcomeWarningTests {
         #expect(
             stopped.unconfirmedWarning
                 == "stopped: 51750 of 100000 pages not checked in this run; they keep their previous status")
+        var unreachable = outcome(total: 10, undecided: 0, unchecked: 10)
+        unreachable.graphUnreachable = true
+        #expect(
+            unreachable.unconfirmedWarning
+                == "Graph unreachable: 10 of 10 pages not checked in this run; they keep their previous status")
         var limited = outcome(total: 20, undecided: 2, unchecked: 10)
         limited.rateLimited = true
         #expect(

@@ -203,6 +203,7 @@ extension RunOutcome {
         rateLimited = checked.rateLimited
         deadlineReached = checked.deadlineReached
         interrupted = checked.interrupted
+        graphUnreachable = checked.graphUnreachable
         servedVersion = checked.servedVersion
         undecidedCause = checked.undecidedCauses.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
     }
