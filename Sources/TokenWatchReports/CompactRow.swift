@@ -33,14 +33,15 @@ enum CompactRow {
         }
     }
 
-    /// Appends the row of `page` (a compact page: `HTMLReport.isCompact`) to `out`.
-    static func append(_ page: PageRecord, to out: inout String) {
+    /// Appends the row of `page` (a compact page: `HTMLReport.isCompact`) to `out`, with its
+    /// `note` (`HTMLReport.unconfirmedNote`) when it has one.
+    static func append(_ page: PageRecord, note: String? = nil, to out: inout String) {
         var times = Times()
-        append(page, to: &out, times: &times)
+        append(page, note: note, to: &out, times: &times)
     }
 
     /// Appends the row of `page` to `out`, formatting its times through `times`.
-    static func append(_ page: PageRecord, to out: inout String, times: inout Times) {
+    static func append(_ page: PageRecord, note: String?, to out: inout String, times: inout Times) {
         out += "<tr class=\"page status-"
         out += page.status.rawValue
         out += " compact\" id=\"page-"
@@ -59,7 +60,13 @@ enum CompactRow {
         out += time(page.statusSince, &times) ?? "—"
         out += "</td><td>"
         out += time(page.lastCheckedAt, &times) ?? "never"
-        out += "</td><td></td></tr>\n"
+        out += "</td><td>"
+        if let note {
+            out += "<ul class=\"notes\"><li class=\"note-error\">"
+            escape(note, to: &out)
+            out += "</li></ul>"
+        }
+        out += "</td></tr>\n"
     }
 
     /// The table's time text, or nil where the template shows its placeholder.

@@ -69,7 +69,7 @@ public enum HTMLReport {
             if isCompact(record, in: input) {
                 if grouped == 0 { chunk += "<tbody class=\"group\">\n" }
                 if builtInRows {
-                    CompactRow.append(record, to: &chunk, times: &times)
+                    CompactRow.append(record, note: unconfirmedNote(record, in: input), to: &chunk, times: &times)
                 } else {
                     chunk += templates.render(.reportPage, page(for: record, in: input, slugs: slugs))
                 }
@@ -326,14 +326,25 @@ public enum HTMLReport {
 
     // MARK: - Pages
 
-    /// A valid page that did not change in this run and has nothing to note gets a compact
-    /// row: no permissions or log block (the CSV and `tokenwatch pages log` have them).
+    /// A page that did not change in this run and has nothing to note gets a compact row: no
+    /// permissions or log block (the CSV and `tokenwatch pages log` have them). That is a valid
+    /// page, or a valid or unknown page whose only note is that this run did not confirm it
+    /// (`unconfirmedNote`, which the row then carries): without them a night Graph could not
+    /// be reached wrote every page's permissions and log, 215 MB at 100,000 pages, which
+    /// headless Chromium took two minutes to open.
     static func isCompact(_ page: PageRecord, in input: ReportInput) -> Bool {
-        page.status == .valid && !input.changedPageIDs.contains(page.pageID) && !page.isUnconfirmed
-            && (page.lastCheckError ?? "").isEmpty && page.missingScopes.isEmpty
+        (page.status == .valid || (page.status == .unknown && page.isUnconfirmed))
+            && !input.changedPageIDs.contains(page.pageID) && page.missingScopes.isEmpty
             && input.notifications[page.pageID] == nil
             && !page.isExpiring(now: input.generatedAt, warningDays: input.expiryWarningDays)
             && !page.dataAccessEndingSoon(now: input.generatedAt, warningDays: input.expiryWarningDays)
+    }
+
+    /// "Not confirmed in this run: <error>" for a page the run asked about without an answer
+    /// it could use, or did not reach: the status shown is the last one confirmed.
+    static func unconfirmedNote(_ page: PageRecord, in input: ReportInput) -> String? {
+        guard page.isUnconfirmed, let error = page.lastCheckError else { return nil }
+        return (input.run == nil ? "Not confirmed by the last check: " : "Not confirmed in this run: ") + error
     }
 
     /// The context of one page: `pages[]` in the single-template report, the whole context of
@@ -355,6 +366,9 @@ public enum HTMLReport {
             dictionary["compact"] = true
             setTime(page.statusSince, "statusSince", in: &dictionary)
             setTime(page.lastCheckedAt, "lastCheckedAt", in: &dictionary)
+            let note = unconfirmedNote(page, in: input)
+            dictionary["hasCompactNote"] = note != nil
+            dictionary["compactNote"] = note ?? ""
             return dictionary
         }
         return fullPage(page, in: input, common: common)
@@ -394,12 +408,7 @@ public enum HTMLReport {
         case .valid:
             break
         }
-        if page.isUnconfirmed, let error = page.lastCheckError {
-            // The status shown is the last one confirmed; say plainly that this run did not.
-            note(
-                "error",
-                (input.run == nil ? "Not confirmed by the last check: " : "Not confirmed in this run: ") + error)
-        }
+        if let unconfirmed = unconfirmedNote(page, in: input) { note("error", unconfirmed) }
         if let notification = input.notifications[page.pageID] {
             if !notification.notified.isEmpty {
                 note("notified", "Owners notified: \(notification.notified.joined(separator: ", ")).")

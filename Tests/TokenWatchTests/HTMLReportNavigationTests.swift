@@ -88,24 +88,33 @@ struct HTMLReportNavigationTests {
         #expect(!html.contains("Not checked</span>"))
     }
 
-    @Test("valid, unchanged pages with nothing to note get a compact row; the others keep their details")
+    @Test("quiet pages get a compact row, an unconfirmed one with its note; the others keep their details")
     func compactRows() throws {
         let html = try Self.render(ReportFixtures.input)
-        // A compact page is one row, in a group of compact rows.
+        // Compact pages are one row each, in a group of compact rows: the unknown page whose
+        // only note is that this run did not confirm it, then the valid page with nothing to note.
         let start = try #require(
             html.range(
-                of: "<tbody class=\"group\">\n<tr class=\"page status-valid compact\" id=\"page-100000000000001\">"))
+                of: "<tbody class=\"group\">\n<tr class=\"page status-unknown compact\" id=\"page-200000000000002\">"))
         let end = try #require(html[start.upperBound...].range(of: "</tr>\n</tbody>\n"))
         let compact = String(html[start.lowerBound..<end.upperBound])
         #expect(!compact.contains("<details>"))
+        #expect(compact.contains("<tr class=\"page status-valid compact\" id=\"page-100000000000001\">"))
         #expect(compact.contains("<td class=\"id\">100000000000001</td>"))
-        // Changed (Cobalt Warehouse), expiring (Acme Internships), invalid, unknown, disconnected: full rows.
-        for id in ["300000000000002", "100000000000003", "100000000000002", "200000000000002", "300000000000001"] {
+        #expect(
+            compact.contains(
+                "<li class=\"note-error\">Not confirmed in this run: Graph did not answer within 30 s (timeout).</li>"))
+        #expect(compact.components(separatedBy: "note-error").count == 2, "the valid page carries no note")
+        // Changed (Cobalt Warehouse), expiring (Acme Internships), invalid, disconnected: full rows.
+        for id in ["300000000000002", "100000000000003", "100000000000002", "300000000000001"] {
             let body = try #require(Self.tbody(of: id, in: html))
             #expect(body.contains("<details>"), "\(id)")
             #expect(!body.contains("compact"), "\(id)")
         }
-        #expect(html.contains("Valid pages with nothing to note (1) have a short row"))
+        #expect(
+            html.contains(
+                "Valid pages with nothing to note, and valid or unknown pages whose only note is that this run did not confirm them (2), have a short row"
+            ))
     }
 
     @Test("the log is complete, or says how many older entries `pages log` has")
@@ -225,9 +234,16 @@ struct CompactRowTests {
                 tokenUpdatedAt: ReportFixtures.at(Double(index) * -3_000_017),
                 lastCheckedAt: index % 4 == 0 ? nil : ReportFixtures.at(5))
             if index == 1 { page.statusSince = Date(timeIntervalSince1970: 0) }
+            // Every third one not confirmed by this run, its error hostile too; some unknown.
+            if index % 3 == 2 {
+                page.lastCheckError = name + " <timeout>"
+                if index % 2 == 0 { page.status = .unknown }
+            }
             #expect(HTMLReport.isCompact(page, in: input))
             var fast = ""
-            CompactRow.append(page, to: &fast)
+            CompactRow.append(page, note: HTMLReport.unconfirmedNote(page, in: input), to: &fast)
+            // No run: the note names the last check.
+            #expect(fast.contains("<li class=\"note-error\">Not confirmed by the last check: ") == (index % 3 == 2))
             let context = HTMLReport.page(for: page, in: input, slugs: HTMLReport.companySlugs([name]))
             #expect(fast == templates.render(.reportPage, context), "\(name)")
         }
