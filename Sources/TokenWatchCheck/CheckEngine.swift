@@ -197,6 +197,10 @@ public struct CheckEngine: Sendable {
         // failed to reach it since.
         var lastAnsweredAt = now()
         var unreachedInARow = 0
+        func heardFromGraph() {
+            lastAnsweredAt = now()
+            unreachedInARow = 0
+        }
         // The other shards' back-off is read at most once a second, not per batch.
         var nextThrottleRead = Date.distantPast
         var throttledByOtherShard = false
@@ -328,8 +332,7 @@ public struct CheckEngine: Sendable {
                         group.cancelAll()
                         throw CheckError.store(error)
                     case .answered(let job, let tokens, let batch):
-                        lastAnsweredAt = now()
-                        unreachedInARow = 0
+                        heardFromGraph()
                         noteVersion(batch.servedVersion, into: &outcome)
                         if batch.usage.demandsStop, stopReason == nil {
                             stopReason = "rate limited (usage at \(batch.usage.highestPercent ?? 0) %)"
@@ -384,8 +387,7 @@ public struct CheckEngine: Sendable {
                     case .failed(let job, let error):
                         switch error {
                         case .rejected(let graphError, let status, let usage, let version):
-                            lastAnsweredAt = now()
-                            unreachedInARow = 0
+                            heardFromGraph()
                             noteVersion(version, into: &outcome)
                             if VerdictRules.isOwnConfigurationError(graphError) {
                                 outcome.requests.error += 1

@@ -155,10 +155,10 @@ public struct RunOutcome: Sendable, Equatable {
     /// Why pages were left unchecked, in words: "Graph unreachable", "Graph rate limit", "run
     /// deadline", "stopped".
     public var uncheckedCause: String {
-        interrupted
-            ? "stopped"
-            : graphUnreachable
-                ? "Graph unreachable" : rateLimited ? "Graph rate limit" : deadlineReached ? "run deadline" : "stopped"
+        if interrupted { return "stopped" }
+        if graphUnreachable { return "Graph unreachable" }
+        if rateLimited { return "Graph rate limit" }
+        return deadlineReached ? "run deadline" : "stopped"
     }
 
     /// The one warning a run prints, even under `-q`, when most of its pages kept their old

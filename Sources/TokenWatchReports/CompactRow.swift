@@ -61,12 +61,22 @@ enum CompactRow {
         out += "</td><td>"
         out += time(page.lastCheckedAt, &times) ?? "never"
         out += "</td><td>"
-        if let note {
-            out += "<ul class=\"notes\"><li class=\"note-error\">"
-            escape(note, to: &out)
-            out += "</li></ul>"
-        }
+        if let note { appendNotes([("error", note)], to: &out) }
         out += "</td></tr>\n"
+    }
+
+    /// A notes list as both row templates write it: `<ul class="notes">` with one
+    /// `<li class="note-<kind>">` per note, kinds and texts escaped.
+    static func appendNotes(_ notes: [(kind: String, text: String)], to out: inout String) {
+        out += "<ul class=\"notes\">"
+        for note in notes {
+            out += "<li class=\"note-"
+            escape(note.kind, to: &out)
+            out += "\">"
+            escape(note.text, to: &out)
+            out += "</li>"
+        }
+        out += "</ul>"
     }
 
     /// The table's time text, or nil where the template shows its placeholder.

@@ -42,15 +42,7 @@ enum FullRow {
         if facts.notes.isEmpty {
             out += "<span class=\"none\">—</span>"
         } else {
-            out += "<ul class=\"notes\">"
-            for note in facts.notes {
-                out += "<li class=\"note-"
-                escape(note.kind, &out)
-                out += "\">"
-                escape(note.text, &out)
-                out += "</li>"
-            }
-            out += "</ul>"
+            CompactRow.appendNotes(facts.notes, to: &out)
         }
         out += "</td>\n</tr>\n<tr class=\"more\">\n<td colspan=\"8\">\n<details>\n"
         out += "<summary>Permissions and Log (\(facts.logEntryCount) entries)</summary>\n"

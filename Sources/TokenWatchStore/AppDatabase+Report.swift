@@ -144,7 +144,7 @@ extension AppDatabase {
                         """
                         SELECT \(Self.pageColumns) FROM page INDEXED BY page_by_company
                         JOIN company ON company.id = page.company_id
-                        WHERE page.status = ? AND page.company_id IN (\(databaseQuestionMarks(count: chunk.count)))
+                        WHERE page.status = ? AND page.company_id IN (\(SQLPlaceholders.list(chunk.count)))
                         ORDER BY \(order)
                         """, [status] + StatementArguments(chunk))
                 }
