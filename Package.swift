@@ -194,6 +194,7 @@ let package = Package(
         .target(
             name: "TokenWatchTestSupport",
             dependencies: [
+                "TokenWatchSystem",  // BlockingWork: PythonScript waits for python3 off the pool.
                 // PostgresServer runs initdb, pg_ctl and psql through it.
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -10,26 +10,11 @@ public enum PythonScript {
 
     /// Runs `script` with `arguments`, writing `input` to its standard input, and returns its
     /// standard output. A non-zero exit throws with what it printed on standard error.
-    public static func run(_ script: String, arguments: [String] = [], input: Data? = nil) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let stdin = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // The scripts read all of stdin before writing anything, so writing first cannot deadlock.
-        if let input { try stdin.fileHandleForWriting.write(contentsOf: input) }
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 exited \(process.terminationStatus): \(errorText)")
+    public static func run(_ script: String, arguments: [String] = [], input: Data? = nil) async throws -> Data {
+        let finished = try await ExternalProgram.run(["python3", "-c", script] + arguments, input: input)
+        guard finished.status == 0 else {
+            throw Failure(description: "python3 exited \(finished.status): \(finished.errorText)")
         }
-        return data
+        return finished.output
     }
 }

@@ -103,7 +103,7 @@ struct AdminCommandsTests {
 
         // The database never holds a token in plain text (PostgreSQL's: a dump of it).
         if let url = env["TOKENWATCH_DB"], TestStore.isPostgres {
-            #expect(SecretEchoBinaryTests.dumpDatabase(url, to: directory.file("tw.sqlite3")))
+            #expect(await SecretEchoBinaryTests.dumpDatabase(url, to: directory.file("tw.sqlite3")))
         }
         for file in ["tw.sqlite3", "tw.sqlite3-wal"] {
             let raw = (try? Data(contentsOf: URL(fileURLWithPath: directory.file(file)))) ?? Data()

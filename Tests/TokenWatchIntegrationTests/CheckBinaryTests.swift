@@ -96,13 +96,15 @@ struct CheckBinaryTests {
         process.environment = TokenWatchBinary.environment(env)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        let exit = ProcessExit()
+        process.terminationHandler = { _ in exit.markExited() }
         try process.run()
         // Kill it once some batches are committed and more are in flight.
         for _ in 0..<400 where harness.simulator.stats.batchRequests < 5 {
             try await Task.sleep(for: .milliseconds(25))
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await exit.wait()
         #expect(process.terminationReason == .uncaughtSignal)
         let decidedBefore = try await harness.workspace.database.pages().count { $0.status != .unknown }
         #expect(decidedBefore > 0 && decidedBefore < 60)

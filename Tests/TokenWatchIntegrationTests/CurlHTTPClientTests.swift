@@ -15,7 +15,7 @@ struct CurlHTTPClientTests {
         try await withHTTPServer(replying: reply) { server in
             try await withCurlLoop { loop in
                 let response = try await CurlHTTPClient(loop: loop).send(
-                    HTTPRequest(url: server.baseURL + "/x?y=1", timeoutSeconds: 10))
+                    HTTPRequest(url: server.baseURL + "/x?y=1", timeoutSeconds: 60))
 
                 #expect(response.status == 201)
                 #expect(response.body == Array("hello".utf8))
@@ -40,7 +40,7 @@ struct CurlHTTPClientTests {
                 let response = try await CurlHTTPClient(loop: loop).send(
                     HTTPRequest(
                         method: "POST", url: server.baseURL + "/",
-                        headers: [("Content-Type", "application/octet-stream")], body: body, timeoutSeconds: 10))
+                        headers: [("Content-Type", "application/octet-stream")], body: body, timeoutSeconds: 60))
 
                 #expect(response.status == 200)
                 let seen = try #require(await server.requests().first)
@@ -68,7 +68,7 @@ struct CurlHTTPClientTests {
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<count {
                         group.addTask {
-                            try await client.send(HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20))
+                            try await client.send(HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 60))
                                 .status
                         }
                     }
@@ -96,7 +96,7 @@ struct CurlHTTPClientTests {
                     for index in 0..<9 {
                         group.addTask {
                             _ = try await client.send(
-                                HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 20))
+                                HTTPRequest(url: server.baseURL + "/\(index)", timeoutSeconds: 60))
                         }
                     }
                     try await group.waitForAll()
@@ -125,7 +125,7 @@ struct CurlHTTPClientTests {
             try await withCurlLoop { loop in
                 let error = await #expect(throws: HTTPError.self) {
                     _ = try await CurlHTTPClient(loop: loop).send(
-                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 60))
                 }
                 guard case .tls(let why)? = error else {
                     Issue.record("expected .tls, got \(String(describing: error))")
@@ -134,7 +134,7 @@ struct CurlHTTPClientTests {
                 #expect(why.contains("certificate"))
 
                 let trusted = try await CurlHTTPClient(loop: loop, caFile: server.certificatePath).send(
-                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 60))
                 #expect(trusted.status == 200)
                 #expect(trusted.body == Array("secure".utf8))
             }
@@ -182,10 +182,10 @@ struct CurlHTTPClientTests {
             try await withCurlLoop { loop in
                 await #expect(throws: HTTPError.responseTooLarge(limit: 10_000)) {
                     _ = try await CurlHTTPClient(loop: loop, maxResponseBytes: 10_000).send(
-                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                        HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 60))
                 }
                 let exact = try await CurlHTTPClient(loop: loop, maxResponseBytes: 50_000).send(
-                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                    HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 60))
                 #expect(exact.body.count == 50_000)
             }
         }
@@ -210,7 +210,7 @@ struct CurlHTTPClientTests {
                 await gate.openAll()
 
                 #expect(throws: HTTPError.cancelled) { try result.get() }
-                let after = try await client.send(HTTPRequest(url: server.baseURL + "/after", timeoutSeconds: 10))
+                let after = try await client.send(HTTPRequest(url: server.baseURL + "/after", timeoutSeconds: 60))
                 #expect(after.body == Array("fine".utf8))
             }
         }
@@ -223,7 +223,7 @@ struct CurlHTTPClientTests {
                 let client = CurlHTTPClient(loop: loop)
                 let task = Task {
                     withUnsafeCurrentTask { $0?.cancel() }
-                    return try await client.send(HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 10))
+                    return try await client.send(HTTPRequest(url: server.baseURL + "/", timeoutSeconds: 60))
                 }
                 await #expect(throws: HTTPError.cancelled) { try await task.value }
                 #expect(await server.requests().isEmpty)
@@ -239,7 +239,7 @@ struct CurlHTTPClientTests {
         try await withHTTPServer(handler) { server in
             try await withCurlLoop { loop in
                 let response = try await CurlHTTPClient(loop: loop).send(
-                    HTTPRequest(url: server.baseURL + "/from", timeoutSeconds: 10))
+                    HTTPRequest(url: server.baseURL + "/from", timeoutSeconds: 60))
 
                 #expect(response.status == 302)
                 #expect(response.header("location") == "/to")

@@ -1,6 +1,7 @@
 import Foundation
 import GraphSimulator
 import Testing
+import TokenWatchTestSupport
 
 @testable import TokenWatch
 @testable import TokenWatchMail
@@ -38,26 +39,7 @@ struct DigestDeliveryTests {
                     out[part.get_content_type()] = part.get_content()
             print(json.dumps(out))
             """
-        let output: Data = try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.arguments = ["python3", "-c", script]
-                let input = Pipe()
-                let out = Pipe()
-                process.standardInput = input
-                process.standardOutput = out
-                do { try process.run() } catch {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                input.fileHandleForWriting.write(Data(data))
-                try? input.fileHandleForWriting.close()
-                let result = out.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: result)
-            }
-        }
+        let output = try await PythonScript.run(script, input: Data(data))
         return (try JSONSerialization.jsonObject(with: output) as? [String: String]) ?? [:]
     }
 

@@ -24,7 +24,7 @@ struct DigestWordingBinaryTests {
 
     /// Subject, recipients and text part of every `.eml` file not in `seen`, decoded by
     /// Python's email package.
-    func newMail(since seen: [String]) throws -> [(subject: String, to: String, text: String)] {
+    func newMail(since seen: [String]) async throws -> [(subject: String, to: String, text: String)] {
         let script = """
             import email, email.policy, json, sys
             out = []
@@ -37,7 +37,7 @@ struct DigestWordingBinaryTests {
             """
         let files = harness.mailFiles.filter { !seen.contains($0) }
         guard !files.isEmpty else { return [] }
-        let data = try PythonScript.run(
+        let data = try await PythonScript.run(
             script, arguments: files.map { harness.directory.file("mail") + "/" + $0 })
         let rows = try JSONDecoder().decode([[String]].self, from: data)
         return rows.map { (subject: $0[0], to: $0[1], text: $0[2]) }
@@ -49,7 +49,7 @@ struct DigestWordingBinaryTests {
             owners: ["ann@acme.example", "bob@acme.example"])
         let result = try await check(["TOKENWATCH_OPS_EMAIL": "ops@platform.example"])
         #expect(result.status == 0, "\(result.all)")
-        let mail = try newMail(since: [])
+        let mail = try await newMail(since: [])
         let owners = mail.filter { $0.to.hasSuffix("@acme.example") }
         #expect(owners.count == 2)
         for owner in owners {
@@ -84,7 +84,7 @@ struct DigestWordingBinaryTests {
         try await harness.seed([("7101", .valid)], company: "Acme Outfitters", owners: [])
         let recovered = try await check(["TOKENWATCH_NOTIFY_RECOVERY": "1"])
         #expect(recovered.status == 0, "\(recovered.all)")
-        let mail = try newMail(since: first)
+        let mail = try await newMail(since: first)
         #expect(mail.count == 1)
         #expect(mail.first?.subject == "Acme Outfitters: Facebook Page \"Page 7101\" is connected to Talkpush again")
         #expect(mail.first?.text.contains("== Back to Valid ==") == true)
@@ -109,7 +109,7 @@ struct DigestWordingBinaryTests {
         try await harness.seed([("7202", .expired)], company: "Acme Outfitters", owners: [])
         #expect(try await check().status == 0)
         await harness.stop()
-        let mail = try newMail(since: before)
+        let mail = try await newMail(since: before)
         #expect(mail.count == 1)
         let text = mail.first?.text ?? ""
         #expect(
@@ -138,7 +138,7 @@ struct DigestWordingBinaryTests {
         let result = try await check(["TOKENWATCH_TEMPLATES_DIR": directory])
         await harness.stop()
         #expect(result.status == 0, "\(result.all)")
-        let mail = try newMail(since: [])
+        let mail = try await newMail(since: [])
         #expect(mail.map(\.subject) == ["Action needed at Talkpush: Acme Outfitters"])
         #expect(mail.first?.text.contains("== Reconnect now ==") == true)
     }

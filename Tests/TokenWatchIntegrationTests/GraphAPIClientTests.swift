@@ -31,7 +31,7 @@ struct GraphAPIClientTests {
             try await withCurlLoop { loop in
                 let client = GraphAPIClient(
                     baseURL: server.baseURL + "/", version: "v25.0", appToken: Self.appToken,
-                    appSecret: Self.appSecret, http: CurlHTTPClient(loop: loop), timeoutSeconds: 10,
+                    appSecret: Self.appSecret, http: CurlHTTPClient(loop: loop), timeoutSeconds: 60,
                     logger: logs.logger())
                 return try await body(client, server)
             }

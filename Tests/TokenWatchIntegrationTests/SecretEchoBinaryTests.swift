@@ -1,6 +1,7 @@
 import Foundation
 import GraphSimulator
 import Testing
+import TokenWatchTestSupport
 
 @testable import TokenWatchModel
 @testable import TokenWatchStore
@@ -75,13 +76,13 @@ struct SecretEchoBinaryTests {
     func expectNoLeak(
         _ harness: PipelineHarness, _ outputs: Outputs, secrets: [String], extraForms: [String] = [],
         more: [String] = [], metrics: Bool = true, sourceLocation: SourceLocation = #_sourceLocation
-    ) {
+    ) async {
         let search = SecretSearch(secrets: secrets, extraForms: extraForms)
         #expect(search.findings(in: outputs.texts).isEmpty, sourceLocation: sourceLocation)
         // PostgreSQL keeps no file here: its whole content is dumped into one to be searched.
         if TestStore.isPostgres {
             #expect(
-                Self.dumpDatabase(harness.configuration.databasePath, to: harness.directory.file("db-dump.sql")),
+                await Self.dumpDatabase(harness.configuration.databasePath, to: harness.directory.file("db-dump.sql")),
                 sourceLocation: sourceLocation)
         }
         let (found, searched) = search.findings(under: harness.directory.path)
@@ -98,17 +99,9 @@ struct SecretEchoBinaryTests {
     }
 
     /// `pg_dump` of the database at `url` into `path`; false when it failed.
-    static func dumpDatabase(_ url: String, to path: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["pg_dump", "--data-only", "--inserts", "--file", path, url]
-        do {
-            try process.run()
-        } catch {
-            return false
-        }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+    static func dumpDatabase(_ url: String, to path: String) async -> Bool {
+        let dump = try? await ExternalProgram.run(["pg_dump", "--data-only", "--inserts", "--file", path, url])
+        return dump?.status == 0
     }
 
     @Test func aWholeRequest190QuotingTheAppTokenExits78WithoutTheSecret() async throws {
@@ -130,7 +123,7 @@ struct SecretEchoBinaryTests {
 
         try await readBack(env, pages: ["1001", "1002"], into: outputs)
         await harness.stop()
-        expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
+        await expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
     }
 
     @Test func transientErrorsQuotingPageTokensNeverReachTheStoreTheReportsOrTheConsole() async throws {
@@ -162,7 +155,7 @@ struct SecretEchoBinaryTests {
 
         try await readBack(env, pages: ["1001", "1002"], into: outputs)
         await harness.stop()
-        expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
+        await expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
     }
 
     @Test func invalidTokensWhoseDataErrorQuotesThemAreReportedAndMailedWithoutThem() async throws {
@@ -182,7 +175,7 @@ struct SecretEchoBinaryTests {
 
         try await readBack(env, pages: ["1001", "1002"], into: outputs)
         await harness.stop()
-        expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
+        await expectNoLeak(harness, outputs, secrets: Self.graphSecrets)
     }
 
     @Test func aLoginWhoseAnswersAndRefusalsQuoteTheUserTokenNeverShowsIt() async throws {
@@ -218,7 +211,7 @@ struct SecretEchoBinaryTests {
         #expect(check.status == 0, "\(check.all)")
         try await readBack(env, pages: ["1001", "3001"], into: outputs)
         await harness.stop()
-        expectNoLeak(harness, outputs, secrets: Self.graphSecrets + [userToken, pageToken], metrics: false)
+        await expectNoLeak(harness, outputs, secrets: Self.graphSecrets + [userToken, pageToken], metrics: false)
     }
 
     @Test(arguments: ["PLAIN", "LOGIN"])
@@ -251,7 +244,7 @@ struct SecretEchoBinaryTests {
         let blobs =
             SecretSearch.forms(of: "\0\(user)\0\(password)") + SecretSearch.forms(of: "\(user)\0\(user)\0\(password)")
             + SecretSearch.forms(of: user).filter { $0 != user }
-        expectNoLeak(harness, outputs, secrets: Self.graphSecrets + [password], extraForms: blobs, more: stored)
+        await expectNoLeak(harness, outputs, secrets: Self.graphSecrets + [password], extraForms: blobs, more: stored)
         await sink.stop()
     }
 }

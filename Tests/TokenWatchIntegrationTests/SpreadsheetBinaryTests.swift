@@ -49,15 +49,8 @@ struct SpreadsheetBinaryTests {
             cell = sheet["B2"]
             print(cell.value, cell.data_type, sheet["C2"].value, sheet["C2"].data_type, sheet.freeze_panes)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, reports + "/" + xlsx]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let text = String(
+            decoding: try await PythonScript.run(script, arguments: [reports + "/" + xlsx]), as: UTF8.self)
         #expect(text == "61550123456789012 s =Acme Jobs s A2\n")
     }
 }

@@ -76,14 +76,14 @@ struct CSVReportTests {
     }
 
     @Test("hostile values read back by Python's csv module exactly, formulas neutralised")
-    func hostileRoundTrip() throws {
+    func hostileRoundTrip() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let input = ReportFixtures.hostileInput
         let path = directory.file("hostile.csv")
         try Data(CSVReport.render(input).utf8).write(to: URL(fileURLWithPath: path))
 
-        let rows = try PythonCSV.read(path)
+        let rows = try await PythonCSV.read(path)
         #expect(rows.first == CSVReport.columns)
         #expect(rows.count == input.pages.count + 1)
         let expectedStored: [String: String] = [

@@ -16,11 +16,11 @@ struct DigestSectionsTests {
     }
 
     static func parse(_ entries: [DigestEntry], options: DigestOptions = DigestOptions(productName: "Talkpush"))
-        throws -> ParsedEmail
+        async throws -> ParsedEmail
     {
         let message = try composer(options).compose(MailFixtures.digest(entries), now: MailFixtures.now)
         WireFormat.check(message.data)
-        return try PythonEmail.parse(message.data)
+        return try await PythonEmail.parse(message.data)
     }
 
     static func entry(
@@ -31,34 +31,35 @@ struct DigestSectionsTests {
     }
 
     @Test("the subject names the company and the platform; several companies get a short list")
-    func subjects() throws {
+    func subjects() async throws {
         let three = ["1", "2", "3"].map { Self.entry(id: $0, reason: .loggedOut) }
-        #expect(try Self.parse(three).subject == "Acme Outfitters: 3 Facebook Pages disconnected from Talkpush")
+        #expect(try await Self.parse(three).subject == "Acme Outfitters: 3 Facebook Pages disconnected from Talkpush")
         #expect(
-            try Self.parse([Self.entry(id: "1", reason: .expired)]).subject
+            try await Self.parse([Self.entry(id: "1", reason: .expired)]).subject
                 == "Acme Outfitters: Facebook Page \"Page 1\" disconnected from Talkpush")
         let two = [
             Self.entry(id: "1", reason: .expired), Self.entry(company: "Brightside", id: "2", reason: .expired),
         ]
         #expect(
-            try Self.parse(two).subject == "Acme Outfitters and Brightside: 2 Facebook Pages disconnected from Talkpush"
+            try await Self.parse(two).subject
+                == "Acme Outfitters and Brightside: 2 Facebook Pages disconnected from Talkpush"
         )
         let many = two + [Self.entry(company: "Cobalt", id: "3", reason: .expired)]
         #expect(
-            try Self.parse(many).subject
+            try await Self.parse(many).subject
                 == "Acme Outfitters and 2 more companies: 3 Facebook Pages disconnected from Talkpush")
         #expect(
-            try Self.parse([Self.entry(.recovered, id: "9")]).subject
+            try await Self.parse([Self.entry(.recovered, id: "9")]).subject
                 == "Acme Outfitters: Facebook Page \"Page 9\" is connected to Talkpush again")
         // Without a configured name the platform is TokenWatch.
         #expect(
-            try Self.parse([Self.entry(id: "1", reason: .expired)], options: DigestOptions()).subject
+            try await Self.parse([Self.entry(id: "1", reason: .expired)], options: DigestOptions()).subject
                 == "Acme Outfitters: Facebook Page \"Page 1\" disconnected from TokenWatch")
     }
 
     @Test("sections in order, each page with what happened and what to do; no version in the footer")
-    func sections() throws {
-        let parsed = try Self.parse([
+    func sections() async throws {
+        let parsed = try await Self.parse([
             Self.entry(id: "1", reason: .pageRoleRemoved), Self.entry(id: "2", reason: .unconfirmedAccount),
             Self.entry(id: "3", reason: .otherApp(appID: "999")), Self.entry(.expiring, id: "4"),
             Self.entry(.recovered, id: "5"),
@@ -111,11 +112,11 @@ struct DigestSectionsTests {
     }
 
     @Test("the platform team's digest lists the pages with their stored cause")
-    func platformTeam() throws {
+    func platformTeam() async throws {
         let digest = Digest(
             recipient: "ops@talkpush.example",
             entries: [Self.entry(id: "7", reason: .notAPageToken(type: "USER"))], key: "ops:1", forPlatformTeam: true)
-        let parsed = try PythonEmail.parse(try Self.composer().compose(digest, now: MailFixtures.now).data)
+        let parsed = try await PythonEmail.parse(try Self.composer().compose(digest, now: MailFixtures.now).data)
         #expect(
             parsed.subject
                 == "Acme Outfitters: Facebook Page \"Page 7\" disconnected from Talkpush, for the platform team")

@@ -9,11 +9,11 @@ import Testing
 @Suite("Digest composer")
 struct MailDigestComposerTests {
     @Test("A one-page digest parses back with subject, addresses, date, Message-ID and both parts")
-    func onePage() throws {
+    func onePage() async throws {
         let composer = try MailFixtures.composer()
         let message = try composer.compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
         WireFormat.check(message.data)
-        let parsed = try PythonEmail.parse(message.data)
+        let parsed = try await PythonEmail.parse(message.data)
 
         #expect(parsed.subject == "Acme: Facebook Page \"Acme Careers\" disconnected from TokenWatch")
         #expect(parsed.fromDisplayName == "TokenWatch")
@@ -62,7 +62,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("Entries are grouped by company, then ordered by page name")
-    func grouping() throws {
+    func grouping() async throws {
         let composer = try MailFixtures.composer()
         let digest = MailFixtures.digest([
             MailFixtures.entry(company: "Zeta", id: "3", name: "Zeta Jobs", reason: .loggedOut),
@@ -72,7 +72,7 @@ struct MailDigestComposerTests {
         ])
         let message = try composer.compose(digest, now: MailFixtures.now)
         WireFormat.check(message.data)
-        let parsed = try PythonEmail.parse(message.data)
+        let parsed = try await PythonEmail.parse(message.data)
         #expect(parsed.subject == "Acme and Zeta: 3 Facebook Pages disconnected from TokenWatch")
         let text = try #require(parsed.text)
         let order = ["== Reconnect now ==", "alpha page (Acme", "Beta page (Acme", "Zeta Jobs (Zeta"].map {
@@ -86,33 +86,34 @@ struct MailDigestComposerTests {
     }
 
     @Test("Reminders and expiry warnings are worded as such")
-    func subjects() throws {
+    func subjects() async throws {
         let composer = try MailFixtures.composer()
-        func subject(_ entries: [DigestEntry]) throws -> String? {
-            try PythonEmail.parse(composer.compose(MailFixtures.digest(entries), now: MailFixtures.now).data).subject
+        func subject(_ entries: [DigestEntry]) async throws -> String? {
+            try await PythonEmail.parse(composer.compose(MailFixtures.digest(entries), now: MailFixtures.now).data)
+                .subject
         }
         #expect(
-            try subject([MailFixtures.entry(.reminder)])
+            try await subject([MailFixtures.entry(.reminder)])
                 == "Reminder: Acme: Facebook Page \"Acme Careers\" still disconnected from TokenWatch")
         #expect(
-            try subject([MailFixtures.entry(.reminder), MailFixtures.entry(.reminder, id: "2", name: "B")])
+            try await subject([MailFixtures.entry(.reminder), MailFixtures.entry(.reminder, id: "2", name: "B")])
                 == "Reminder: Acme: 2 Facebook Pages still disconnected from TokenWatch")
         #expect(
-            try subject([MailFixtures.entry(.expiring)])
+            try await subject([MailFixtures.entry(.expiring)])
                 == "Acme: Facebook Page \"Acme Careers\" connection to TokenWatch expires soon")
         #expect(
-            try subject([MailFixtures.entry(.expiring), MailFixtures.entry(.expiring, id: "2", name: "B")])
+            try await subject([MailFixtures.entry(.expiring), MailFixtures.entry(.expiring, id: "2", name: "B")])
                 == "Acme: 2 Facebook Page connections to TokenWatch expire soon")
         #expect(
-            try subject([MailFixtures.entry(.invalid), MailFixtures.entry(.reminder, id: "2", name: "B")])
+            try await subject([MailFixtures.entry(.invalid), MailFixtures.entry(.reminder, id: "2", name: "B")])
                 == "Acme: 2 Facebook Pages disconnected from TokenWatch")
         #expect(
-            try subject([MailFixtures.entry(.invalid), MailFixtures.entry(.expiring, id: "2", name: "B")])
+            try await subject([MailFixtures.entry(.invalid), MailFixtures.entry(.expiring, id: "2", name: "B")])
                 == "Acme: Facebook Page \"Acme Careers\" disconnected from TokenWatch, 1 more expiring soon")
     }
 
     @Test("Unicode company and page names decode right in the subject and both bodies")
-    func unicode() throws {
+    func unicode() async throws {
         let composer = try MailFixtures.composer()
         let names = ["Café Ünïcode 🚀", "עמוד", "日本語のページ名前がとても長い場合のテスト👩‍👩‍👧‍👦👩‍👩‍👧‍👦👩‍👩‍👧‍👦"]
         for name in names {
@@ -120,7 +121,7 @@ struct MailDigestComposerTests {
                 MailFixtures.digest([MailFixtures.entry(company: "Société Générale ✓", name: name)]),
                 now: MailFixtures.now)
             WireFormat.check(message.data)
-            let parsed = try PythonEmail.parse(message.data)
+            let parsed = try await PythonEmail.parse(message.data)
             #expect(parsed.defects.isEmpty)
             #expect(parsed.subject == "Société Générale ✓: Facebook Page \"\(name)\" disconnected from TokenWatch")
             #expect(parsed.text?.contains(name) == true)
@@ -131,7 +132,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("A header cannot be injected through a page or company name")
-    func headerInjection() throws {
+    func headerInjection() async throws {
         let composer = try MailFixtures.composer()
         let hostile = [
             "Evil\r\nBcc: x@y", "Evil\nBcc: x@y", "Evil\rBcc: x@y", "Evil\u{85}Bcc: x@y", "Evil\u{2028}Bcc: x@y",
@@ -141,7 +142,7 @@ struct MailDigestComposerTests {
             let message = try composer.compose(
                 MailFixtures.digest([MailFixtures.entry(company: name, name: name)]), now: MailFixtures.now)
             WireFormat.check(message.data)
-            let parsed = try PythonEmail.parse(message.data)
+            let parsed = try await PythonEmail.parse(message.data)
             #expect(
                 parsed.headerNames == [
                     "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Auto-Submitted",
@@ -155,7 +156,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("HTML escapes every value; no script survives")
-    func htmlEscaping() throws {
+    func htmlEscaping() async throws {
         let composer = try MailFixtures.composer()
         let evil = "<script>alert(1)</script>"
         let message = try composer.compose(
@@ -164,7 +165,7 @@ struct MailDigestComposerTests {
             ]),
             now: MailFixtures.now)
         WireFormat.check(message.data)
-        let parsed = try PythonEmail.parse(message.data)
+        let parsed = try await PythonEmail.parse(message.data)
         let html = try #require(parsed.html)
         #expect(!html.contains("<script"))
         #expect(!html.contains("<img"))
@@ -186,7 +187,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("Very long names: the subject is shortened, every line stays within 78 octets")
-    func longNames() throws {
+    func longNames() async throws {
         let composer = try MailFixtures.composer()
         let long = String(repeating: "Very long page name ", count: 40) + String(repeating: "X", count: 300)
         let unicodeLong = String(repeating: "Ünïcödé🚀", count: 120)
@@ -194,7 +195,7 @@ struct MailDigestComposerTests {
             let message = try composer.compose(
                 MailFixtures.digest([MailFixtures.entry(company: name, name: name)]), now: MailFixtures.now)
             WireFormat.check(message.data)
-            let parsed = try PythonEmail.parse(message.data)
+            let parsed = try await PythonEmail.parse(message.data)
             #expect(parsed.defects.isEmpty)
             let subject = try #require(parsed.subject)
             #expect(subject.count <= DigestComposer.subjectLimit)
@@ -207,7 +208,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("The same digest key gives the same Message-ID; another key another one")
-    func stableMessageID() throws {
+    func stableMessageID() async throws {
         let composer = try MailFixtures.composer()
         let first = try composer.compose(
             MailFixtures.digest([MailFixtures.entry()], key: "outbox:7,9"), now: MailFixtures.now)
@@ -219,18 +220,18 @@ struct MailDigestComposerTests {
         #expect(first.messageID == retry.messageID)
         #expect(first.messageID != other.messageID)
         #expect(first.messageID == composer.messageID(forKey: "outbox:7,9"))
-        #expect(try PythonEmail.parse(retry.data).messageID == "<\(first.messageID)>")
+        #expect(try await PythonEmail.parse(retry.data).messageID == "<\(first.messageID)>")
         // A second composer (another run) derives the same one.
         #expect(try MailFixtures.composer().messageID(forKey: "outbox:7,9") == first.messageID)
     }
 
     @Test("The renew link substitutes the percent-encoded Page ID")
-    func renewLink() throws {
+    func renewLink() async throws {
         let composer = try MailFixtures.composer(
             renew: "https://app.example.com/pages/{page_id}/renew?src=mail&id={page_id}")
         let message = try composer.compose(
             MailFixtures.digest([MailFixtures.entry(id: "1234567890")]), now: MailFixtures.now)
-        let parsed = try PythonEmail.parse(message.data)
+        let parsed = try await PythonEmail.parse(message.data)
         #expect(parsed.text?.contains("https://app.example.com/pages/1234567890/renew?src=mail&id=1234567890") == true)
         #expect(
             parsed.html?.contains("href=\"https://app.example.com/pages/1234567890/renew?src=mail&amp;id=1234567890\"")
@@ -239,10 +240,10 @@ struct MailDigestComposerTests {
     }
 
     @Test("Without a renew link the digest says to log in with Facebook again and use Generate New Token")
-    func noRenewLink() throws {
+    func noRenewLink() async throws {
         for renew in [nil, ""] as [String?] {
             let composer = try MailFixtures.composer(renew: renew)
-            let parsed = try PythonEmail.parse(
+            let parsed = try await PythonEmail.parse(
                 composer.compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now).data)
             let text = try #require(parsed.text)
             #expect(!text.contains("http"))
@@ -290,7 +291,7 @@ struct MailDigestComposerTests {
     }
 
     @Test("A non-ASCII sender name is RFC 2047-encoded; a quoted ASCII one survives")
-    func senderNames() throws {
+    func senderNames() async throws {
         let templates = try MailFixtures.templates()
         for (from, name) in [
             ("Équipe TokenWatch 🚀 <alerts@example.com>", "Équipe TokenWatch 🚀"),
@@ -300,7 +301,7 @@ struct MailDigestComposerTests {
             let composer = try DigestComposer(templates: templates, from: from, renewURLTemplate: nil)
             let message = try composer.compose(MailFixtures.digest([MailFixtures.entry()]), now: MailFixtures.now)
             WireFormat.check(message.data)
-            let parsed = try PythonEmail.parse(message.data)
+            let parsed = try await PythonEmail.parse(message.data)
             #expect(parsed.fromDisplayName == name)
             #expect(parsed.fromAddress == "alerts@example.com")
             #expect(!parsed.headerNames.contains("Bcc"))

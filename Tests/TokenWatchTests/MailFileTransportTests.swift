@@ -27,8 +27,8 @@ struct MailFileTransportTests {
 
         let written = try #require(FileManager.default.contents(atPath: path))
         #expect(Array(written) == message.data)
-        let fromFile = try PythonEmail.parse(Array(written))
-        let fromMemory = try PythonEmail.parse(message.data)
+        let fromFile = try await PythonEmail.parse(Array(written))
+        let fromMemory = try await PythonEmail.parse(message.data)
         #expect(fromFile.subject?.hasSuffix("Facebook Page \"Café Ünïcode 🚀\" disconnected from TokenWatch") == true)
         #expect(fromFile.messageID == fromMemory.messageID)
         #expect(fromFile.parts.map(\.content) == fromMemory.parts.map(\.content))

@@ -96,8 +96,8 @@ enum PythonEmail {
         """#
 
     /// Parses `bytes` with `python3` and returns what it decoded.
-    static func parse(_ bytes: [UInt8]) throws -> ParsedEmail {
-        try JSONDecoder().decode(ParsedEmail.self, from: PythonScript.run(script, input: Data(bytes)))
+    static func parse(_ bytes: [UInt8]) async throws -> ParsedEmail {
+        try JSONDecoder().decode(ParsedEmail.self, from: await PythonScript.run(script, input: Data(bytes)))
     }
 }
 

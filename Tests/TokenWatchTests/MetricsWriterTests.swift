@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenWatchTestSupport
 
 @testable import TokenWatchMail
 @testable import TokenWatchModel
@@ -159,25 +160,15 @@ import Testing
 
     /// promtool (Debian's `prometheus` package) parses and lints the output.
     @Test(.enabled(if: promtool != nil, "promtool is not installed (apt-get install prometheus)"))
-    func promtoolAcceptsTheOutput() throws {
+    func promtoolAcceptsTheOutput() async throws {
         for lastSuccess in [Optional(1_795_926_550.0), nil] {
             var metrics = Self.sample
             metrics.exitCode = lastSuccess == nil ? 75 : 0
             let text = MetricsWriter.render(metrics, lastSuccess: lastSuccess)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.promtool ?? "promtool")
-            process.arguments = ["check", "metrics"]
-            let input = Pipe()
-            let output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            input.fileHandleForWriting.write(Data(text.utf8))
-            try input.fileHandleForWriting.close()
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool: \(report)")
+            let promtool = try await ExternalProgram.run(
+                [Self.promtool ?? "promtool", "check", "metrics"], input: Data(text.utf8))
+            let report = String(decoding: promtool.output, as: UTF8.self) + promtool.errorText
+            #expect(promtool.status == 0, "promtool: \(report)")
             #expect(report.isEmpty, "promtool: \(report)")
         }
     }

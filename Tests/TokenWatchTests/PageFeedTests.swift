@@ -119,12 +119,13 @@ struct PageFeedTests {
     }
 
     @Test("a spreadsheet fed while the pages are read is the one written after; out of order, it starts over")
-    func streamedSpreadsheet() throws {
+    func streamedSpreadsheet() async throws {
         let templates = try TemplateSet()
         let input = Self.ordered
         let whole = try TemporaryDirectory()
         defer { whole.cleanup() }
-        let direct = try PythonXLSX.read(try ReportWriter().write(input, templates: templates, to: whole.path).xlsx)
+        let direct = try await PythonXLSX.read(
+            try ReportWriter().write(input, templates: templates, to: whole.path).xlsx)
 
         // In order: the fed spreadsheet is kept. Out of order: it is dropped, and the
         // report's is written from the sorted pages: the same either way.
@@ -143,7 +144,7 @@ struct PageFeedTests {
             (finished.run, finished.notifications, finished.recentEvents) =
                 (input.run, input.notifications, input.recentEvents)
             let files = try ReportWriter().write(finished, templates: templates, to: staged.path, started: started)
-            let book = try PythonXLSX.read(files.xlsx)
+            let book = try await PythonXLSX.read(files.xlsx)
             #expect(book.sheets["Pages"]?.rows == direct.sheets["Pages"]?.rows, "shuffled: \(shuffled)")
             #expect(book.sheets["Summary"]?.rows == direct.sheets["Summary"]?.rows, "shuffled: \(shuffled)")
             let names = try FileManager.default.contentsOfDirectory(atPath: staged.path)

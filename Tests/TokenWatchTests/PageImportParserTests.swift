@@ -260,14 +260,14 @@ struct CSVReaderTests {
     }
 
     @Test("what the reader reads, Python's csv module reads the same way")
-    func agreesWithPython() throws {
+    func agreesWithPython() async throws {
         let temp = try TemporaryDirectory()
         defer { temp.cleanup() }
         let cells = [["company", "name"], ["a,b", "say \"hi\""], ["line\nbreak", "=1"], ["", "עמוד 😀"]]
         let text = cells.map { CSVFormat.record($0, neutralizingFormulas: false) }.joined()
         let path = temp.file("round.csv")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let python = try PythonCSV.read(path)
+        let python = try await PythonCSV.read(path)
         let ours = CSVReader.read(Data(text.utf8)).records.map(\.fields)
         #expect(python == cells)
         #expect(ours == cells)

@@ -12,7 +12,7 @@ enum PythonCSV {
         json.dump(rows, sys.stdout)
         """
 
-    static func read(_ path: String) throws -> [[String]] {
-        try JSONDecoder().decode([[String]].self, from: PythonScript.run(script, arguments: [path]))
+    static func read(_ path: String) async throws -> [[String]] {
+        try JSONDecoder().decode([[String]].self, from: await PythonScript.run(script, arguments: [path]))
     }
 }

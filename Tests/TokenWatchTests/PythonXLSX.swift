@@ -53,7 +53,7 @@ enum PythonXLSX {
         var sheets: [String: Sheet]
     }
 
-    static func read(_ path: String) throws -> Workbook {
-        try JSONDecoder().decode(Workbook.self, from: PythonScript.run(script, arguments: [path]))
+    static func read(_ path: String) async throws -> Workbook {
+        try JSONDecoder().decode(Workbook.self, from: await PythonScript.run(script, arguments: [path]))
     }
 }

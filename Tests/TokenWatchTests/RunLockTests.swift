@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenWatchSystem
 
 @testable import TokenWatchStore
 
@@ -87,7 +88,7 @@ import Testing
         #expect(heldError(db) == .held(byPID: 999_999, since: Date(timeIntervalSince1970: 1)))
 
         kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
+        try await BlockingWork.run { holder.waitUntilExit() }
         #expect(holder.terminationReason == .uncaughtSignal)
 
         let lock = try RunLock.acquire(databasePath: db)

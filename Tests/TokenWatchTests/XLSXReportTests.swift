@@ -33,14 +33,14 @@ struct XLSXReportTests {
     }
 
     @Test("every cell of the Pages sheet equals the CSV's; IDs are text, times are dates, no formula")
-    func matchesCSV() throws {
+    func matchesCSV() async throws {
         let temp = try TemporaryDirectory()
         defer { temp.cleanup() }
         let files = try ReportWriter().write(Self.input, templates: try TemplateSet(), to: temp.path)
         #expect(files.xlsx == temp.path + "/" + files.stem + ".xlsx")
         #expect(FileManager.default.fileExists(atPath: files.latestXLSX))
-        let csv = try PythonCSV.read(files.csv)
-        let book = try PythonXLSX.read(files.xlsx)
+        let csv = try await PythonCSV.read(files.csv)
+        let book = try await PythonXLSX.read(files.xlsx)
         #expect(book.order == ["Pages", "Summary"])
         let pages = try #require(book.sheets["Pages"])
         #expect(pages.rows.count == csv.count)
@@ -67,13 +67,13 @@ struct XLSXReportTests {
     }
 
     @Test("the Summary sheet gives the counts per status, the run's outcome, exit code and time")
-    func summary() throws {
+    func summary() async throws {
         let temp = try TemporaryDirectory()
         defer { temp.cleanup() }
         let bytes = try XLSXReport.render(ReportFixtures.input)
         let path = temp.file("summary.xlsx")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let summary = try #require(try PythonXLSX.read(path).sheets["Summary"])
+        let summary = try #require(try await PythonXLSX.read(path).sheets["Summary"])
         let pairs = Dictionary(
             summary.rows.filter { $0.count >= 2 && !$0[0].isEmpty }.map { ($0[0], $0[1]) },
             uniquingKeysWith: { first, _ in first })
@@ -89,7 +89,7 @@ struct XLSXReportTests {
         var regenerated = ReportFixtures.input
         regenerated.run = nil
         try Data(try XLSXReport.render(regenerated)).write(to: URL(fileURLWithPath: path))
-        let rows = try #require(try PythonXLSX.read(path).sheets["Summary"]).rows
+        let rows = try #require(try await PythonXLSX.read(path).sheets["Summary"]).rows
         #expect(rows.contains { $0.first == "Run outcome" && $0.dropFirst().first?.contains("no check run") == true })
     }
 
@@ -106,7 +106,7 @@ struct XLSXReportTests {
     }
 
     @Test("a report started before the outcome is the report written at once; abandoned, it leaves nothing")
-    func startedReport() throws {
+    func startedReport() async throws {
         let templates = try TemplateSet()
         let whole = try TemporaryDirectory()
         let staged = try TemporaryDirectory()
@@ -130,7 +130,7 @@ struct XLSXReportTests {
                 == Data(contentsOf: URL(fileURLWithPath: direct.html)))
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: files.csv)) == Data(contentsOf: URL(fileURLWithPath: direct.csv)))
-        let (one, other) = (try PythonXLSX.read(files.xlsx), try PythonXLSX.read(direct.xlsx))
+        let (one, other) = (try await PythonXLSX.read(files.xlsx), try await PythonXLSX.read(direct.xlsx))
         #expect(one.order == other.order)
         #expect(one.sheets["Pages"]?.rows == other.sheets["Pages"]?.rows)
         #expect(one.sheets["Summary"]?.rows == other.sheets["Summary"]?.rows)

@@ -82,7 +82,10 @@ final class LoopbackHTTPServer: Sendable {
                     headers: headers, body: Data(reply.body))
             })
         let task = Task { try await server.run() }
-        try await server.waitUntilListening()
+        // FlyingFox's default is 5 s; `run()` needs a pool thread to bind, which a test process
+        // starting hundreds of tests at once on 2 cores may not give it that soon. This only
+        // bounds a failure.
+        try await server.waitUntilListening(timeout: 30)
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             task.cancel()
             throw TestServerError.noPort
