@@ -1,4 +1,5 @@
 import FlyingFox
+import Foundation
 import Logging
 import Synchronization
 
@@ -35,7 +36,19 @@ public final class GraphSimulator: Sendable {
     private struct Lifecycle {
         var server: HTTPServer?
         var task: Task<Void, any Error>?
+        var threaded: ThreadedHTTPServer?
         var port = 0
+    }
+
+    /// What serves the simulator's HTTP.
+    public enum Transport: Sendable {
+        /// FlyingFox on the cooperative pool: for tests and `tokenwatch demo`, in the process
+        /// that also runs TokenWatch.
+        case flyingFox
+        /// A thread per connection with blocking sockets: for `tokenwatch-sim`, the process of
+        /// its own that a benchmark times TokenWatch against, where FlyingFox's async socket
+        /// layer cost most of the simulator's CPU.
+        case threads
     }
 
     /// A simulator for the app `appID` with secret `appSecret`, not yet listening.
@@ -62,7 +75,8 @@ public final class GraphSimulator: Sendable {
     // MARK: Lifecycle
 
     /// Binds `127.0.0.1` on a free port and serves until `stop()`. Returns once listening.
-    public func start() async throws {
+    public func start(transport: Transport = .flyingFox) async throws {
+        if transport == .threads { return try startThreaded() }
         let server = try HTTPServer(
             config: FlyingFoxSetup.configuration(logger: logger), handler: SimulatorHTTPHandler(engine: engine))
         try lifecycle.withLock { state in
@@ -91,13 +105,35 @@ public final class GraphSimulator: Sendable {
         logger?.debug("GraphSimulator listening", metadata: ["port": "\(port)", "version": "\(servedVersion)"])
     }
 
+    private func startThreaded() throws {
+        let engine = engine
+        try lifecycle.withLock { state in
+            guard state.server == nil, state.threaded == nil else { throw GraphSimulatorError.alreadyStarted }
+            let server = try ThreadedHTTPServer.start { request in
+                let exchange = engine.receive(
+                    method: request.method, path: request.path, query: request.query, body: request.body,
+                    authorization: request.authorization)
+                // The connection's own thread, never the pool: sleeping here delays this answer only.
+                if exchange.latencyMilliseconds > 0 {
+                    Thread.sleep(forTimeInterval: Double(exchange.latencyMilliseconds) / 1000)
+                }
+                return engine.answer(exchange)
+            }
+            state.threaded = server
+            state.port = server.port
+        }
+        engine.state.withLock { $0.port = port }
+        logger?.debug("GraphSimulator listening", metadata: ["port": "\(port)", "version": "\(servedVersion)"])
+    }
+
     /// Stops listening, lets requests in progress finish (up to a second) and closes every
     /// connection. The simulator can be started again afterwards, on a new port.
     public func stop() async {
-        let (server, task) = lifecycle.withLock { state in
+        let (server, task, threaded) = lifecycle.withLock { state in
             defer { state = Lifecycle() }
-            return (state.server, state.task)
+            return (state.server, state.task, state.threaded)
         }
+        threaded?.stop()
         guard let server else { return }
         await server.stop(timeout: 1)
         task?.cancel()

@@ -6,35 +6,75 @@ struct SimulatorHTTPHandler: HTTPHandler {
     let engine: SimulatorEngine
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-        await engine.handle(request)
+        let body = request.method == .POST ? (try? await request.bodyData) ?? Data() : Data()
+        let exchange = engine.receive(
+            method: request.method.rawValue, path: request.target.path(), query: request.target.query(),
+            body: body, authorization: request.headers[.authorization])
+        if exchange.latencyMilliseconds > 0 {
+            // Task.sleep suspends; other requests go on meanwhile. Cancellation only shortens it.
+            try? await Task.sleep(for: .milliseconds(exchange.latencyMilliseconds))
+        }
+        guard let answer = engine.answer(exchange) else { return HTTPResponse(webSocket: DropConnectionHandler()) }
+        var headers = HTTPHeaders()
+        for (name, value) in answer.headers { headers.addValue(value, for: HTTPHeader(name)) }
+        return HTTPResponse(
+            statusCode: HTTPStatusCode(answer.status, phrase: SimulatorEngine.phrase(answer.status)), headers: headers,
+            body: answer.body)
     }
 }
 
+/// A request the engine has counted in and planned, waiting for its latency to pass.
+struct SimulatorExchange: Sendable {
+    var method: String
+    var path: String
+    var params: [String: String]
+    var authorization: String?
+    var plan: RequestPlan
+
+    /// How long the transport waits before asking for the answer (the latency fault).
+    var latencyMilliseconds: Int { plan.latencyMilliseconds }
+}
+
+/// An answer as it goes on the wire, whatever serves it: FlyingFox in tests, threads in
+/// `tokenwatch-sim`.
+struct SimulatorAnswer: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: Data
+}
+
 extension SimulatorEngine {
-    /// Answers one HTTP request: faults first, then the endpoint.
-    func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        let method = request.method.rawValue
-        let route = Self.route(request.target.path())
+    /// Counts a request in and decides what the faults mean for it. `path` and `query` are
+    /// as sent (percent-encoded, the query without "?"); a POST's form body joins the query's
+    /// parameters, winning over them.
+    func receive(method: String, path: String, query: String, body: Data, authorization: String?)
+        -> SimulatorExchange
+    {
+        let route = Self.route(path)
         let plan = begin(pathKey: "\(method) /\(route.path)")
-        var params = FormDecoding.parameters(request.target.query())
-        if method == "POST", let body = try? await request.bodyData, !body.isEmpty {
+        var params = FormDecoding.parameters(query)
+        if method == "POST", !body.isEmpty {
             params.merge(FormDecoding.parameters(String(decoding: body, as: UTF8.self))) { _, body in body }
         }
-        if plan.latencyMilliseconds > 0 {
-            // Task.sleep suspends; other requests go on meanwhile. Cancellation only shortens it.
-            try? await Task.sleep(for: .milliseconds(plan.latencyMilliseconds))
-        }
+        return SimulatorExchange(
+            method: method, path: route.path, params: params, authorization: authorization, plan: plan)
+    }
+
+    /// The answer to a request once its latency has passed; nil: close the connection without
+    /// a byte (the drop fault).
+    func answer(_ exchange: SimulatorExchange) -> SimulatorAnswer? {
+        let plan = exchange.plan
         var response = answer(
-            method: method, path: route.path, params: params,
-            authorization: request.headers[.authorization], plan: plan)
+            method: exchange.method, path: exchange.path, params: exchange.params,
+            authorization: exchange.authorization, plan: plan)
         if plan.redirect, !response.drop {
             // The body stays what it was (for a batch, its JSON array): a 3xx is still no answer.
             let port = state.withLock { $0.port }
             response.status = 302
-            response.headers.append(("Location", "http://127.0.0.1:\(port)/moved/\(route.path)"))
+            response.headers.append(("Location", "http://127.0.0.1:\(port)/moved/\(exchange.path)"))
         }
         end(response)
-        return httpResponse(response, plan: plan)
+        return wireAnswer(response, plan: plan)
     }
 
     /// Splits `/v25.0/me/accounts` into the version (any `vNN` or `vNN.N`, or none) and the
@@ -190,16 +230,15 @@ extension SimulatorEngine {
         return nil
     }
 
-    /// Turns an answer into FlyingFox's response, with the headers every Graph answer has.
-    func httpResponse(_ response: SimulatedResponse, plan: RequestPlan) -> HTTPResponse {
-        if response.drop {
-            return HTTPResponse(webSocket: DropConnectionHandler())
-        }
-        var headers = HTTPHeaders()
-        headers[HTTPHeader("Content-Type")] = response.contentType
-        headers[HTTPHeader("facebook-api-version")] = servedVersion
-        headers[HTTPHeader("x-fb-trace-id")] = plan.traceID
-        headers[HTTPHeader("Cache-Control")] = "private, no-cache, no-store, must-revalidate"
+    /// The answer with the headers every Graph answer has; nil for a dropped connection.
+    func wireAnswer(_ response: SimulatedResponse, plan: RequestPlan) -> SimulatorAnswer? {
+        if response.drop { return nil }
+        var headers: [(String, String)] = [
+            ("Content-Type", response.contentType),
+            ("facebook-api-version", servedVersion),
+            ("x-fb-trace-id", plan.traceID),
+            ("Cache-Control", "private, no-cache, no-store, must-revalidate"),
+        ]
         let appUsage: String
         if response.rateLimited {
             appUsage = Self.usage(104, time: 12, cpu: 9)
@@ -209,28 +248,27 @@ extension SimulatorEngine {
                 appUsage = Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
             case .page:
                 appUsage = Self.usage(3, time: 1, cpu: 1)
-                headers[HTTPHeader("X-Page-Usage")] = Self.usage(
-                    usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)
+                headers.append(
+                    ("X-Page-Usage", Self.usage(usage.percent, time: usage.percent / 3, cpu: usage.percent / 4)))
             case .businessUseCase:
                 appUsage = Self.usage(3, time: 1, cpu: 1)
                 let regain = usage.percent >= 100 ? 12 : 0
-                headers[HTTPHeader("X-Business-Use-Case-Usage")] =
-                    #"{"\#(appID)":[{"type":"pages","call_count":\#(usage.percent),"total_cputime":\#(usage.percent / 4),"total_time":\#(usage.percent / 3),"estimated_time_to_regain_access":\#(regain)}]}"#
+                headers.append(
+                    (
+                        "X-Business-Use-Case-Usage",
+                        #"{"\#(appID)":[{"type":"pages","call_count":\#(usage.percent),"total_cputime":\#(usage.percent / 4),"total_time":\#(usage.percent / 3),"estimated_time_to_regain_access":\#(regain)}]}"#
+                    ))
             }
         } else {
             appUsage = Self.usage(3, time: 1, cpu: 1)
         }
-        headers[HTTPHeader("X-App-Usage")] = appUsage
-        for (name, value) in response.headers {
-            headers.addValue(value, for: HTTPHeader(name))
-        }
+        headers.append(("X-App-Usage", appUsage))
+        headers += response.headers
         var body = Data(response.body.utf8)
         if plan.truncate {
             body = body.prefix(body.count / 2)
         }
-        return HTTPResponse(
-            statusCode: HTTPStatusCode(response.status, phrase: Self.phrase(response.status)), headers: headers,
-            body: body)
+        return SimulatorAnswer(status: response.status, headers: headers, body: body)
     }
 
     static func usage(_ calls: Int, time: Int, cpu: Int) -> String {

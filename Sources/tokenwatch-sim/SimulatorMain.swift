@@ -6,6 +6,7 @@ import GraphSimulator
 ///
 /// ```
 /// tokenwatch-sim [--latency-ms MS] [--app-id ID] [--app-secret SECRET] [--max-seconds S]
+///                [--http threads|flyingfox]
 /// ```
 /// Listens on 127.0.0.1 at a free port and prints `PORT` alone on the first line of stdout.
 /// Tokens behave as their names say (`simtok_<behaviour>_<pageid>_<anything>`). Stops when
@@ -20,7 +21,7 @@ struct SimulatorMain {
         }
         let simulator = GraphSimulator(appID: options.appID, appSecret: options.appSecret)
         do {
-            try await simulator.start()
+            try await simulator.start(transport: options.transport)
         } catch {
             FileHandle.standardError.write(Data("tokenwatch-sim: \(error)\n".utf8))
             exit(1)
@@ -55,8 +56,10 @@ struct SimulatorMain {
 
     static let usage = """
         usage: tokenwatch-sim [--latency-ms MS] [--app-id ID] [--app-secret SECRET] [--max-seconds S]
+                              [--http threads|flyingfox]
           Serves the simulated Graph API on 127.0.0.1 and prints its port on the first line.
           Stops when stdin closes, on SIGTERM, or after S seconds (default 3600).
+          --http: a thread per connection (default), or FlyingFox as in the tests.
 
         """
 
@@ -65,6 +68,7 @@ struct SimulatorMain {
         var appID = "1234567890"
         var appSecret = "bench-secret"
         var maxSeconds = 3600
+        var transport = GraphSimulator.Transport.threads
 
         init?(_ arguments: [String]) {
             var remaining = arguments[...]
@@ -77,6 +81,12 @@ struct SimulatorMain {
                 case "--max-seconds":
                     guard let number = Int(value), number > 0 else { return nil }
                     maxSeconds = number
+                case "--http":
+                    switch value {
+                    case "threads": transport = .threads
+                    case "flyingfox": transport = .flyingFox
+                    default: return nil
+                    }
                 case "--app-id": appID = value
                 case "--app-secret": appSecret = value
                 default: return nil

@@ -13,8 +13,10 @@ struct GraphSimulatorAccountsTests {
         SimulatedPage(id: String(104_000_000_000_500 + $0), name: "Page \($0)", accessToken: "EAAB-page-\($0)")
     }
 
-    @Test func meAccountsPagesWithCursorsAndAbsoluteNextLinks() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func meAccountsPagesWithCursorsAndAbsoluteNextLinks(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.registerUser(token: Self.userToken, pages: Self.pages)
             let proof = GraphSimulator.appSecretProof(accessToken: Self.userToken, appSecret: SimHTTP.appSecret)
             var url: String? =
@@ -48,8 +50,10 @@ struct GraphSimulatorAccountsTests {
         }
     }
 
-    @Test func meAccountsTokenInTheQueryTravelsInNextAndFieldsAreRespected() async throws {
-        try await SimHTTP.withSimulator(requireAppSecretProof: false) { graph async throws in
+    @Test(arguments: SimHTTP.transports) func meAccountsTokenInTheQueryTravelsInNextAndFieldsAreRespected(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport, requireAppSecretProof: false) { graph async throws in
             graph.registerUser(token: Self.userToken, pages: Self.pages)
             let first = try await SimHTTP.get(
                 "\(graph.baseURL)/v25.0/me/accounts?fields=name&limit=5&access_token=\(Self.userToken)")
@@ -65,8 +69,10 @@ struct GraphSimulatorAccountsTests {
         }
     }
 
-    @Test func meAccountsRefusesUnknownOrMissingUserTokens() async throws {
-        try await SimHTTP.withSimulator(requireAppSecretProof: false) { graph async throws in
+    @Test(arguments: SimHTTP.transports) func meAccountsRefusesUnknownOrMissingUserTokens(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport, requireAppSecretProof: false) { graph async throws in
             let unknown = try await SimHTTP.get("\(graph.baseURL)/v25.0/me/accounts?access_token=EAAB-nobody")
             #expect(unknown.status == 400)
             #expect(try unknown.error()["code"] as? Int == 190)
@@ -76,8 +82,10 @@ struct GraphSimulatorAccountsTests {
         }
     }
 
-    @Test func pageTokensHandedOutByMeAccountsDebugAsValid() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func pageTokensHandedOutByMeAccountsDebugAsValid(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.registerUser(token: Self.userToken, pages: Self.pages)
             let items = try await SimHTTP.batch(graph, Self.pages.map(\.accessToken)).items()
             for (page, item) in zip(Self.pages, items) {
@@ -88,8 +96,10 @@ struct GraphSimulatorAccountsTests {
         }
     }
 
-    @Test func statsCountPathsTokensAndBatchesAndReset() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func statsCountPathsTokensAndBatchesAndReset(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = (0..<50).map { GraphSimulator.token(.valid, page: String(104_000_000_001_000 + $0)) }
             _ = try await SimHTTP.batch(graph, tokens)
             _ = try await SimHTTP.batch(graph, Array(tokens.prefix(3)))

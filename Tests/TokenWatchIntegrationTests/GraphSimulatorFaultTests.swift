@@ -11,8 +11,10 @@ struct GraphSimulatorFaultTests {
     static let page = "104000000000001"
     static let tokens = (0..<10).map { GraphSimulator.token(.valid, page: String(104_000_000_000_010 + $0)) }
 
-    @Test func outageFailsTheWholeBatchWithOneTransientCode1() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func outageFailsTheWholeBatchWithOneTransientCode1(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.outage)
             let answer = try await SimHTTP.batch(graph, Self.tokens)
             #expect(answer.status == 500)
@@ -26,8 +28,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func faultScopedToNRequestsClearsItself() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func faultScopedToNRequestsClearsItself(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.outage, forRequests: 2)
             #expect(graph.activeFaults == [.outage])
             #expect(try await SimHTTP.batch(graph, Self.tokens).status == 500)
@@ -37,8 +41,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func htmlOutageAnswers503WithAPage() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func htmlOutageAnswers503WithAPage(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.htmlOutage)
             let answer = try await SimHTTP.batch(graph, Self.tokens)
             #expect(answer.status == 503)
@@ -50,8 +56,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func droppedConnectionGetsNoAnswer() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func droppedConnectionGetsNoAnswer(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.dropConnection)
             await #expect(throws: (any Error).self) {
                 _ = try await SimHTTP.batch(graph, Self.tokens)
@@ -62,8 +70,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func transientCode2ArrivesWithHTTP401() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func transientCode2ArrivesWithHTTP401(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.transientUnauthorized, forRequests: 1)
             let answer = try await SimHTTP.batch(graph, Self.tokens)
             #expect(answer.status == 401)
@@ -73,8 +83,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func rateLimitRefusesRequestsAfterNCalls() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func rateLimitRefusesRequestsAfterNCalls(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.rateLimit(afterCalls: 20))
             #expect(try await SimHTTP.batch(graph, Self.tokens).status == 200)
             #expect(try await SimHTTP.batch(graph, Self.tokens).status == 200)
@@ -96,9 +108,13 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test(arguments: [GraphFault.UsageHeader.app, .page, .businessUseCase])
-    func highUsageIsReportedWhileAnswersSucceed(header: GraphFault.UsageHeader) async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: [GraphFault.UsageHeader.app, .page, .businessUseCase], SimHTTP.transports)
+    func highUsageIsReportedWhileAnswersSucceed(
+        header: GraphFault.UsageHeader, over transport: GraphSimulator.Transport
+    )
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.highUsage(percent: 95, header: header))
             let answer = try await SimHTTP.batch(graph, Self.tokens)
             #expect(answer.status == 200)
@@ -125,8 +141,9 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func everyKthItemIsNull() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func everyKthItemIsNull(over transport: GraphSimulator.Transport) async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.nullItems(every: 3))
             let items = try await SimHTTP.batch(graph, Self.tokens).items()
             #expect(items.count == 10)
@@ -138,8 +155,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func truncatedBodyIsHalfTheArray() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func truncatedBodyIsHalfTheArray(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let whole = try await SimHTTP.batch(graph, Self.tokens)
             graph.setFault(.truncatedBody, forRequests: 1)
             let cut = try await SimHTTP.batch(graph, Self.tokens)
@@ -150,8 +169,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func everyKthItemBodyIsNotJSON() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func everyKthItemBodyIsNotJSON(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.malformedItems(every: 2))
             let items = try await SimHTTP.batch(graph, Self.tokens).items()
             #expect(items.count == 10)
@@ -165,8 +186,10 @@ struct GraphSimulatorFaultTests {
 
     /// The echoing faults quote the request's tokens back, so the redaction tests (which find
     /// no token in anything TokenWatch wrote) cannot pass only because nothing was echoed.
-    @Test func echoingFaultsQuoteTheTokensOfTheRequest() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func echoingFaultsQuoteTheTokensOfTheRequest(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = Array(Self.tokens.prefix(2))
             graph.setFault(.echoingRejection)
             let rejection = try await SimHTTP.batch(graph, tokens)
@@ -216,8 +239,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func latencyDoesNotSerialiseRequests() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func latencyDoesNotSerialiseRequests(over transport: GraphSimulator.Transport)
+        async throws
+    {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             graph.setFault(.latency(milliseconds: 300))
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<20 {
@@ -233,8 +258,10 @@ struct GraphSimulatorFaultTests {
         }
     }
 
-    @Test func reversedMissingAndExtraItemsBreakTheCorrespondence() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func reversedMissingAndExtraItemsBreakTheCorrespondence(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = Array(Self.tokens.prefix(4))
             let pages = (0..<4).map { String(104_000_000_000_010 + $0) }
             graph.setFault(.reversedItems, forRequests: 1)

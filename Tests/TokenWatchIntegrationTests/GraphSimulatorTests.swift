@@ -136,12 +136,16 @@ enum SimHTTP {
         return try await post("\(graph.baseURL)/v25.0/", form: form)
     }
 
-    /// Runs `body` against a started simulator and stops it afterwards.
+    /// Both ways the simulator serves HTTP: every test of its answers runs over each.
+    static let transports: [GraphSimulator.Transport] = [.flyingFox, .threads]
+
+    /// Runs `body` against a simulator started over `transport` and stops it afterwards.
     static func withSimulator(
-        requireAppSecretProof: Bool = true, _ body: (GraphSimulator) async throws -> Void
+        over transport: GraphSimulator.Transport, requireAppSecretProof: Bool = true,
+        _ body: (GraphSimulator) async throws -> Void
     ) async throws {
         let graph = GraphSimulator(appID: appID, appSecret: appSecret, requireAppSecretProof: requireAppSecretProof)
-        try await graph.start()
+        try await graph.start(transport: transport)
         do {
             try await body(graph)
         } catch {
@@ -158,8 +162,10 @@ enum SimHTTP {
 struct GraphSimulatorTests {
     static let page = "104000000000001"
 
-    @Test func validTokenAnswerHasTheDocumentedShapeAndHeaders() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func validTokenAnswerHasTheDocumentedShapeAndHeaders(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             #expect(graph.port > 0)
             #expect(graph.baseURL == "http://127.0.0.1:\(graph.port)")
             let answer = try await SimHTTP.debugToken(
@@ -193,8 +199,10 @@ struct GraphSimulatorTests {
     }
 
     /// Every named behaviour, in one batch, against what GRAPH_API.md says it looks like.
-    @Test func everyNamedBehaviourAnswersAsDocumented() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func everyNamedBehaviourAnswersAsDocumented(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let behaviours = TokenBehaviour.named
             let tokens = behaviours.map { GraphSimulator.token($0, page: Self.page, suffix: "t") }
             let answer = try await SimHTTP.batch(graph, tokens)
@@ -334,8 +342,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func batchAnswersFiftyItemsInRequestOrder() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func batchAnswersFiftyItemsInRequestOrder(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let pages = (0..<50).map { String(104_000_000_000_100 + $0) }
             let tokens = pages.map { GraphSimulator.token(.valid, page: $0, suffix: "b") }
             let answer = try await SimHTTP.batch(graph, tokens)
@@ -358,8 +368,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func includeHeadersFalseLeavesItemHeadersOut() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func includeHeadersFalseLeavesItemHeadersOut(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = [
                 GraphSimulator.token(.valid, page: Self.page), GraphSimulator.token(.revoked, page: Self.page),
             ]
@@ -375,8 +387,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func registrationWinsOverTheNameAndUnknownTokensAreGarbage() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func registrationWinsOverTheNameAndUnknownTokensAreGarbage(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let named = GraphSimulator.token(.valid, page: Self.page, suffix: "r")
             graph.register(token: named, as: .loggedOut, page: Self.page)
             graph.register(token: "EAAB-registered", as: .valid, page: "104000000000777")
@@ -395,8 +409,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func anyVersionIsAcceptedAndTheServedOneIsReported() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func anyVersionIsAcceptedAndTheServedOneIsReported(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let token = GraphSimulator.token(.valid, page: Self.page)
             for version in ["v19.0", "v99.9", "v3"] {
                 let answer = try await SimHTTP.debugToken(graph, token, version: version)
@@ -408,8 +424,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func singleDebugTokenAnswersItemErrorsWithTheirStatus() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func singleDebugTokenAnswersItemErrorsWithTheirStatus(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let permission = try await SimHTTP.debugToken(
                 graph, GraphSimulator.token(.permissionError, page: Self.page))
             #expect(permission.status == 403)
@@ -425,8 +443,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func flakyTokenFailsTransientlyThenAnswersValid() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func flakyTokenFailsTransientlyThenAnswersValid(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let token = GraphSimulator.token(.flaky(failures: 2), page: Self.page, suffix: "f")
             for attempt in 1...2 {
                 let item = try #require(try await SimHTTP.batch(graph, [token]).items().first ?? nil)
@@ -442,8 +462,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func appTokenAndProofAreCheckedLikeGraph() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func appTokenAndProofAreCheckedLikeGraph(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = [GraphSimulator.token(.valid, page: Self.page)]
 
             let missing = try await SimHTTP.batch(graph, tokens, accessToken: nil, proof: nil)
@@ -487,8 +509,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func appTokenMayComeInTheAuthorizationHeader() async throws {
-        try await SimHTTP.withSimulator(requireAppSecretProof: false) { graph async throws in
+    @Test(arguments: SimHTTP.transports) func appTokenMayComeInTheAuthorizationHeader(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport, requireAppSecretProof: false) { graph async throws in
             let token = GraphSimulator.token(.valid, page: Self.page)
             let answer = try await SimHTTP.get(
                 "\(graph.baseURL)/v25.0/debug_token?input_token=\(token)",
@@ -498,8 +522,10 @@ struct GraphSimulatorTests {
         }
     }
 
-    @Test func moreThanFiftyItemsAreRefusedWhole() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func moreThanFiftyItemsAreRefusedWhole(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let tokens = (0..<51).map { GraphSimulator.token(.valid, page: String(104_000_000_000_000 + $0)) }
             let answer = try await SimHTTP.batch(graph, tokens)
             #expect(answer.status == 400)
@@ -514,8 +540,10 @@ struct GraphSimulatorTests {
     /// The batch parameter is JSON however a client writes it: escapes, spacing, key order
     /// and keys the simulator ignores change nothing, and what is not an array of requests is
     /// refused whole with Graph's error.
-    @Test func batchTextIsReadAsJSONWhateverItsSpelling() async throws {
-        try await SimHTTP.withSimulator { graph async throws in
+    @Test(arguments: SimHTTP.transports) func batchTextIsReadAsJSONWhateverItsSpelling(
+        over transport: GraphSimulator.Transport
+    ) async throws {
+        try await SimHTTP.withSimulator(over: transport) { graph async throws in
             let valid = GraphSimulator.token(.valid, page: "104000000000001")
             let invalid = GraphSimulator.token(.passwordChanged, page: "104000000000002")
             let url = "debug_token?input_token=\(SimHTTP.encode(valid))"
