@@ -72,19 +72,47 @@ public enum XLSXReport {
     /// Writes the Pages sheet from `nextPages`, which gives the pages in report order a chunk
     /// at a time (nil after the last; a `PageFeed` gives them while they are read), then the
     /// Summary sheet as above.
+    ///
+    /// The pages' workbook is closed — compressed — before `summary` is asked, with an empty
+    /// Summary sheet; the real one is written into a workbook of its own with the same
+    /// formats, and `ZipEntrySplice` puts the file together from the two. So the long
+    /// compression runs while the digests go out, not after them.
     static func write(
         to path: String, pages nextPages: () throws(ReportError) -> [PageRecord]?, summary: () -> ReportInput?
     ) throws(ReportError) {
+        let pagesPath = path + ".pages"
+        let summaryPath = path + ".summary"
+        defer {
+            _ = unlink(pagesPath)
+            _ = unlink(summaryPath)
+        }
+        try build(pagesPath) { book throws(ReportError) in
+            try book.writePages(nextPages)
+            _ = try book.sheet(summarySheet)
+        }
+        guard let final = summary() else {
+            throw .cannotWrite(path: "spreadsheet", reason: "abandoned: the report was not finished")
+        }
+        try build(summaryPath) { book throws(ReportError) in
+            _ = try book.sheet(pagesSheet)
+            try book.writeSummary(final)
+        }
+        // styles.xml holds the formats both workbooks' cells point at by index.
+        try ZipEntrySplice.replace(
+            entry: "xl/worksheets/sheet2.xml", in: pagesPath, from: summaryPath, into: path,
+            sameIn: ["xl/styles.xml", "[Content_Types].xml"])
+    }
+
+    static let pagesSheet = "Pages"
+    static let summarySheet = "Summary"
+
+    /// Creates a workbook at `path`, lets `fill` write its sheets, and closes it.
+    private static func build(_ path: String, _ fill: (Book) throws(ReportError) -> Void) throws(ReportError) {
         guard let workbook = tw_workbook_new_streaming(path) else {
             throw .cannotWrite(path: "spreadsheet", reason: "libxlsxwriter could not create a workbook")
         }
-        let book = Book(workbook: workbook)
         do throws(ReportError) {
-            try book.writePages(nextPages)
-            guard let final = summary() else {
-                throw .cannotWrite(path: "spreadsheet", reason: "abandoned: the report was not finished")
-            }
-            try book.writeSummary(final)
+            try fill(Book(workbook: workbook))
         } catch {
             // Closing is the only way to free the workbook; the half-written file is discarded.
             _ = workbook_close(workbook)
@@ -140,6 +168,9 @@ public enum XLSXReport {
             text = workbook_add_format(workbook)
             // "@": the cell is text, so editing a page ID never turns it into a number.
             format_set_num_format(text, "@")
+            // Cells name their format by index, given on first use: fixed here, in one order,
+            // so a workbook holding only the Summary sheet numbers them as the Pages one does.
+            for format in [header, date, text] { _ = lxw_format_get_xf_index(format) }
         }
 
         func sheet(_ name: String) throws(ReportError) -> UnsafeMutablePointer<lxw_worksheet> {
@@ -180,7 +211,7 @@ public enum XLSXReport {
         }
 
         func writePages(_ nextPages: () throws(ReportError) -> [PageRecord]?) throws(ReportError) {
-            let sheet = try sheet("Pages")
+            let sheet = try sheet(XLSXReport.pagesSheet)
             let columns = XLSXReport.columns
             for (index, name) in columns.enumerated() {
                 let column = UInt16(index)
@@ -221,7 +252,7 @@ public enum XLSXReport {
         }
 
         func writeSummary(_ input: ReportInput) throws(ReportError) {
-            let sheet = try sheet("Summary")
+            let sheet = try sheet(XLSXReport.summarySheet)
             try check(worksheet_set_column(sheet, 0, 0, 30, nil))
             try check(worksheet_set_column(sheet, 1, 1, 40, nil))
             var row: UInt32 = 0

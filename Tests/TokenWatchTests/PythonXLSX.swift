@@ -13,6 +13,8 @@ enum PythonXLSX {
         var types: [[String]]
         /// Number formats per cell.
         var formats: [[String]]
+        /// Whether each cell's font is bold.
+        var bold: [[Bool]]
         var freezePanes: String?
         var autoFilter: String?
         var widths: [String: Double]
@@ -35,14 +37,15 @@ enum PythonXLSX {
             return unescape(value) if isinstance(value, str) else str(value)
         sheets = {}
         for sheet in book.worksheets:
-            rows, types, formats = [], [], []
+            rows, types, formats, bold = [], [], [], []
             for row in sheet.iter_rows():
                 rows.append([text(cell.value) for cell in row])
                 types.append([cell.data_type if cell.value is not None else "" for cell in row])
                 formats.append([cell.number_format for cell in row])
+                bold.append([bool(cell.font.b) for cell in row])
             widths = {key: dim.width for key, dim in sheet.column_dimensions.items() if dim.width}
             sheets[sheet.title] = {
-                "rows": rows, "types": types, "formats": formats, "freezePanes": sheet.freeze_panes,
+                "rows": rows, "types": types, "formats": formats, "bold": bold, "freezePanes": sheet.freeze_panes,
                 "autoFilter": sheet.auto_filter.ref, "widths": widths,
             }
         json.dump({"order": book.sheetnames, "sheets": sheets}, sys.stdout)

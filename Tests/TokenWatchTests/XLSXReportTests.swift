@@ -85,6 +85,16 @@ struct XLSXReportTests {
         #expect(pairs["unknown"] == "1")
         #expect(pairs["disconnected"] == "1")
         #expect(pairs["total"] == "7")
+        // The Summary sheet comes from a workbook of its own (ZipEntrySplice): its cells must
+        // still point at the right formats — labels bold, times as dates, counts plain.
+        let generated = try #require(summary.rows.firstIndex { $0.first == "Generated at" })
+        #expect(summary.bold[generated] == [true, false])
+        #expect(summary.formats[generated][1] == XLSXReport.dateFormat)
+        let total = try #require(summary.rows.firstIndex { $0.first == "total" })
+        #expect(summary.bold[total] == [true, false])
+        #expect(summary.formats[total][1] == "General")
+        let valid = try #require(summary.rows.firstIndex { $0.first == "valid" })
+        #expect(summary.bold[valid] == [false, false])
 
         var regenerated = ReportFixtures.input
         regenerated.run = nil
