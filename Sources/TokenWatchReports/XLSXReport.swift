@@ -80,8 +80,10 @@ public enum XLSXReport {
     static func write(
         to path: String, pages nextPages: () throws(ReportError) -> [PageRecord]?, summary: () -> ReportInput?
     ) throws(ReportError) {
-        let pagesPath = path + ".pages"
-        let summaryPath = path + ".summary"
+        // Names ending in .tmp, beside `path`: a run killed meanwhile leaves what
+        // `ReportWriter.removeStaleTemporaries` sweeps.
+        let pagesPath = path + ".pages.tmp"
+        let summaryPath = path + ".summary.tmp"
         defer {
             _ = unlink(pagesPath)
             _ = unlink(summaryPath)

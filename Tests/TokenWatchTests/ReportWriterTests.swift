@@ -221,6 +221,8 @@ struct ReportPruneTests {
         let stale = [
             ".token-report.1f2e.tmp", ".token-report.xlsx.9a.tmp", ".token-report.csv.77.tmp", ".latest.html.5c.tmp",
             ".index.html.e1.tmp", ".token-report-20261201T000000Z.json.3b.tmp",
+            // The spreadsheet's two workbooks before they are spliced (XLSXReport.write).
+            ".token-report.xlsx.9a.tmp.pages.tmp", ".token-report.xlsx.9a.tmp.summary.tmp",
         ]
         let fresh = [".token-report.abc.tmp", ".latest.csv.def.tmp"]
         let others = [".keep.tmp", ".token-report.1f2e", "token-report.tmp", "latest.html", "notes.tmp"]
