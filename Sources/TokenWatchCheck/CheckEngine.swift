@@ -487,7 +487,7 @@ public struct CheckEngine: Sendable {
         if runID != nil, !options.dryRun, !unchecked.isEmpty {
             do {
                 try await database.markUnchecked(
-                    rowIDs: unchecked.map(\.rowID), note: "not checked in the last run: \(stopReason ?? "stopped")")
+                    rowIDs: unchecked.map(\.rowID), note: PageRecord.notCheckedPrefix + (stopReason ?? "stopped"))
             } catch {
                 throw CheckError.store(error)
             }

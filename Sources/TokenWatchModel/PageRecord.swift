@@ -54,6 +54,10 @@ public struct PageRecord: Sendable, Equatable, Hashable {
         self.dataAccessExpiresAt = dataAccessExpiresAt
     }
 
+    /// How `lastCheckError` starts for a page the last run never asked about (it was stopped,
+    /// rate limited or out of time); the reason follows.
+    public static let notCheckedPrefix = "not checked in the last run: "
+
     /// True when the last check asked about the page and could not decide (outage, malformed
     /// answer) or did not reach it: the status shown is the last one confirmed, not this run's.
     public var isUnconfirmed: Bool {

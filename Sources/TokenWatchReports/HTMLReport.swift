@@ -341,9 +341,16 @@ public enum HTMLReport {
     }
 
     /// "Not confirmed in this run: <error>" for a page the run asked about without an answer
-    /// it could use, or did not reach: the status shown is the last one confirmed.
+    /// it could use, "Not checked in this run: <why>" for one it did not reach: either way the
+    /// status shown is the last one confirmed. (The stored error of a page not reached already
+    /// says "not checked in the last run", which read "Not confirmed in this run: not checked
+    /// in the last run: …" here.)
     static func unconfirmedNote(_ page: PageRecord, in input: ReportInput) -> String? {
         guard page.isUnconfirmed, let error = page.lastCheckError else { return nil }
+        if error.hasPrefix(PageRecord.notCheckedPrefix) {
+            let why = error.dropFirst(PageRecord.notCheckedPrefix.count)
+            return (input.run == nil ? "Not checked in the last run: " : "Not checked in this run: ") + why
+        }
         return (input.run == nil ? "Not confirmed by the last check: " : "Not confirmed in this run: ") + error
     }
 

@@ -74,6 +74,25 @@ struct HTMLReportTests {
         #expect(html.contains("<span class=\"n\">4</span> <span class=\"label\">Not checked</span>"))
     }
 
+    @Test("a page the run did not reach says so once, in this run's words or the last run's")
+    func notCheckedNote() throws {
+        var input = ReportFixtures.input
+        let index = try #require(input.pages.firstIndex { $0.status == .valid })
+        input.pages[index].lastCheckError = PageRecord.notCheckedPrefix + "stopped by a signal"
+        let page = input.pages[index]
+        #expect(HTMLReport.unconfirmedNote(page, in: input) == "Not checked in this run: stopped by a signal")
+        let html = try Self.render(input)
+        #expect(html.contains("Not checked in this run: stopped by a signal"))
+        #expect(!html.contains("Not confirmed in this run: not checked"))
+        input.run = nil
+        #expect(HTMLReport.unconfirmedNote(page, in: input) == "Not checked in the last run: stopped by a signal")
+        // An outage's error keeps its wording.
+        input.pages[index].lastCheckError = "Graph did not answer within 30 s (timeout)."
+        #expect(
+            HTMLReport.unconfirmedNote(input.pages[index], in: input)
+                == "Not confirmed by the last check: Graph did not answer within 30 s (timeout).")
+    }
+
     @Test("invalid first; changed rows carry a badge, not only a colour")
     func pagesMarked() throws {
         let html = try Self.render(ReportFixtures.input)
