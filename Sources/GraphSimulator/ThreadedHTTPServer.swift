@@ -57,33 +57,9 @@ final class ThreadedHTTPServer: Sendable {
 
     /// Binds 127.0.0.1 on a free port and accepts connections on a thread of its own.
     static func start(handler: @escaping Handler) throws -> ThreadedHTTPServer {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw GraphSimulatorError.notListening("socket: \(Self.errorText())") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(descriptor, 128) == 0 else {
-            let text = Self.errorText()
-            close(descriptor)
-            throw GraphSimulatorError.notListening("bind/listen: \(text)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard named == 0 else {
-            let text = Self.errorText()
-            close(descriptor)
-            throw GraphSimulatorError.notListening("getsockname: \(text)")
-        }
-        let server = ThreadedHTTPServer(
-            port: Int(UInt16(bigEndian: address.sin_port)), listener: descriptor, handler: handler)
+        let (descriptor, port) = try LoopbackSocket.bound()
+        guard listen(descriptor, 128) == 0 else { throw LoopbackSocket.failure("listen", closing: descriptor) }
+        let server = ThreadedHTTPServer(port: Int(port), listener: descriptor, handler: handler)
         Thread.detachNewThread { server.acceptLoop() }
         return server
     }
@@ -175,8 +151,6 @@ final class ThreadedHTTPServer: Sendable {
         }
         return true
     }
-
-    static func errorText() -> String { String(cString: strerror(errno)) }
 }
 
 /// Reads requests off one connection, keeping what arrived past the end of the last one.
@@ -189,6 +163,8 @@ struct ConnectionReader {
 
     let descriptor: Int32
     private var buffer: [UInt8] = []
+    /// Where `recv` writes, reused: a fresh 64 KiB array per read was a request's largest cost.
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -197,10 +173,13 @@ struct ConnectionReader {
     /// The next request; nil when the client closed the connection, went silent, or failed.
     mutating func nextRequest() -> Next? {
         var headEnd: Int?
+        var scanned = 0
         while true {
-            headEnd = Self.endOfHead(buffer)
+            headEnd = Self.endOfHead(buffer, from: scanned)
             if headEnd != nil { break }
             guard buffer.count <= ThreadedHTTPServer.maxHeadBytes else { return .refused(status: 431) }
+            // The next scan starts where a terminator cut by this read could begin.
+            scanned = max(0, buffer.count - 3)
             guard readMore() else { return nil }
         }
         guard let headEnd, let head = Self.parseHead(buffer[..<headEnd]) else { return .refused(status: 400) }
@@ -219,7 +198,6 @@ struct ConnectionReader {
 
     /// Appends what the socket has; false at end of file, on a timeout or an error.
     private mutating func readMore() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
@@ -229,10 +207,10 @@ struct ConnectionReader {
         }
     }
 
-    /// The index of the "\r\n\r\n" that ends the head, if it has arrived.
-    static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
+    /// The index of the "\r\n\r\n" that ends the head, if it has arrived at or after `start`.
+    static func endOfHead(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard bytes.count >= start + 4 else { return nil }
+        for index in start...(bytes.count - 4)
         where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }

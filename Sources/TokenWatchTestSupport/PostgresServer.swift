@@ -74,7 +74,7 @@ public final class PostgresServer: Sendable {
     /// Starts a server of its own (for a test that stops it); prefer `shared()`.
     /// Throws `Failure` when PostgreSQL is not installed (run `scripts/install-deps.sh --test`).
     public static func start() async throws -> PostgresServer {
-        let binDirectory = try locateBinaries()
+        let binDirectory = try await locateBinaries()
         let owner = try serverOwner()
         let directory = try makeDirectory(owner: owner)
         let data = directory + "/data"
@@ -189,10 +189,11 @@ public final class PostgresServer: Sendable {
 extension PostgresServer {
     /// The directory holding `initdb` and `pg_ctl`: `pg_config --bindir` first, then the newest
     /// `/usr/lib/postgresql/*/bin` (Debian installs each major version there).
-    static func locateBinaries() throws -> String {
+    static func locateBinaries() async throws -> String {
         var candidates: [String] = []
-        if let bindir = try? synchronousOutput(["pg_config", "--bindir"]) {
-            candidates.append(bindir.trimmingCharacters(in: .whitespacesAndNewlines))
+        if let config = try? await ExternalProgram.run(["pg_config", "--bindir"]), config.status == 0 {
+            candidates.append(
+                String(decoding: config.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
@@ -297,21 +298,6 @@ extension PostgresServer {
                     + outcome.standardError + printed)
         }
         return printed
-    }
-
-    /// A short synchronous command looked up in PATH (`pg_config --bindir`), before any server.
-    private static func synchronousOutput(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "\(arguments[0]) failed") }
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TokenWatchTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -42,17 +43,9 @@ func readFirstLine(of pipe: Pipe, timeoutSeconds: Int) async throws -> String {
 
 /// Runs a program to its end without blocking a thread of the pool; throws unless it exits 0.
 func runToCompletion(_ arguments: [String]) async throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    let exit = ProcessExit()
-    process.terminationHandler = { _ in exit.markExited() }
-    try process.run()
-    await exit.wait()
-    guard process.terminationStatus == 0 else {
-        throw ChildProcessError.failed(arguments.first ?? "", status: process.terminationStatus)
+    let finished = try await ExternalProgram.run(arguments)
+    guard finished.status == 0 else {
+        throw ChildProcessError.failed(arguments.first ?? "", status: finished.status)
     }
 }
 
