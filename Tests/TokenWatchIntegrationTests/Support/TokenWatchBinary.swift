@@ -81,13 +81,18 @@ struct TokenWatchBinary {
             var custom: [Environment.Key: String] = [:]
             for (key, value) in variables { custom[Environment.Key(stringLiteral: key)] = value }
             do {
+                // Never a pipe: swift-subprocess traps when a child exits before it has written
+                // and closed one (its issue #367), which a child that fails fast on a loaded
+                // machine does — seen with `.string(stdin)`. Given text comes from a file instead
+                // (unlinked at once, read to its end like the pipe), none from /dev/null.
                 let result =
                     if let stdin {
-                        try await spawn(binary, arguments, custom, directory, input: .string(stdin), running)
+                        try await spawn(
+                            binary, arguments, custom, directory,
+                            input: .fileDescriptor(
+                                try Self.unlinkedFile(holding: stdin), closeAfterSpawningProcess: true),
+                            running)
                     } else {
-                        // stdin is /dev/null, not an empty pipe: swift-subprocess traps when a
-                        // child exits before it has written and closed a pipe (its issue #367),
-                        // which a child that fails fast on a loaded machine does.
                         try await spawn(binary, arguments, custom, directory, input: .none, running)
                     }
                 running.finish(.success(result))
@@ -102,6 +107,14 @@ struct TokenWatchBinary {
         running.onFinish { watchdog.cancel() }
         try await running.waitUntilStarted()
         return running
+    }
+
+    /// A descriptor reading `text` from its start, of a temporary file already unlinked.
+    private static func unlinkedFile(holding text: String) throws -> FileDescriptor {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stdin-\(UUID().uuidString)").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try FileDescriptor.open(FilePath(path), .readOnly)
     }
 
     /// One run of `binary`, both outputs collected, `running` told its pid once it started.
