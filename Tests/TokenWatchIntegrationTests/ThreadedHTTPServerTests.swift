@@ -174,12 +174,12 @@ struct ThreadedHTTPServerTests {
             return try Self.read(descriptor, until: "Unknown path components")
         }
         #expect(first.hasPrefix("HTTP/1.1 400 "))
-        let clock = ContinuousClock()
-        let stopped = clock.now
         await graph.stop()
         let rest = try await BlockingWork.run { try Self.read(descriptor) }
+        // An end of file, not the reader's 10 s limit (which throws): stop() closed it, long
+        // before the server's 300 s idle timeout would have. No wall-clock bound: a loaded
+        // machine makes one flaky (CI saw 5.7 s).
         #expect(rest.isEmpty)
-        #expect(clock.now - stopped < .seconds(5))
         await #expect(throws: RawSocketError.self) {
             _ = try await Self.exchange(port: port, ["GET / HTTP/1.1\r\n\r\n"])
         }
