@@ -71,6 +71,11 @@ public struct AppDatabase: Sendable {
             // (64 MiB of WAL) it copies each page once for many batches; the last connection
             // to close checkpoints what is left, as before.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.walCheckpointPages)")
+            // A batch's multi-row UPDATE keeps a statement journal (to undo itself alone if a
+            // constraint fails halfway); past 64 KiB SQLite spills it to a new temporary file.
+            // A 100,000-page first run created some 200 of them in /var/tmp, one per commit, in
+            // the writer every batch waits for. In memory it is freed when the statement ends.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
