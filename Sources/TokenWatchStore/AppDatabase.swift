@@ -75,7 +75,11 @@ public struct AppDatabase: Sendable {
             // constraint fails halfway); past 64 KiB SQLite spills it to a new temporary file.
             // A 100,000-page first run created some 200 of them in /var/tmp, one per commit, in
             // the writer every batch waits for. In memory it is freed when the statement ends.
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Readers keep the default: the report's sorts may spill to disk (a status that is
+            // a fifth of a million pages sorts at once) instead of into memory.
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            }
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)

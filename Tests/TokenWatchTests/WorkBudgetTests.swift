@@ -94,15 +94,17 @@ struct WorkBudgetTests {
         #expect(large <= 9)
     }
 
-    /// A batch's statement journal stays in memory on every connection: spilled, it was a new
+    /// A batch's statement journal stays in memory on the writer: spilled, it was a new
     /// temporary file per commit (some 200 in a 100,000-page first run) in the one writer.
+    /// Readers keep SQLite's default, so a large sort for the report can spill to disk instead
+    /// of growing the process.
     @Test func statementJournalsNeverBecomeTemporaryFiles() async throws {
         let store = try await TemporaryStore()
-        let memory = 2
+        let (byDefault, memory) = (0, 2)
         let writer = try await store.database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") }
         let reader = try await store.database.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") }
         #expect(writer == memory)
-        #expect(reader == memory)
+        #expect(reader == byDefault)
     }
 
     /// The hourly run's common batch: 50 pages stored valid get a valid verdict with the same
