@@ -79,8 +79,11 @@ final class ThreadedHTTPServer: Sendable {
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                break  // shut down by stop(), or the process is out of descriptors: stop serving
+                let action = Self.afterAcceptFailure(errno, stopped: state.withLock { $0.stopped })
+                if action == .stop { break }
+                // This thread is the server's own: sleeping blocks nobody else.
+                if action == .pause { usleep(Self.acceptPauseMicroseconds) }
+                continue
             }
             let admitted = state.withLock { state in
                 if state.stopped { return false }
@@ -99,6 +102,31 @@ final class ThreadedHTTPServer: Sendable {
             Thread.detachNewThread { self.serve(connection) }
         }
         close(listener)
+    }
+
+    /// What the accept loop does after `accept` failed.
+    enum AcceptFailureAction: Equatable {
+        /// Interrupted, or the client gave up before it was accepted: accept again at once.
+        case retry
+        /// Out of descriptors or kernel memory for now: accept again once open connections
+        /// have had a moment to close, instead of leaving every later client unanswered.
+        case pause
+        /// Stopped (`stop()` shuts the listener down, and accept then fails) or the listener is
+        /// unusable: serve no more.
+        case stop
+    }
+
+    /// How long the accept loop waits after running out of descriptors or memory.
+    static let acceptPauseMicroseconds: UInt32 = 10_000
+
+    /// The accept loop's answer to `accept` failing with `code`.
+    static func afterAcceptFailure(_ code: Int32, stopped: Bool) -> AcceptFailureAction {
+        if stopped { return .stop }
+        switch code {
+        case EINTR, ECONNABORTED: return .retry
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .pause
+        default: return .stop
+        }
     }
 
     /// Serves one connection until it closes, then closes it.

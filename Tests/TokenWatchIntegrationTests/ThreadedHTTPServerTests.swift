@@ -1,7 +1,8 @@
 import Foundation
-import GraphSimulator
 import Testing
 import TokenWatchSystem
+
+@testable import GraphSimulator
 
 #if canImport(Glibc)
     import Glibc
@@ -159,6 +160,86 @@ struct ThreadedHTTPServerTests {
             #expect(text.isEmpty)
             #expect(graph.stats.droppedConnections == 1)
         }
+    }
+
+    @Test("accept running out of descriptors pauses and goes on; only a stop or a broken listener ends it")
+    func acceptFailures() {
+        typealias Server = ThreadedHTTPServer
+        for code in [EMFILE, ENFILE, ENOBUFS, ENOMEM] {
+            #expect(Server.afterAcceptFailure(code, stopped: false) == .pause, "errno \(code)")
+        }
+        #expect(Server.afterAcceptFailure(EINTR, stopped: false) == .retry)
+        #expect(Server.afterAcceptFailure(ECONNABORTED, stopped: false) == .retry)
+        // After stop() shuts the listener down accept fails with EINVAL; a closed one, EBADF.
+        #expect(Server.afterAcceptFailure(EINVAL, stopped: false) == .stop)
+        #expect(Server.afterAcceptFailure(EBADF, stopped: false) == .stop)
+        #expect(Server.afterAcceptFailure(EMFILE, stopped: true) == .stop)
+    }
+
+    /// `tokenwatch-sim` run by `sh` with at most `descriptors` open files, its stdin held open
+    /// (it exits when stdin closes), and the port it printed.
+    final class LimitedSimulator: Sendable {
+        let process: Process
+        let stdin: Pipe
+        let port: Int
+
+        init(descriptors: Int) async throws {
+            let binary = URL(fileURLWithPath: TokenWatchBinary.path).deletingLastPathComponent()
+                .appendingPathComponent("tokenwatch-sim").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = [
+                "-c", "ulimit -n \(descriptors) && exec \"$0\" --latency-ms 0 --app-id \"$1\" --app-secret \"$2\"",
+                binary, SimHTTP.appID, SimHTTP.appSecret,
+            ]
+            let input = Pipe()
+            let output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let reader = output.fileHandleForReading
+            // The first line is the port; reading a pipe blocks, so off the cooperative pool.
+            let line = try await BlockingWork.run { () -> String in
+                var bytes: [UInt8] = []
+                while let byte = reader.readData(ofLength: 1).first, byte != UInt8(ascii: "\n") { bytes.append(byte) }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            guard let port = Int(line), port > 0 else {
+                process.terminate()
+                throw RawSocketError.failed("tokenwatch-sim printed no port (\"\(line)\")")
+            }
+            (self.process, self.stdin, self.port) = (process, input, port)
+        }
+
+        func stop() {
+            try? stdin.fileHandleForWriting.close()
+            if process.isRunning { process.terminate() }
+        }
+    }
+
+    @Test("out of descriptors, tokenwatch-sim's server waits and accepts again once connections close")
+    func outOfDescriptors() async throws {
+        // About ten descriptors are the process's own; the rest of 24 go to connections.
+        let simulator = try await LimitedSimulator(descriptors: 24)
+        defer { simulator.stop() }
+        let port = simulator.port
+        let answer = try await BlockingWork.run { () throws -> String in
+            // More connections than it has descriptors for: its accept fails with EMFILE and the
+            // kernel queues the rest. It used to stop accepting then and close its listener, so
+            // a later connect was refused, or the last request never answered (the read's 10 s
+            // bound throws).
+            var held: [Int32] = []
+            defer { for descriptor in held { close(descriptor) } }
+            for _ in 0..<40 { held.append(try Self.connect(port)) }
+            let last = try Self.connect(port)
+            defer { close(last) }
+            try Self.send(last, "GET /v25.0/nowhere HTTP/1.1\r\n\r\n")
+            for descriptor in held { close(descriptor) }
+            held.removeAll()
+            return try Self.read(last, until: "Unknown path components")
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 400 "))
     }
 
     @Test("stop() closes an idle kept-alive connection at once and refuses new ones")
