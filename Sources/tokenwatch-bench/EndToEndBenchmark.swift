@@ -121,7 +121,15 @@ enum EndToEndBenchmark {
         }
         var results: [Measurement] = []
         var naive: [String] = []
+        var speeds: [String] = []
+        func readSpeed(_ when: String) async {
+            let seconds = await referenceLoopSeconds()
+            let reading = seconds.map { "\(format($0, 2)) s" } ?? "not measured (python3 failed)"
+            log("machine speed \(when): the reference loop took \(reading)")
+            speeds.append("\(when) \(reading)")
+        }
         for count in options.pages {
+            await readSpeed("before \(count) pages")
             let run = try await checkRun(pages: count, options: options, tokenwatch: tokenwatch, sim: simulator)
             results += run.measurements
             if let line = run.naive { naive.append(line) }
@@ -131,9 +139,42 @@ enum EndToEndBenchmark {
         if let rows = options.importRows {
             results.append(try await importRun(rows: rows, options: options, tokenwatch: tokenwatch))
         }
+        await readSpeed("at the end")
         printTable(results, options: options)
         for line in naive { print(line) }
+        print("machine speed (\(referenceLoopText), one core): " + speeds.joined(separator: "; "))
         return results.allSatisfy { $0.exitStatus == 0 } ? 0 : 1
+    }
+
+    /// A fixed piece of CPU work, timed beside the figures: this machine's speed drifts by half
+    /// within minutes, and a figure near a target means little without it. CPython's loop, the
+    /// one every figure in the README was read beside (about 1.1 s in a usual minute here).
+    static let referenceLoopText = "CPython, s=0; for i in range(20000000): s+=i"
+
+    /// Seconds the reference loop took, or nil when python3 could not run it.
+    static func referenceLoopSeconds() async -> Double? {
+        let script = """
+            import time
+            t = time.perf_counter()
+            s = 0
+            for i in range(20000000): s += i
+            print(time.perf_counter() - t)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        // Reading the pipe to its end and waiting block: off the cooperative pool.
+        let text = try? await BlockingWork.run { () -> String in
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        guard let text, process.terminationStatus == 0 else { return nil }
+        return Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     // MARK: The check
