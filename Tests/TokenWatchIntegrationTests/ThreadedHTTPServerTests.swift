@@ -198,13 +198,7 @@ struct ThreadedHTTPServerTests {
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let reader = output.fileHandleForReading
-            // The first line is the port; reading a pipe blocks, so off the cooperative pool.
-            let line = try await BlockingWork.run { () -> String in
-                var bytes: [UInt8] = []
-                while let byte = reader.readData(ofLength: 1).first, byte != UInt8(ascii: "\n") { bytes.append(byte) }
-                return String(decoding: bytes, as: UTF8.self)
-            }
+            let line = try await readFirstLine(of: output, timeoutSeconds: 30)
             guard let port = Int(line), port > 0 else {
                 process.terminate()
                 throw RawSocketError.failed("tokenwatch-sim printed no port (\"\(line)\")")

@@ -13,7 +13,7 @@ final class SilentListener: Sendable {
     private let descriptor: Int32
 
     init() throws {
-        let (descriptor, port) = try Self.bindLoopback()
+        let (descriptor, port) = try LoopbackSocket.bound()
         guard listen(descriptor, 64) == 0 else {
             close(descriptor)
             throw SocketSetupError(step: "listen")
@@ -26,13 +26,9 @@ final class SilentListener: Sendable {
 
     /// A loopback port nothing listens on: bound to learn a free number, then closed.
     static func closedPort() throws -> UInt16 {
-        let (descriptor, port) = try bindLoopback()
+        let (descriptor, port) = try LoopbackSocket.bound()
         close(descriptor)
         return port
-    }
-
-    private static func bindLoopback() throws -> (Int32, UInt16) {
-        try LoopbackSocket.bound()
     }
 }
 
