@@ -66,6 +66,24 @@ struct XLSXReportTests {
         #expect((pages.widths["C"] ?? 0) > 20)
     }
 
+    @Test("the stamped spreadsheet is as readable as its HTML and CSV: an auditor's account opens all three")
+    func stampedSpreadsheetHasTheReportsMode() throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.cleanup() }
+        let files = try ReportWriter().write(Self.input, templates: try TemplateSet(), to: temp.path)
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            return stat(path, &info) == 0 ? info.st_mode & 0o777 : 0
+        }
+        // Every report file is 0644 before the umask (the test does not change the process's
+        // umask: other tests run beside it), so all four have the HTML's bits.
+        let htmlMode = mode(files.html)
+        #expect(htmlMode & 0o600 == 0o600)
+        #expect(mode(files.csv) == htmlMode)
+        #expect(mode(files.xlsx) == htmlMode)
+        #expect(mode(files.latestXLSX) == htmlMode)
+    }
+
     @Test("the Summary sheet gives the counts per status, the run's outcome, exit code and time")
     func summary() async throws {
         let temp = try TemporaryDirectory()
