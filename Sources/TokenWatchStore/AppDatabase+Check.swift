@@ -93,14 +93,7 @@ extension AppDatabase {
             while let row = try rows.next() {
                 if let shard, !shard.contains(pageID: row[1]) { continue }
                 // Pages imported together share their token time: parsed once.
-                let stamp: DatabaseValue = row[6]
-                let tokenUpdatedAt: Date
-                if let known = tokenTimes[stamp] {
-                    tokenUpdatedAt = known
-                } else {
-                    tokenUpdatedAt = Date.fromDatabaseValue(stamp) ?? Date(timeIntervalSince1970: 0)
-                    if tokenTimes.count < 4_096 { tokenTimes[stamp] = tokenUpdatedAt }
-                }
+                let tokenUpdatedAt = Self.tokenTime(row[6], parsed: &tokenTimes)
                 // A batch's pages share their check time: parsed once (ScopeLists caches it).
                 lastChecked.append(lists.date(row[8])?.timeIntervalSince1970 ?? -.infinity)
                 targets.append(
@@ -114,6 +107,15 @@ extension AppDatabase {
         }
         try CheckTarget.requireAll(pageIDs, in: targets)
         return targets
+    }
+
+    /// A stored token time as a date, parsed once per distinct value: the pages of a fleet
+    /// mostly share theirs (an import's). At most 4,096 are kept in `parsed`.
+    static func tokenTime(_ stamp: DatabaseValue, parsed: inout [DatabaseValue: Date]) -> Date {
+        if let known = parsed[stamp] { return known }
+        let date = Date.fromDatabaseValue(stamp) ?? Date(timeIntervalSince1970: 0)
+        if parsed.count < 4_096 { parsed[stamp] = date }
+        return date
     }
 
     /// Sorts `targets` as a run checks them: pages never checked first, then the longest
@@ -137,33 +139,26 @@ extension AppDatabase {
     {
         try await write { db in
             var commit = BatchCommit()
-            // One read for the whole batch instead of one per page.
+            // One read per chunk of the batch instead of one per page.
             var current: [Int64: StoredState] = [:]
             let ids = results.map { $0.target.rowID }
-            // Cached statements: a full batch's SQL is always the same, prepared once per run.
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
-                               reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
-                                   AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = ''
-                        FROM page WHERE id IN (\(SQLPlaceholders.list(ids.count)))
-                        """), arguments: StatementArguments(ids))
-            // The pages of a fleet mostly share their token times (an import's) and scopes: each
-            // distinct one is parsed once per batch.
             var tokenTimes: [DatabaseValue: Date] = [:]
-            while let row = try rows.next() {
-                let stamp: DatabaseValue = row[3]
-                let tokenUpdatedAt: Date
-                if let known = tokenTimes[stamp] {
-                    tokenUpdatedAt = known
-                } else {
-                    tokenUpdatedAt = Date.fromDatabaseValue(stamp) ?? Date(timeIntervalSince1970: 0)
-                    tokenTimes[stamp] = tokenUpdatedAt
+            // Statements of a few fixed lengths (`SQLPlaceholders.chunks`), prepared once per run.
+            for chunk in SQLPlaceholders.chunks(ids.count) {
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT id, status, scopes, token_updated_at, company_id, last_checked_at IS NULL,
+                                   reason_code IS NULL AND reason_detail IS NULL AND error_code IS NULL
+                                       AND error_subcode IS NULL AND last_check_error IS NULL AND missing_scopes = ''
+                            FROM page WHERE id IN (\(SQLPlaceholders.list(chunk.count)))
+                            """), arguments: StatementArguments(ids[chunk]))
+                while let row = try rows.next() {
+                    current[row[0]] = StoredState(
+                        status: PageStatus(rawValue: row[1] ?? "") ?? .unknown, scopesText: row[2] ?? "",
+                        tokenUpdatedAt: Self.tokenTime(row[3], parsed: &tokenTimes), companyID: row[4],
+                        neverChecked: row[5], clean: row[6] ?? false)
                 }
-                current[row[0]] = StoredState(
-                    status: PageStatus(rawValue: row[1] ?? "") ?? .unknown, scopesText: row[2] ?? "",
-                    tokenUpdatedAt: tokenUpdatedAt, companyID: row[4], neverChecked: row[5], clean: row[6] ?? false)
             }
             var owners: [Int64: [String]] = [:]
             var times = BatchTimes(now: now)
@@ -175,15 +170,15 @@ extension AppDatabase {
                 else { return nil }
                 return result.target.rowID
             }
-            if !turningValid.isEmpty {
-                writes.toldInvalid = Set(
+            for chunk in SQLPlaceholders.chunks(turningValid.count) {
+                writes.toldInvalid.formUnion(
                     try Int64.fetchAll(
                         db.cachedStatement(
                             sql: """
                                 SELECT DISTINCT page_ref FROM outbox
-                                WHERE page_ref IN (\(SQLPlaceholders.list(turningValid.count)))
+                                WHERE page_ref IN (\(SQLPlaceholders.list(chunk.count)))
                                   AND kind IN ('invalid', 'reminder') AND state = 'sent'
-                                """), arguments: StatementArguments(turningValid)))
+                                """), arguments: StatementArguments(turningValid[chunk])))
             }
             for result in results {
                 guard let state = current[result.target.rowID] else { continue }
@@ -223,9 +218,10 @@ extension AppDatabase {
     }
 
     /// What a batch writes for many pages at once, gathered page by page and written in a few
-    /// statements at the end of the batch (a fixed number, whatever the batch's size): the
-    /// pages that only get a check time, the valid verdicts grouped by the facts they store,
-    /// and the log entries in one multi-row INSERT, in the order they were made.
+    /// statements at the end of the batch (per group, one for each of its
+    /// `SQLPlaceholders.chunks`, whatever the size of the database): the pages that only get a
+    /// check time, the valid verdicts grouped by the facts they store, and the log entries in
+    /// multi-row INSERTs, in the order they were made.
     struct BatchWrites {
         /// Valid pages whose verdict changes nothing but times — the check time and the expiry
         /// times Graph moves as the Page's admins use the app —, by those expiry times.
@@ -267,44 +263,52 @@ extension AppDatabase {
             // Status, reason and scopes are left alone: rewriting the status, even unchanged,
             // moves the page's entry in the status index.
             for (times, ids) in refreshed.groups {
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE page SET last_checked_at = ?, expires_at = ?, data_access_expires_at = ?
-                        WHERE id IN (\(SQLPlaceholders.list(ids.count)))
-                        """
-                ).execute(
-                    arguments: StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
-                        + StatementArguments(ids))
+                let values = StatementArguments([now, times.expiresAt, times.dataAccessExpiresAt])
+                for chunk in SQLPlaceholders.chunks(ids.count) {
+                    try db.cachedStatement(
+                        sql: """
+                            UPDATE page SET last_checked_at = ?, expires_at = ?, data_access_expires_at = ?
+                            WHERE id IN (\(SQLPlaceholders.list(chunk.count)))
+                            """
+                    ).execute(arguments: values + StatementArguments(ids[chunk]))
+                }
             }
             for (facts, ids) in valid.groups {
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
-                            reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
-                            last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
-                            expires_at = ?, data_access_expires_at = ?
-                        WHERE id IN (\(SQLPlaceholders.list(ids.count)))
-                        """
-                ).execute(
-                    arguments: StatementArguments([
-                        now, now, facts.scopes.databaseValue, facts.expiry.expiresAt, facts.expiry.dataAccessExpiresAt,
-                    ])
-                        + StatementArguments(ids))
-            }
-            if !events.isEmpty {
-                // Existentials: GRDB's initialiser for them maps each value with a closure; the
-                // one for concrete values projects a key path per value, which is slower.
-                var arguments: [(any DatabaseValueConvertible)?] = []
-                arguments.reserveCapacity(events.count * 6)
-                for event in events {
-                    arguments += [event.pageRef, now, event.kind.rawValue, actor, event.detail, runID]
+                let values = StatementArguments([
+                    now, now, facts.scopes.databaseValue, facts.expiry.expiresAt, facts.expiry.dataAccessExpiresAt,
+                ])
+                for chunk in SQLPlaceholders.chunks(ids.count) {
+                    try db.cachedStatement(
+                        sql: """
+                            UPDATE page SET status = 'valid', status_since = CASE WHEN status = 'valid' THEN status_since ELSE ? END,
+                                reason_code = NULL, reason_detail = NULL, error_code = NULL, error_subcode = NULL,
+                                last_checked_at = ?, last_check_error = NULL, scopes = ?, missing_scopes = '',
+                                expires_at = ?, data_access_expires_at = ?
+                            WHERE id IN (\(SQLPlaceholders.list(chunk.count)))
+                            """
+                    ).execute(arguments: values + StatementArguments(ids[chunk]))
                 }
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) \
-                        VALUES \(SQLPlaceholders.sixColumnRows(events.count))
-                        """
-                ).execute(arguments: StatementArguments(arguments))
+            }
+            // In the order they were made: each run of entries of the same kind and detail (a
+            // first run's batch is nearly all "first successful check") binds its time, kind,
+            // actor, detail and run once, and one page reference per row.
+            var start = events.startIndex
+            while start < events.endIndex {
+                let (kind, detail) = (events[start].kind, events[start].detail)
+                var end = start + 1
+                while end < events.endIndex, events[end].kind == kind, events[end].detail == detail { end += 1 }
+                let sharedValues: [(any DatabaseValueConvertible)?] = [now, kind.rawValue, actor, detail, runID]
+                let shared = StatementArguments(sharedValues)
+                let pageRefs = events[start..<end].map(\.pageRef)
+                for chunk in SQLPlaceholders.chunks(pageRefs.count) {
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO page_event (page_ref, at, kind, actor, detail, run_id) \
+                            SELECT column1, ?1, ?2, ?3, ?4, ?5 FROM (VALUES \(SQLPlaceholders.rows(chunk.count)))
+                            """
+                    ).execute(arguments: shared + StatementArguments(pageRefs[chunk]))
+                }
+                start = end
             }
         }
     }

@@ -81,17 +81,53 @@ struct WorkBudgetTests {
         return counter.value
     }
 
-    /// The batch commit is a fixed number of statements, whatever the size of the database and
-    /// of the batch: one read for the batch, one look for pages whose Owners were told they
-    /// were invalid, one UPDATE for the valid pages that store the same facts, the invalid
-    /// page's UPDATE, Owner lookup and outbox row, and every log entry in one INSERT.
+    /// The batch commit is a fixed number of statements, whatever the size of the database: a
+    /// read of the batch, a look for pages whose Owners were told they were invalid, and one
+    /// UPDATE for the valid pages that store the same facts, each one statement per chunk of
+    /// the list (`SQLPlaceholders.chunks`); the invalid page's UPDATE, Owner lookup and outbox
+    /// row; and the log entries, one INSERT per chunk of each run of the same kind.
     @Test func aBatchCommitCostsTheSameStatementsWhateverTheDatabaseSize() async throws {
         let small = try await statementsForOneBatch(inDatabaseOf: 50)
         let large = try await statementsForOneBatch(inDatabaseOf: 3_000)
         #expect(small == large)
+        // 50 pages: 32 + 16 + 2; the 49 valid ones: 32 + 16 + 1.
+        let (all, valid) = (SQLPlaceholders.chunks(50).count, SQLPlaceholders.chunks(49).count)
         // BEGIN + read + "told invalid" look + valid UPDATE + invalid UPDATE + owners + outbox
-        // + events INSERT + COMMIT (it was 155 with a statement or three per page).
-        #expect(large <= 9)
+        // + the invalid page's log entry + the valid ones' + COMMIT (it was 155 with a
+        // statement or three per page).
+        #expect(large == 1 + all + valid + valid + 3 + 1 + valid + 1)
+        #expect(large <= 20)
+    }
+
+    /// Batches of every length up to two commits' worth run statements of a few lengths only:
+    /// each is prepared once per run, where a statement with one placeholder per page was
+    /// compiled again for every new batch length, in the one writer every batch waits for,
+    /// and kept in GRDB's cache for the rest of the run.
+    @Test func batchesOfEveryLengthShareAFewStatements() async throws {
+        let store = try await store(pages: 1_200)
+        let targets = try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher)
+        let runID = try await store.database.startRun(
+            actor: "test", configuredVersion: "v25.0", pagesTotal: targets.count, now: now)
+        let counter = try await tracing(store.database)
+        var start = 0
+        // 1, 2, … 47 pages: 47 lengths, 1,128 pages, every one a first verdict.
+        for length in 1...47 {
+            let batch = targets[start..<start + length].map {
+                PageCheckResult(target: $0, verdict: .valid(TokenFacts(scopes: ["pages_messaging"])))
+            }
+            start += length
+            _ = try await store.database.commit(
+                batch, requiredScopes: ["pages_messaging"], runID: runID, actor: "test", now: now)
+        }
+        let distinct = Set(counter.sql)
+        // Per kind of statement, one per chunk length met (1 to 32: six), not one per batch length.
+        for kind in [
+            "SELECT id, status", "SELECT DISTINCT page_ref", "UPDATE page SET status", "INSERT INTO page_event",
+        ] {
+            let shapes = distinct.filter { $0.contains(kind) }
+            #expect(shapes.count == 6, "\(kind): \(shapes.count) statements")
+        }
+        #expect(try await store.database.logEntryCounts().values.reduce(0, +) == 1_200 + 1_128)
     }
 
     /// A batch's statement journal stays in memory on the writer: spilled, it was a new
@@ -108,8 +144,8 @@ struct WorkBudgetTests {
     }
 
     /// The hourly run's common batch: 50 pages stored valid get a valid verdict with the same
-    /// facts. Only their check time changes, in one statement for the batch: BEGIN, the
-    /// batch's read, one UPDATE, COMMIT, whatever the number of pages; and no log entry.
+    /// facts. Only their check time changes, in one UPDATE for the batch (a statement per
+    /// chunk of its list): BEGIN, the batch's read, the UPDATE, COMMIT; and no log entry.
     @Test func aBatchOfUnchangedValidPagesIsOneUpdate() async throws {
         let facts = TokenFacts(
             scopes: ["pages_messaging", "pages_manage_metadata"], expiresAt: nil,
@@ -119,7 +155,7 @@ struct WorkBudgetTests {
 
     /// Graph moves a valid token's `data_access_expires_at` as the Page's admins use the app, so
     /// the hourly batch often differs from the stored one only there. That is still one UPDATE
-    /// for the batch, which stores the new time and leaves the status (and its index entry),
+    /// for the batch (a statement per chunk), which stores the new time and leaves the status (and its index entry),
     /// the "since" time and the log alone.
     @Test func aBatchWhoseExpiryMovedIsStillOneUpdateThatLeavesTheStatusAlone() async throws {
         let facts = TokenFacts(
@@ -131,8 +167,8 @@ struct WorkBudgetTests {
     }
 
     /// Commits a valid verdict with `first` for 50 of 200 pages, then, an hour later, one with
-    /// `then`, and checks that the second batch was BEGIN, the batch's read, one UPDATE that
-    /// does not write the status, COMMIT, with no log entry, and stored `then`.
+    /// `then`, and checks that the second batch was BEGIN, the batch's read, one UPDATE (per
+    /// chunk) that does not write the status, COMMIT, with no log entry, and stored `then`.
     func checkValidPagesTwice(first facts: TokenFacts, then later: TokenFacts) async throws {
         let store = try await store(pages: 200)
         let targets = Array(try await store.database.checkTargets(pageIDs: nil, cipher: store.cipher).prefix(50))
@@ -152,9 +188,11 @@ struct WorkBudgetTests {
         let commit = try await store.database.commit(
             again.map { PageCheckResult(target: $0, verdict: .valid(later)) }, requiredScopes: ["pages_messaging"],
             runID: second, actor: "test", now: laterTime)
-        #expect(counter.value == 4)
+        // BEGIN, the read and the UPDATE a statement per chunk of the 50 pages, COMMIT.
+        let chunks = SQLPlaceholders.chunks(50).count
+        #expect(counter.value == 2 + 2 * chunks)
         let updates = counter.sql.filter { $0.hasPrefix("UPDATE") }
-        #expect(updates.count == 1)
+        #expect(updates.count == chunks)
         #expect(updates.allSatisfy { !$0.contains("status") }, "\(updates)")
         #expect(commit == BatchCommit())
         #expect(try await store.database.logEntryCounts() == eventsBefore)
@@ -190,10 +228,23 @@ struct WorkBudgetTests {
     @Test func placeholderListsMadeOnceAreTheOnesBuiltPerCall() {
         for count in [0, 1, 2, 49, 50, 100, SQLPlaceholders.cachedCount, SQLPlaceholders.cachedCount + 1, 300] {
             #expect(SQLPlaceholders.list(count) == databaseQuestionMarks(count: count))
-            #expect(
-                SQLPlaceholders.sixColumnRows(count)
-                    == Array(repeating: "(?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
+            #expect(SQLPlaceholders.rows(count) == Array(repeating: "(?)", count: count).joined(separator: ","))
         }
+    }
+
+    /// The chunks of a list cover it exactly, in order, with lengths the statements are
+    /// prepared for, the largest first.
+    @Test func chunksCoverAListWithTheFixedLengths() {
+        for count in 0...1_100 {
+            let chunks = SQLPlaceholders.chunks(count)
+            #expect(chunks.first?.lowerBound ?? 0 == 0)
+            #expect(chunks.last?.upperBound ?? 0 == count)
+            #expect(zip(chunks, chunks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(chunks.allSatisfy { SQLPlaceholders.chunkSizes.contains($0.count) })
+            #expect(zip(chunks, chunks.dropFirst()).allSatisfy { $0.count >= $1.count })
+            #expect(chunks.count <= count / 256 + 8)
+        }
+        #expect(SQLPlaceholders.chunks(500).map(\.count) == [256, 128, 64, 32, 16, 4])
     }
 
     /// A page that changed in any way still takes the full path: other scopes are logged.
