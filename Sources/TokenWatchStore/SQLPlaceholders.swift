@@ -15,7 +15,7 @@ enum SQLPlaceholders {
     static let cachedCount = 256
 
     /// The lengths `chunks` cuts a list into, largest first: powers of two, so a list of n
-    /// items takes at most n / 256 + 8 statements (a commit of 500 pages, six).
+    /// items takes at most n / 256 + 8 statements (a commit of 1,000 pages, seven).
     static let chunkSizes = [256, 128, 64, 32, 16, 8, 4, 2, 1]
 
     /// `0..<count` cut into consecutive ranges whose lengths are all in `chunkSizes`, the
