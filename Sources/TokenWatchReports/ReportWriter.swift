@@ -334,8 +334,10 @@ public struct ReportWriter: Sendable {
         }
     }
 
-    /// Reports are for auditors and hold no secrets: 0644 before the umask.
-    static let mode = AtomicFile.Mode.masked(0o644)
+    /// Reports are for auditors and hold no secrets: 0644 before the umask. Every file a report
+    /// is written into is opened with these bits (a spreadsheet once kept 0600 from its own).
+    static let openMode: mode_t = 0o644
+    static let mode = AtomicFile.Mode.masked(openMode)
 
     /// Writes `bytes` to a new hidden `.tmp` file in `directory`, flushed; returns its path.
     static func writeTemporary(_ bytes: [UInt8], in directory: String) throws(ReportError) -> String {

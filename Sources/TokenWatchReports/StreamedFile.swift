@@ -22,7 +22,7 @@ struct StreamedFile {
         for _ in 0..<100 {
             let name = ".\(hint)." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp"
             let path = AtomicFile.path(directory, name)
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, ReportWriter.openMode)
             if descriptor >= 0 { return StreamedFile(path: path, descriptor: descriptor) }
             let code = errno
             if code == EEXIST { continue }
@@ -33,7 +33,7 @@ struct StreamedFile {
 
     /// Creates the file at `path`, which must not exist yet (a name `create(in:hint:)`'s way).
     static func create(at path: String) throws(ReportError) -> StreamedFile {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, ReportWriter.openMode)
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: ReportWriter.describe(errno)) }
         return StreamedFile(path: path, descriptor: descriptor)
     }

@@ -41,8 +41,8 @@ enum ZipEntrySplice {
                 throw .cannotWrite(path: output, reason: "spreadsheet: the two workbooks' \(name) differ")
             }
         }
-        // The stamped spreadsheet keeps this file's mode: a report's, 0644 before the umask.
-        let descriptor = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // The stamped spreadsheet keeps this file's mode: a report's.
+        let descriptor = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, ReportWriter.openMode)
         guard descriptor >= 0 else { throw .cannotWrite(path: output, reason: ReportWriter.describe(errno)) }
         defer { close(descriptor) }
         do throws(ReportError) {
